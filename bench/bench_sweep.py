@@ -1,0 +1,149 @@
+"""Benchmark: wall time and peak memory of ``mmsim sweep`` (default: experiments/gamma.toml).
+
+Runs the sweep as a subprocess into a temporary DuckDB file and prints one JSON object:
+
+``wall_s``
+    Wall time of the whole command (imports, feed load from cache or parse, workers, trials).
+``peak_rss_tree_mb``
+    Peak of the summed resident set size of the process tree (the CLI and its workers),
+    sampled from ``/proc`` every 50 ms (Linux; ``null`` elsewhere). Compare with the 4 GB
+    target of DESIGN.md.
+``peak_rss_max_process_mb``
+    ``getrusage(RUSAGE_CHILDREN).ru_maxrss``: the largest single descendant's peak.
+``n_trials``, ``n_done``, ``n_failed``, ``trials_per_s``, ``workers``
+    From the results file.
+
+The feed cache is warmed first (``mmsim validate`` does not parse; one ``load_feed`` call
+does), so the timing is of the sweep, not of the one-off parse; ``--cold`` skips that.
+
+Usage: ``python bench/bench_sweep.py [CONFIG] [--workers N] [--cold]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _tree_rss_bytes(root: int) -> int:
+    """Summed VmRSS of ``root`` and its descendants (Linux /proc), bytes."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/statm") as f:
+                pages = int(f.read().split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        pid = int(entry)
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = pages * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, ()))
+    return total
+
+
+def main() -> int:
+    """Run the benchmark and print its JSON result.
+
+    Returns
+    -------
+    int
+        The sweep command's exit code.
+    """
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("config", nargs="?", default=str(REPO / "experiments" / "gamma.toml"))
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--cold", action="store_true", help="do not warm the feed cache first")
+    args = ap.parse_args()
+
+    if not args.cold:
+        sys.path.insert(0, str(REPO))
+        from experiments.config import load_sweep
+        from experiments.executor import load_data
+
+        load_data(load_sweep(args.config))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        results = Path(tmp) / "bench.duckdb"
+        cmd = [sys.executable, "-m", "experiments.cli", "sweep", args.config, "--plain",
+               "--results", str(results)]
+        if args.workers is not None:
+            cmd += ["--workers", str(args.workers)]
+        peak = [0]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                try:
+                    peak[0] = max(peak[0], _tree_rss_bytes(proc.pid))
+                except OSError:
+                    pass
+                done.wait(0.05)
+
+        sampler = None
+        if Path("/proc").is_dir():
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+        _, stderr = proc.communicate()
+        wall = time.perf_counter() - t0
+        done.set()
+        if sampler is not None:
+            sampler.join()
+        maxrss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if sys.platform == "darwin":
+            maxrss_kb //= 1024
+        counts = {}
+        if results.exists():
+            import duckdb
+
+            con = duckdb.connect(str(results), read_only=True)
+            n, ok, bad = con.execute(
+                "SELECT count(*), count(*) FILTER (status = 'done'), "
+                "count(*) FILTER (status = 'failed') FROM trials").fetchone()
+            (workers,) = con.execute("SELECT workers FROM sweeps").fetchone()
+            con.close()
+            counts = {"n_trials": n, "n_done": ok, "n_failed": bad, "workers": workers,
+                      "trials_per_s": round(n / wall, 3) if wall > 0 else None}
+    out = {
+        "benchmark": "sweep",
+        "config": os.path.relpath(args.config, REPO),
+        "returncode": proc.returncode,
+        "wall_s": round(wall, 3),
+        "peak_rss_tree_mb": round(peak[0] / 2**20, 1) if sampler is not None else None,
+        "peak_rss_max_process_mb": round(maxrss_kb / 1024, 1),
+        **counts,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "cold_cache": args.cold,
+    }
+    if proc.returncode != 0:
+        out["stderr_tail"] = stderr[-2000:]
+    print(json.dumps(out, indent=2))
+    return proc.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""The ``mmsim`` command line: ``run``, ``sweep`` and ``validate`` a sweep file.
+
+Exit codes: 0 success; 1 a run whose trials all failed; 2 bad input (invalid sweep file, bad
+data, unusable results path; one paragraph on stderr, no traceback); 130 Ctrl-C.
+
+This module only parses arguments and prints; the work is in :mod:`experiments.config`,
+:mod:`experiments.executor` and :mod:`experiments.store`.
+
+See Also
+--------
+experiments.config : the sweep file format.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from experiments.config import ConfigError, SweepSpec, load_sweep
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mmsim",
+        description="Deterministic market-making simulator: run experiments defined in TOML.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run one trial of a sweep file in this process")
+    r.add_argument("config", metavar="CONFIG", help="sweep TOML file")
+    r.add_argument("--trial", type=int, default=0, metavar="N",
+                   help="grid index of the trial to run (default 0: the first grid point)")
+
+    s = sub.add_parser("sweep", help="run every trial of a sweep file into DuckDB")
+    s.add_argument("config", metavar="CONFIG", help="sweep TOML file")
+    s.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="worker processes (default: [sweep] workers; 0 = all cores)")
+    s.add_argument("--results", default=None, metavar="PATH",
+                   help="DuckDB file to write (default: [sweep] results)")
+    s.add_argument("--plain", action="store_true",
+                   help="plain progress lines even on a terminal")
+
+    v = sub.add_parser("validate", help="check a sweep file and its data files; run nothing")
+    v.add_argument("config", metavar="CONFIG", help="sweep TOML file")
+    return p
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _bad_input(exc: BaseException, config: str) -> int:
+    err = _console(stderr=True)
+    if isinstance(exc, ConfigError):
+        n = len(exc.problems)
+        err.print(f"[bold red]error:[/bold red] invalid sweep file ({n} problem"
+                  f"{'s' if n != 1 else ''}); nothing was run or written:", markup=True)
+        for line in str(exc).splitlines():
+            err.print(f"  {line}", markup=False, soft_wrap=True)
+    else:
+        err.print(f"[bold red]error:[/bold red] {type(exc).__name__} while preparing "
+                  f"{config}; nothing was run or written:", markup=True)
+        err.print(f"  {exc}", markup=False, soft_wrap=True)
+    return EXIT_BAD_INPUT
+
+
+def _data_error_types() -> tuple[type[BaseException], ...]:
+    try:
+        from venues.loaders import DataError
+    except ImportError:  # pragma: no cover - loaders are part of mmsim
+        return ()
+    return (DataError,)
+
+
+def _axis_columns(spec: SweepSpec) -> list[str]:
+    cols = list(dict.fromkeys(a.column for a in spec.axes))
+    if spec.sweep.replicates > 1:
+        cols.append("replicate")
+    return cols
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        return "NULL" if math.isnan(x) else f"{x:.6g}"
+    return "NULL" if x is None else str(x)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    spec = load_sweep(args.config)
+    axes = " × ".join(f"{a.section}.{a.key}[{len(a.values)}]" for a in spec.axes) or "no axes"
+    print(f"{args.config}: OK: {len(spec.trials)} trials ({axes}, "
+          f"{spec.sweep.replicates} replicate(s)); strategy {spec.strategy_path}; "
+          f"{len(spec.data.paths)} data file(s)")
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from experiments.executor import load_data, run_trial_safely
+
+    spec = load_sweep(args.config)
+    n = len(spec.trials)
+    if not 0 <= args.trial < n:
+        raise ConfigError(args.config, [f"--trial {args.trial}: out of range; the grid has "
+                                        f"{n} trial(s), indices 0..{n - 1}"])
+    trial = spec.trials[args.trial]
+    t0 = time.perf_counter()
+    feed = load_data(spec)
+    load_s = time.perf_counter() - t0
+    outcome = run_trial_safely(feed, trial, spec.strategy_cls)
+    out = _console()
+    title = f"trial {trial.index} ({trial.trial_id}) of {spec.sweep.name}, seed {trial.seed}"
+    shown = {c: trial.params[c] for c in _axis_columns(spec) if c in trial.params}
+    if shown:
+        title += " — " + ", ".join(f"{k}={_fmt(v)}" for k, v in shown.items())
+    if outcome.status != "done":
+        err = _console(stderr=True)
+        err.print(f"[bold red]trial failed:[/bold red] {title}", markup=True)
+        err.print(outcome.traceback or outcome.error or "", markup=False)
+        return EXIT_FAILED
+    print(title, flush=True)
+    table = Table()
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, val in outcome.metrics.items():
+        table.add_row(k, _fmt(val))
+    out.print(table)
+    print(f"data load {load_s:.2f}s, trial {outcome.wall_s:.2f}s")
+    return EXIT_OK
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from experiments.executor import load_data, resolve_workers, run_sweep
+    from experiments.progress import make_reporter
+    from experiments.store import ResultStore
+
+    spec = load_sweep(args.config)
+    if args.workers is not None and args.workers < 0:
+        raise ConfigError(args.config, [f"--workers {args.workers}: must be >= 0"])
+    results = Path(args.results if args.results is not None else spec.sweep.results_path)
+    if results.exists() and not results.is_file():
+        raise ConfigError(args.config, [f"results: {results} exists and is not a file"])
+    workers = resolve_workers(args.workers, spec)
+    feed = load_data(spec)  # may raise DataError: still nothing written
+    reporter = make_reporter(_axis_columns(spec), plain=True if args.plain else None)
+    res = run_sweep(spec, results=results, workers=workers, reporter=reporter, feed=feed)
+
+    out = _console()
+    print(f"results: {results} (sweep_id {res.sweep_id}; {res.n_done} done, "
+          f"{res.n_failed} failed, {res.n_total - res.n_done - res.n_failed} not run; "
+          f"{res.wall_s:.1f}s)", flush=True)
+    store = ResultStore(results)
+    try:
+        names, rows = store.top_trials(res.sweep_id, spec.sweep.objective,
+                                       _axis_columns(spec))
+    finally:
+        store.close()
+    if rows:
+        table = Table(title=f"top {len(rows)} by {names[len(_axis_columns(spec)) + 1]}",
+                      title_justify="left")
+        for i, name in enumerate(names):
+            table.add_column(name, justify="left" if i == 0 else "right")
+        for row in rows:
+            table.add_row(*(_fmt(x) for x in row))
+        out.print(table)
+    print(f'query: duckdb {results} "SELECT * FROM trials JOIN metrics USING (sweep_id, '
+          f"trial_id) WHERE sweep_id = '{res.sweep_id}'\"")
+    if res.interrupted:
+        return EXIT_INTERRUPTED
+    if res.n_total and res.n_failed == res.n_total:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``mmsim`` console script.
+
+    Parameters
+    ----------
+    argv : list of str or None, default None
+        Arguments without the program name; ``None`` uses ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit code: 0 ok, 1 all trials failed, 2 bad input, 130 interrupted.
+    """
+    args = _parser().parse_args(argv)
+    commands = {"run": _cmd_run, "sweep": _cmd_sweep, "validate": _cmd_validate}
+    bad_input = (ConfigError, *_data_error_types())
+    try:
+        return commands[args.command](args)
+    except bad_input as exc:
+        return _bad_input(exc, args.config)
+    except (OSError, duckdb.IOException) as exc:  # results dir not writable, file locked
+        return _bad_input(exc, args.config)
+    except KeyboardInterrupt:
+        _console(stderr=True).print("interrupted", markup=False)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

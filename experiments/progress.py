@@ -1,0 +1,299 @@
+"""Live view of a running sweep: a ``rich`` dashboard on a terminal, plain lines otherwise.
+
+The executor talks to a :class:`Reporter` only; reporters never touch the results database
+and never change what is computed.
+
+See Also
+--------
+experiments.executor : calls the reporter as trials finish.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import IO, Any, Protocol
+
+import attrs
+
+__all__ = ["PlainReporter", "Reporter", "RichReporter", "TrialOutcome", "make_reporter"]
+
+
+@attrs.frozen(kw_only=True)
+class TrialOutcome:
+    """What one finished trial reports back to the parent process.
+
+    Attributes
+    ----------
+    trial_id : str
+        The trial's id.
+    status : {"done", "failed"}
+        Outcome.
+    metrics : dict of str to float
+        Metric name → value (empty when failed).
+    wall_s : float
+        Wall time of the trial, seconds.
+    error : str or None
+        ``"Type: message"`` of a failed trial.
+    traceback : str or None
+        Formatted traceback of a failed trial.
+    """
+
+    trial_id: str
+    status: str
+    metrics: dict[str, float] = attrs.field(factory=dict)
+    wall_s: float = 0.0
+    error: str | None = None
+    traceback: str | None = None
+
+
+class Reporter(Protocol):
+    """What the executor calls while a sweep runs.
+
+    Warnings
+    --------
+    Called from the parent process only, in this order: ``start`` once, ``trial_done`` once
+    per finished trial, ``finish`` once (also after Ctrl-C).
+    """
+
+    def start(self, *, name: str, total: int, workers: int, objective: str) -> None:
+        """A sweep of ``total`` trials begins on ``workers`` processes."""
+
+    def trial_done(self, trial: Any, outcome: TrialOutcome) -> None:
+        """``trial`` (a :class:`~experiments.config.TrialSpec`) finished with ``outcome``."""
+
+    def finish(self, *, interrupted: bool) -> None:
+        """The sweep ended (``interrupted``: by Ctrl-C)."""
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "nan"
+        return f"{x:.6g}"
+    return str(x)
+
+
+class _Tally:
+    """Counters shared by both reporters."""
+
+    def __init__(self) -> None:
+        self.name = ""
+        self.total = 0
+        self.workers = 1
+        self.objective = "pnl"
+        self.done = 0
+        self.failed = 0
+        self.t0 = time.perf_counter()
+        self.best: list[tuple[float, Any, TrialOutcome]] = []
+        self.axis_columns: list[str] = []
+
+    def start(self, name: str, total: int, workers: int, objective: str) -> None:
+        self.name, self.total, self.workers, self.objective = name, total, workers, objective
+        self.t0 = time.perf_counter()
+
+    def add(self, trial: Any, outcome: TrialOutcome) -> None:
+        if outcome.status == "done":
+            self.done += 1
+            value = outcome.metrics.get(self.objective)
+            if value is not None and math.isfinite(value):
+                self.best.append((float(value), trial, outcome))
+                self.best.sort(key=lambda b: (-b[0], b[1].trial_id))
+                del self.best[5:]
+        else:
+            self.failed += 1
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed
+
+    @property
+    def rate(self) -> float:
+        dt = time.perf_counter() - self.t0
+        return self.finished / dt if dt > 0 else 0.0
+
+
+class PlainReporter:
+    """One line per finished trial, for logs and pipes (no terminal control codes).
+
+    Parameters
+    ----------
+    stream : file-like or None, default None
+        Where to write; ``None`` means ``sys.stdout`` at call time.
+    axis_columns : list of str or None, default None
+        Swept parameter columns to show on each line.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, axis_columns: list[str] | None = None):
+        self._stream = stream
+        self.tally = _Tally()
+        self.tally.axis_columns = list(axis_columns or [])
+
+    @property
+    def stream(self) -> IO[str]:
+        """The output stream."""
+        return self._stream if self._stream is not None else sys.stdout
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.stream, flush=True)
+
+    def start(self, *, name: str, total: int, workers: int, objective: str) -> None:
+        """Print the header line."""
+        self.tally.start(name, total, workers, objective)
+        self._print(f"sweep {name}: {total} trials on {workers} worker(s)")
+
+    def trial_done(self, trial: Any, outcome: TrialOutcome) -> None:
+        """Print ``[k/N] trial_id status params metric... (wall s)``."""
+        t = self.tally
+        t.add(trial, outcome)
+        width = len(str(t.total))
+        params = " ".join(f"{c}={_fmt(trial.params.get(c))}" for c in t.axis_columns)
+        if outcome.status == "done":
+            m = outcome.metrics
+            tail = " ".join(
+                f"{k}={_fmt(m[k])}" for k in dict.fromkeys((t.objective, "pnl", "n_fills"))
+                if k in m
+            )
+        else:
+            tail = f"error={outcome.error}"
+        self._print(
+            f"[{t.finished:>{width}}/{t.total}] {trial.trial_id} {outcome.status:<6} "
+            f"{params} {tail} ({outcome.wall_s:.2f}s)"
+        )
+
+    def finish(self, *, interrupted: bool) -> None:
+        """Print the totals."""
+        t = self.tally
+        what = "interrupted" if interrupted else "finished"
+        self._print(
+            f"sweep {t.name} {what}: {t.done} done, {t.failed} failed, "
+            f"{t.total - t.finished} not run, {t.rate:.2f} trials/s"
+        )
+
+
+class RichReporter:
+    """Live terminal dashboard: overall bar, ETA, trials/s, running workers, failures, best.
+
+    Parameters
+    ----------
+    console : rich.console.Console or None, default None
+        Where to draw; ``None`` makes a stdout console.
+    axis_columns : list of str or None, default None
+        Swept parameter columns shown in the best-so-far table.
+    """
+
+    def __init__(self, console: Any = None, axis_columns: list[str] | None = None):
+        from rich.console import Console
+
+        self.console = console if console is not None else Console()
+        self.tally = _Tally()
+        self.tally.axis_columns = list(axis_columns or [])
+        self._live: Any = None
+        self._progress: Any = None
+        self._task: Any = None
+
+    def _render(self) -> Any:
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        t = self.tally
+        running = min(t.workers, t.total - t.finished)
+        status = Text.assemble(
+            ("running ", "dim"), (f"{running}", "bold"), ("  done ", "dim"),
+            (f"{t.done}", "bold green"), ("  failed ", "dim"),
+            (f"{t.failed}", "bold red" if t.failed else "bold"), ("  rate ", "dim"),
+            (f"{t.rate:.2f} trials/s", "bold"),
+        )
+        parts: list[Any] = [self._progress, status]
+        if t.best:
+            table = Table(title=f"best so far by {t.objective}", title_justify="left",
+                          expand=False, show_edge=False)
+            table.add_column("trial_id")
+            for c in t.axis_columns:
+                table.add_column(c, justify="right")
+            metric_names = list(dict.fromkeys((t.objective, "pnl", "n_fills", "max_drawdown")))
+            for name in metric_names:
+                table.add_column(name, justify="right")
+            for _value, trial, outcome in t.best:
+                table.add_row(
+                    trial.trial_id,
+                    *(_fmt(trial.params.get(c)) for c in t.axis_columns),
+                    *(_fmt(outcome.metrics.get(n, float("nan"))) for n in metric_names),
+                )
+            parts.append(table)
+        return Group(*parts)
+
+    def start(self, *, name: str, total: int, workers: int, objective: str) -> None:
+        """Open the live display."""
+        from rich.live import Live
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.tally.start(name, total, workers, objective)
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("elapsed"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+        )
+        self._task = self._progress.add_task(f"sweep {name}", total=total)
+        self._live = Live(self._render(), console=self.console, refresh_per_second=4,
+                          transient=False)
+        self._live.start()
+
+    def trial_done(self, trial: Any, outcome: TrialOutcome) -> None:
+        """Advance the bar and refresh the tables."""
+        self.tally.add(trial, outcome)
+        self._progress.update(self._task, completed=self.tally.finished)
+        if outcome.status != "done":
+            self.console.print(
+                f"[red]failed[/red] {trial.trial_id}: {outcome.error}", highlight=False
+            )
+        self._live.update(self._render())
+
+    def finish(self, *, interrupted: bool) -> None:
+        """Close the live display and print the totals."""
+        if self._live is not None:
+            self._live.update(self._render())
+            self._live.stop()
+        t = self.tally
+        what = "[yellow]interrupted[/yellow]" if interrupted else "[green]finished[/green]"
+        self.console.print(
+            f"sweep {t.name} {what}: {t.done} done, {t.failed} failed, "
+            f"{t.total - t.finished} not run, {t.rate:.2f} trials/s"
+        )
+
+
+def make_reporter(axis_columns: list[str] | None = None, *, plain: bool | None = None) -> Any:
+    """The reporter for the current stdout.
+
+    Parameters
+    ----------
+    axis_columns : list of str or None, default None
+        Swept parameter columns to show.
+    plain : bool or None, default None
+        Force the plain reporter (True) or the rich one (False); ``None`` picks rich when
+        ``sys.stdout.isatty()``.
+
+    Returns
+    -------
+    Reporter
+        :class:`RichReporter` on a terminal, :class:`PlainReporter` otherwise.
+    """
+    if plain is None:
+        plain = not sys.stdout.isatty()
+    return PlainReporter(axis_columns=axis_columns) if plain else RichReporter(
+        axis_columns=axis_columns
+    )

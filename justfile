@@ -1,0 +1,40 @@
+# mmsim task runner (https://just.systems). `just` lists the recipes.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# list recipes
+default:
+    @just --list
+
+# run every trial of a sweep file into DuckDB (e.g. `just sweep experiments/gamma.toml --workers 2`)
+sweep FILE *ARGS:
+    mmsim sweep {{FILE}} {{ARGS}}
+
+# run one trial of a sweep file in-process and print its metrics (`--trial N` picks the grid point)
+run FILE *ARGS:
+    mmsim run {{FILE}} {{ARGS}}
+
+# check a sweep file and its data files without running anything
+validate FILE:
+    mmsim validate {{FILE}}
+
+# the whole test suite (what CI runs)
+test *ARGS:
+    python -m pytest {{ARGS}}
+
+# quick loop: fewer hypothesis examples, tests marked slow skipped
+test-fast *ARGS:
+    HYPOTHESIS_PROFILE=fast python -m pytest -m "not slow" {{ARGS}}
+
+# property tests with the CI profile (derandomized, reproducible)
+prop *ARGS:
+    HYPOTHESIS_PROFILE=ci python -m pytest {{ARGS}}
+
+# benchmarks (JSON on stdout): replay throughput, then sweep wall time and peak memory
+bench:
+    python bench/bench_replay.py
+    python bench/bench_sweep.py
+
+# static checks
+lint:
+    ruff check .

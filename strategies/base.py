@@ -1,0 +1,222 @@
+"""The ``Strategy`` base class: trading commands, execution hooks, and the local order state.
+
+A strategy never touches venue or account state: it sends commands (which take effect after
+the venue's entry latency) and learns outcomes from reports (after the response latency). Its
+inventory ``q`` is the sum of the fills it has been told about.
+
+Subclass it, set ``config_class``, override hooks; name it in TOML as ``kind = "module:Class"``.
+
+Hooks (all optional)
+--------------------
+``on_start()``, ``on_stop()``, ``on_timer(Timer)``, ``on_order_accepted(OrderAccepted)``,
+``on_order_rejected(OrderRejected)``, ``on_order_canceled(OrderCanceled)``, ``on_fill(Fill)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from components.base import Component
+from components.orders import Fill, OrderAccepted, OrderCanceled, OrderRejected, Side, TimeInForce
+from engine.kernel import Simulation
+from strategies.config import StrategyConfig
+
+
+class LocalOrder:
+    """The strategy's own record of an order it sent.
+
+    Attributes
+    ----------
+    client_order_id : int
+    side : int
+        +1 buy, -1 sell.
+    px : float
+        Limit price, quote units.
+    leaves_qty : float
+        Open size as far as the strategy knows, base units.
+    is_acked : bool
+        The venue's ack arrived.
+    is_cancel_pending : bool
+        A cancel was sent and no outcome has arrived yet.
+    """
+
+    __slots__ = ("client_order_id", "side", "px", "leaves_qty", "is_acked", "is_cancel_pending")
+
+    def __init__(self, client_order_id: int, side: int, px: float, qty: float) -> None:
+        self.client_order_id = client_order_id
+        self.side = side
+        self.px = px
+        self.leaves_qty = qty
+        self.is_acked = False
+        self.is_cancel_pending = False
+
+
+class Strategy(Component):
+    """Base of trading strategies on one order-book venue.
+
+    Parameters
+    ----------
+    sim : engine.kernel.Simulation
+    config : StrategyConfig
+        An instance of ``type(self).config_class``.
+    venue : venues.orderbook.venue.OrderBookVenue
+    name : str, default "strategy"
+
+    Attributes
+    ----------
+    q : float
+        Inventory from the fills reported so far, base units (long > 0).
+    open_orders : dict of int to LocalOrder
+        Orders sent and not known to be done, by client order id.
+
+    Warnings
+    --------
+    Hooks are called by the kernel; do not call them directly. Never mutate the venue or the
+    account; use the commands.
+    """
+
+    config_class: ClassVar[type[StrategyConfig]] = StrategyConfig
+
+    def __init__(self, sim: Simulation, config: StrategyConfig, venue: Any, name: str = "strategy") -> None:
+        super().__init__(sim, name)
+        if not isinstance(config, self.config_class):
+            raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
+        self.config = config
+        self.venue = venue
+        self.q = 0.0
+        self.open_orders: dict[int, LocalOrder] = {}
+        self._next_coid = 1
+
+    # -- commands ---------------------------------------------------------------------------
+    def submit_limit(self, *, side: int, px: float, qty: float, tif: TimeInForce = TimeInForce.ALO) -> int:
+        """Send a limit order.
+
+        Parameters
+        ----------
+        side : int
+            ``Side.BUY`` (+1) or ``Side.SELL`` (-1).
+        px : float
+            Limit price on the venue's grid, quote units.
+        qty : float
+            Size on the lot grid, base units.
+        tif : TimeInForce, default ALO
+            Post-only by default (market makers should not cross by accident).
+
+        Returns
+        -------
+        int
+            The client order id.
+        """
+        coid = self._next_coid
+        self._next_coid += 1
+        self.open_orders[coid] = LocalOrder(coid, int(side), px, qty)
+        self.venue.submit(self._on_report, coid, int(side), px, qty, tif)
+        return coid
+
+    def cancel(self, client_order_id: int) -> None:
+        """Cancel an open order (no-op when it is unknown or a cancel is already pending)."""
+        order = self.open_orders.get(client_order_id)
+        if order is None or order.is_cancel_pending:
+            return
+        order.is_cancel_pending = True
+        self.venue.cancel(client_order_id)
+
+    def cancel_all(self) -> None:
+        """Cancel every open order."""
+        for coid in list(self.open_orders):
+            self.cancel(coid)
+
+    def quote(self, *, bid_px: float | None, ask_px: float | None, qty: float) -> None:
+        """Make the resting orders one bid at ``bid_px`` and one ask at ``ask_px``.
+
+        Orders already at the wanted price are kept (their queue position too); others are
+        cancelled; a missing side is sent as ALO. ``None`` means no order on that side.
+
+        Parameters
+        ----------
+        bid_px, ask_px : float or None
+            Wanted prices on the venue's grid, quote units.
+        qty : float
+            Size of each new order, base units.
+        """
+        for side, px in ((Side.BUY, bid_px), (Side.SELL, ask_px)):
+            keep = False
+            for order in list(self.open_orders.values()):
+                if order.side != side or order.is_cancel_pending:
+                    continue
+                if px is not None and not keep and order.px == px:
+                    keep = True
+                else:
+                    self.cancel(order.client_order_id)
+            if px is not None and not keep:
+                self.submit_limit(side=side, px=px, qty=qty)
+
+    def quote_around_touch(self, bid_px: float, ask_px: float) -> None:
+        """Quote ``order_qty`` at ``bid_px`` / ``ask_px`` after the rules every quoter applies.
+
+        Prices are rounded outwards onto the venue's grid (bids down, asks up), pulled back so
+        they never cross the touch (a bid stays below the best ask, an ask above the best bid),
+        and a side is dropped at the inventory limit (no bid at ``q >= max_position``, no ask at
+        ``q <= -max_position``).
+
+        Parameters
+        ----------
+        bid_px, ask_px : float
+            Raw wanted prices, quote units.
+        """
+        venue = self.venue
+        prof = venue.profile
+        bb, ba = venue.best_bid, venue.best_ask
+        bid = prof.round_bid(bid_px)
+        ask = prof.round_ask(ask_px)
+        if bid >= ba:
+            bid = prof.round_bid(ba - prof.tick_at(ba))
+        if ask <= bb:
+            ask = prof.round_ask(bb + prof.tick_at(bb))
+        q_max = self.config.max_position
+        self.quote(
+            bid_px=bid if self.q < q_max - 1e-12 else None,
+            ask_px=ask if self.q > -q_max + 1e-12 else None,
+            qty=prof.round_qty(self.config.order_qty),
+        )
+
+    # -- reports ----------------------------------------------------------------------------
+    def _on_report(self, event: Any) -> None:
+        coid = event.client_order_id
+        order = self.open_orders.get(coid)
+        if type(event) is Fill:
+            self.q += event.side * event.qty
+            if order is not None:
+                order.leaves_qty = event.leaves_qty
+                if event.leaves_qty <= 1e-12:
+                    del self.open_orders[coid]
+            self.on_fill(event)
+        elif type(event) is OrderAccepted:
+            if order is not None:
+                order.is_acked = True
+            self.on_order_accepted(event)
+        elif type(event) is OrderCanceled:
+            self.open_orders.pop(coid, None)
+            self.on_order_canceled(event)
+        elif type(event) is OrderRejected:
+            if order is not None:
+                if event.reason == "unknown_order":
+                    order.is_cancel_pending = False  # cancel lost the race; fills follow or came
+                    if order.leaves_qty <= 1e-12:
+                        del self.open_orders[coid]
+                else:
+                    del self.open_orders[coid]
+            self.on_order_rejected(event)
+
+    # -- hooks --------------------------------------------------------------------------------
+    def on_fill(self, event: Fill) -> None:
+        """Hook: part or all of one of our orders traded (``self.q`` is already updated)."""
+
+    def on_order_accepted(self, event: OrderAccepted) -> None:
+        """Hook: the venue accepted an order."""
+
+    def on_order_rejected(self, event: OrderRejected) -> None:
+        """Hook: the venue rejected an order or a cancel."""
+
+    def on_order_canceled(self, event: OrderCanceled) -> None:
+        """Hook: an order left the book unfilled (cancel, IOC remainder)."""

@@ -1,0 +1,185 @@
+"""Sweep files: grid expansion, stable trial ids and seeds, and every kind of bad input."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from experiments.config import ConfigError, derive_seed, load_sweep, trial_id_for
+
+
+def _problems(path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_sweep(path)
+    assert info.value.problems, "a ConfigError must carry at least one problem"
+    for line in str(info.value).splitlines():
+        assert line.startswith(f"{path}: "), line
+    return list(info.value.problems)
+
+
+def test_grid_is_the_cartesian_product(write_sweep, base_toml):
+    """Scalar fields given as lists are axes; the grid is their product, first axis slowest."""
+    spec = load_sweep(write_sweep(base_toml))
+    assert [(a.section, a.key) for a in spec.axes] == [
+        ("venue", "queue_model"), ("strategy", "gamma"),
+    ]
+    got = [(t.venue.queue_model, t.strategy.gamma) for t in spec.trials]
+    assert got == list(itertools.product(["risk_averse", "prob_power"], [0.01, 0.1, 1.0]))
+    assert [t.index for t in spec.trials] == list(range(6))
+    assert spec.trials[0].params["gamma"] == 0.01
+    assert spec.trials[0].params["queue_model"] == "risk_averse"
+    assert spec.trials[0].params["strategy_kind"] == "glft"
+    assert spec.columns["gamma"] == "DOUBLE" and spec.columns["queue_model"] == "VARCHAR"
+
+
+def test_list_typed_fields_are_not_axes(write_sweep, base_toml):
+    """``data.paths`` is a list field: a value, never an axis; paths resolve beside the TOML."""
+    path = write_sweep(base_toml)
+    spec = load_sweep(path)
+    assert all(a.section != "data" for a in spec.axes)
+    assert spec.data.paths == (str(path.parent / "a.gz"), str(path.parent / "b.gz"))
+
+
+def test_replicates_multiply_trials_with_distinct_seeds(write_sweep, base_toml):
+    """Each grid point runs ``replicates`` times, each with its own id and seed."""
+    spec = load_sweep(write_sweep(base_toml.replace('seed = 3', 'seed = 3\nreplicates = 3')))
+    assert len(spec.trials) == 18
+    assert len({t.trial_id for t in spec.trials}) == 18
+    assert len({t.seed for t in spec.trials}) == 18
+    assert [t.replicate for t in spec.trials[:3]] == [0, 1, 2]
+
+
+def test_trial_ids_and_seeds_do_not_depend_on_order(write_sweep, base_toml):
+    """Reordering axis values or keys changes the grid order but not any trial's id or seed."""
+    a = load_sweep(write_sweep(base_toml, "a.toml"))
+    reordered = (
+        base_toml.replace('["risk_averse", "prob_power"]', '["prob_power", "risk_averse"]')
+        .replace("[0.01, 0.1, 1.0]", "[1.0, 0.01, 0.1]")
+        .replace('profile = "binance_usdm"\n', "")
+        .replace("[venue]\n", '[venue]\nprofile = "binance_usdm"\n')
+    )
+    b = load_sweep(write_sweep(reordered, "b.toml"))
+    key = {(t.venue.queue_model, t.strategy.gamma): (t.trial_id, t.seed) for t in a.trials}
+    assert key == {(t.venue.queue_model, t.strategy.gamma): (t.trial_id, t.seed)
+                   for t in b.trials}
+    assert [t.trial_id for t in a.trials] != [t.trial_id for t in b.trials]
+
+
+def test_defaults_and_explicit_values_give_the_same_trial(write_sweep, base_toml):
+    """A trial id hashes the resolved parameters: spelling out a default changes nothing."""
+    a = load_sweep(write_sweep(base_toml, "a.toml"))
+    b = load_sweep(write_sweep(base_toml.replace('kind = "glft"', 'kind = "glft"\nxi = 0.5')
+                               .replace("xi = 0.5", "window_s = 60.0"), "b.toml"))
+    assert [t.trial_id for t in a.trials] == [t.trial_id for t in b.trials]
+
+
+def test_seed_depends_on_root_seed_and_trial_id_only():
+    """The seed is a pure function of (root seed, trial id), in [0, 2**63)."""
+    tid = trial_id_for({"strategy": {"gamma": 0.1}}, 0)
+    assert len(tid) == 16 and int(tid, 16) >= 0
+    assert tid == trial_id_for({"strategy": {"gamma": 0.1}}, 0)
+    assert tid != trial_id_for({"strategy": {"gamma": 0.1}}, 1)
+    s = derive_seed(7, tid)
+    assert s == derive_seed(7, tid)
+    assert s != derive_seed(8, tid)
+    assert 0 <= s < 2**63
+
+
+def test_user_strategy_by_dotted_path(write_sweep, base_toml):
+    """``kind = "module:Class"`` imports a user subclass from beside the sweep file."""
+    spec = load_sweep(write_sweep(base_toml.replace('"glft"', '"mm_test_plugins:ExplodingQuoter"')))
+    assert spec.strategy_path == "mm_test_plugins:ExplodingQuoter"
+    assert spec.strategy_cls.__name__ == "ExplodingQuoter"
+    assert type(spec.trials[0].strategy).__name__ == "GLFTConfig"
+
+
+def test_malformed_toml_names_line_and_column(write_sweep):
+    """A TOML syntax error is reported with its line and column."""
+    (problem,) = _problems(write_sweep("[sweep]\nname = \n"))
+    assert "invalid TOML" in problem and "line 2" in problem and "column" in problem
+
+
+def test_unknown_keys_are_named_with_their_path(write_sweep, base_toml):
+    """Unknown keys and tables are each named by key path, with a suggestion."""
+    body = base_toml.replace("gamma = [", "gama = 1.0\ngamma = [").replace(
+        'profile = "binance_usdm"', 'profile = "binance_usdm"\nlatency = 3'
+    ) + "\n[stratgy]\nx = 1\n"
+    problems = _problems(write_sweep(body))
+    assert any(p.startswith("strategy.gama: unknown key (did you mean 'gamma'?)") for p in problems)
+    assert any(p.startswith("venue.latency: unknown key") for p in problems)
+    assert any(p.startswith("stratgy: unknown table") for p in problems)
+
+
+def test_wrong_types_are_rejected_not_coerced(write_sweep, base_toml):
+    """Strings for numbers, floats for ints and booleans for numbers are errors."""
+    body = base_toml.replace("seed = 3", 'seed = "3"').replace(
+        "kind = \"glft\"", 'kind = "glft"\nrecalibrate_every = 2.5\norder_qty = true'
+    )
+    problems = _problems(write_sweep(body))
+    assert "sweep.seed: expected an integer, got string '3'" in problems
+    assert "strategy.recalibrate_every: expected an integer, got number 2.5" in problems
+    assert "strategy.order_qty: expected a number, got boolean True" in problems
+
+
+def test_out_of_range_axis_value_names_its_index(write_sweep, base_toml):
+    """A validator failure on one axis value names the axis index and the value."""
+    problems = _problems(write_sweep(base_toml.replace("[0.01, 0.1, 1.0]", "[0.01, 0.1, -0.1]")))
+    assert len(problems) == 1
+    assert problems[0].startswith("strategy.gamma[2]: -0.1: ")
+    assert "> 0" in problems[0]
+
+
+def test_out_of_range_scalar_and_choice(write_sweep, base_toml):
+    """Validator failures on scalars name the key; bad choices list the options."""
+    body = base_toml.replace('queue_model = ["risk_averse", "prob_power"]',
+                             'queue_model = "fifo"\nentry_latency_ms = -1.0')
+    problems = _problems(write_sweep(body))
+    assert any(p.startswith("venue.queue_model: must be in") and "fifo" in p for p in problems)
+    assert any(p.startswith("venue.entry_latency_ms: must be >= 0") for p in problems)
+
+
+def test_missing_data_file_is_named(write_sweep, base_toml):
+    """A data file that does not exist is named by its index and resolved path."""
+    problems = _problems(write_sweep(base_toml.replace('"b.gz"', '"nope/missing.gz"')))
+    assert len(problems) == 1
+    assert problems[0].startswith("data.paths[1]: data file not found: nope/missing.gz")
+
+
+def test_unknown_strategy_kind(write_sweep, base_toml):
+    """An unknown short kind, an unimportable module and a class without config_class fail."""
+    for kind, needle in [
+        ("glfft", "unknown strategy kind 'glfft' (did you mean 'glft'?)"),
+        ("no_such_module_xyz:Q", "cannot import module 'no_such_module_xyz'"),
+        ("mm_test_plugins:Nope", "has no attribute 'Nope'"),
+        ("mm_test_plugins:NotAStrategy", "needs a class attribute 'config_class'"),
+    ]:
+        problems = _problems(write_sweep(base_toml.replace('"glft"', f'"{kind}"')))
+        assert len(problems) == 1 and problems[0].startswith("strategy.kind: "), problems
+        assert needle in problems[0]
+
+
+def test_data_cannot_be_swept_and_empty_axes_fail(write_sweep, base_toml):
+    """A list on a scalar [data] field and an empty axis are errors, not silent no-ops."""
+    body = base_toml.replace('format = "binance_ws"', 'format = ["binance_ws", "hftbacktest_npz"]')
+    (problem,) = _problems(write_sweep(body))
+    assert problem.startswith("data.format: a list here would sweep data sets")
+    (problem,) = _problems(write_sweep(base_toml.replace("[0.01, 0.1, 1.0]", "[]")))
+    assert problem == "strategy.gamma: an axis needs at least one value"
+
+
+def test_duplicate_axis_values_are_rejected(write_sweep, base_toml):
+    """Two grid points with identical parameters would be one trial twice: an error."""
+    (problem,) = _problems(write_sweep(base_toml.replace("[0.01, 0.1, 1.0]", "[0.1, 0.1]")))
+    assert "identical parameters" in problem
+
+
+def test_all_problems_reported_at_once(write_sweep, base_toml):
+    """Problems in different tables are collected, not stopped at the first."""
+    body = base_toml.replace("seed = 3", "seed = -1").replace('"b.gz"', '"missing.gz"').replace(
+        "[0.01, 0.1, 1.0]", '[0.01, "x"]'
+    )
+    problems = _problems(write_sweep(body))
+    assert any(p.startswith("sweep.seed") for p in problems)
+    assert any(p.startswith("data.paths[1]") for p in problems)
+    assert any(p.startswith("strategy.gamma[1]: 'x': expected a number") for p in problems)

@@ -1,0 +1,301 @@
+"""Market-data loaders: vendor files → validated, time-sorted :data:`engine.feed.EVENT_DTYPE`.
+
+One entry point, :func:`load_feed`, driven by a frozen :class:`DataConfig` (the ``[data]`` table
+of an experiment TOML). Supported formats:
+
+``binance_ws``
+    Binance raw websocket captures (depth diffs + REST snapshot + trades + bookTicker), see
+    :mod:`venues.loaders.binance`.
+``hyperliquid_archive`` / ``hyperliquid_ws`` / ``hyperliquid_collector``
+    Hyperliquid S3 ``l2Book`` archive JSONL, raw websocket lines, collector CSVs, see
+    :mod:`venues.loaders.hyperliquid`.
+``hftbacktest_npz``
+    hftbacktest's structured ``.npz`` event files, see :mod:`venues.loaders.hftbacktest`.
+
+Every load validates what it reads — non-positive/NaN prices and sizes, crossed books,
+out-of-order timestamps, duplicate trade ids, broken diff chains — and raises
+:class:`DataError` naming the file and line, or records a documented warning. With a
+``cache_dir`` the parsed result is cached as Parquet keyed by the sha256 of the source bytes,
+the options and :data:`LOADER_VERSION` (:mod:`venues.loaders.cache`).
+
+This package does not replay books (that is :mod:`venues.orderbook`) nor fetch data.
+
+See Also
+--------
+engine.feed : the event and BBO dtypes.
+venues.loaders.book : plain-Python reference book.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import attrs
+import numpy as np
+from attrs import validators as v
+
+from venues.loaders._common import (
+    DataError,
+    Gap,
+    Parsed,
+    check_crossed,
+    file_sha256,
+    infer_increment,
+    validate,
+)
+
+__all__ = [
+    "FORMATS",
+    "LOADER_VERSION",
+    "DataConfig",
+    "DataError",
+    "Feed",
+    "FeedMeta",
+    "Gap",
+    "load_feed",
+    "parse_feed",
+]
+
+LOADER_VERSION = "1"
+"""Bumped whenever parsing output may change; part of the cache key."""
+
+FORMATS = (
+    "binance_ws",
+    "hyperliquid_archive",
+    "hyperliquid_ws",
+    "hyperliquid_collector",
+    "hftbacktest_npz",
+)
+
+
+def _to_tuple(x):
+    if isinstance(x, str | os.PathLike):
+        return (os.fspath(x),)
+    return tuple(os.fspath(p) for p in x)
+
+
+@attrs.frozen(kw_only=True)
+class DataConfig:
+    """Which recorded files to load and how (the ``[data]`` table of a config).
+
+    Attributes
+    ----------
+    format : {"binance_ws", "hyperliquid_archive", "hyperliquid_ws", "hyperliquid_collector", \
+"hftbacktest_npz"}
+        Vendor format of every file in ``paths``.
+    paths : tuple of str
+        Files replayed in the given order as one stream (e.g. a Binance day pair); absolute or
+        relative to the current directory. For ``hyperliquid_collector`` any mix of
+        ``orderbooks_*``, ``trades_*`` and ``prices_*`` CSVs (detected by header).
+    symbol : str or None, default None
+        Instrument to keep (Binance ``s``, Hyperliquid ``coin``); ``None``: the only one present.
+    on_gap : {"resync", "stop"}, default "resync"
+        Broken Binance diff chain: record a :class:`Gap` and resynchronise on the next snapshot,
+        or raise :class:`DataError`.
+    meta_path : str or None, default None
+        Hyperliquid ``meta`` JSON (``universe`` of ``{name, szDecimals}``), for ``sz_decimals``.
+    """
+
+    format: str = attrs.field(validator=v.in_(FORMATS))
+    paths: tuple[str, ...] = attrs.field(
+        converter=_to_tuple,
+        validator=[v.min_len(1), v.deep_iterable(v.instance_of(str))],
+    )
+    symbol: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
+    on_gap: str = attrs.field(default="resync", validator=v.in_(("resync", "stop")))
+    meta_path: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
+
+
+@attrs.frozen(kw_only=True)
+class FeedMeta:
+    """Facts about a loaded feed.
+
+    Attributes
+    ----------
+    symbol : str
+        Instrument (``ETHUSDT``, ``ETHUSD_PERP``, ``ETH``...).
+    venue : str
+        ``binance_usdm``, ``binance_spot``, ``binance_coinm``, ``hyperliquid`` or
+        ``hftbacktest``.
+    tick_size : float
+        Smallest price increment seen in the data (quote units): gcd of all prices on their
+        decimal grid. A lower bound of the venue's tick (equal to it on liquid books).
+    lot_size : float
+        The same for sizes (base units; contracts on COIN-M).
+    sz_decimals : int or None
+        Hyperliquid ``szDecimals`` from ``meta_path``; ``None`` when not given or not Hyperliquid.
+    source_sha256 : tuple of str
+        sha256 of each source file's bytes, in ``paths`` order.
+    n_gaps : int
+        Number of :class:`Gap` records.
+    """
+
+    symbol: str
+    venue: str
+    tick_size: float
+    lot_size: float
+    sz_decimals: int | None
+    source_sha256: tuple[str, ...]
+    n_gaps: int
+
+
+@attrs.frozen(kw_only=True)
+class Feed:
+    """A loaded, validated feed.
+
+    Attributes
+    ----------
+    events : ndarray, dtype EVENT_DTYPE
+        Sorted (stable) by ``ts_local_ns``.
+    bbo : ndarray, dtype BBO_DTYPE
+        Recorded best bid/offer (Binance bookTicker, Hyperliquid collector prices); may be empty.
+    meta : FeedMeta
+    gaps : tuple of Gap
+    warnings : tuple of str
+        Documented, harmless vendor data-quality notes.
+    """
+
+    events: np.ndarray = attrs.field(eq=False)
+    bbo: np.ndarray = attrs.field(eq=False)
+    meta: FeedMeta
+    gaps: tuple[Gap, ...]
+    warnings: tuple[str, ...]
+
+
+def _resolve(cfg: DataConfig) -> list[str]:
+    out = []
+    for p in cfg.paths:
+        path = Path(p).expanduser()
+        if not path.is_file():
+            raise DataError(f"{p}: data file not found (DataConfig.paths, format {cfg.format})")
+        out.append(str(path))
+    return out
+
+
+def _sz_decimals(cfg: DataConfig, symbol: str) -> int | None:
+    if cfg.meta_path is None:
+        return None
+    mp = Path(cfg.meta_path).expanduser()
+    if not mp.is_file():
+        raise DataError(f"{cfg.meta_path}: meta file not found (DataConfig.meta_path)")
+    try:
+        meta = json.loads(mp.read_text())
+        universe = meta["universe"] if isinstance(meta, dict) else meta[0]["universe"]
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise DataError(f"{cfg.meta_path}: line 1: not a Hyperliquid meta JSON ({exc})") from None
+    for i, asset in enumerate(universe):
+        if asset.get("name", "").upper() == symbol.upper():
+            try:
+                return int(asset["szDecimals"])
+            except (KeyError, ValueError, TypeError):
+                raise DataError(
+                    f"{cfg.meta_path}: universe[{i}] ({symbol}): missing/invalid key szDecimals"
+                ) from None
+    raise DataError(f"{cfg.meta_path}: symbol {symbol!r} not in the meta universe")
+
+
+def _parse(cfg: DataConfig, paths: list[str]) -> Parsed:
+    if cfg.format == "binance_ws":
+        from venues.loaders import binance
+
+        return binance.parse(paths, cfg.symbol, cfg.on_gap)
+    if cfg.format == "hftbacktest_npz":
+        from venues.loaders import hftbacktest
+
+        return hftbacktest.parse(paths, cfg.symbol)
+    from venues.loaders import hyperliquid
+
+    return hyperliquid.parse(cfg.format, paths, cfg.symbol)
+
+
+def parse_feed(cfg: DataConfig) -> Feed:
+    """Parse and validate the files of ``cfg`` (no cache).
+
+    Parameters
+    ----------
+    cfg : DataConfig
+
+    Returns
+    -------
+    Feed
+
+    Raises
+    ------
+    DataError
+        Missing file, unparseable row, invalid price/size, crossed book, out-of-order
+        timestamps, duplicate trade id, or a gap with ``on_gap="stop"``.
+    """
+    paths = _resolve(cfg)
+    p = _parse(cfg, paths)
+    validate(p)
+    order = np.argsort(p.events["ts_local_ns"], kind="stable")
+    check_crossed(p, order)
+    events = p.events[order]
+    bbo = p.bbo
+    if bbo.size > 1:
+        bbo = bbo[np.argsort(bbo["ts_local_ns"], kind="stable")]
+    book_or_trade = events["kind"] != 3
+    tick = infer_increment(events["px"][book_or_trade])
+    lot = infer_increment(events["qty"][book_or_trade])
+    meta = FeedMeta(
+        symbol=p.symbol,
+        venue=p.venue,
+        tick_size=tick,
+        lot_size=lot,
+        sz_decimals=_sz_decimals(cfg, p.symbol),
+        source_sha256=tuple(file_sha256(x) for x in paths),
+        n_gaps=len(p.gaps),
+    )
+    return Feed(
+        events=np.ascontiguousarray(events),
+        bbo=np.ascontiguousarray(bbo),
+        meta=meta,
+        gaps=tuple(p.gaps),
+        warnings=tuple(p.warnings),
+    )
+
+
+def load_feed(cfg: DataConfig, cache_dir: str | os.PathLike | None = None) -> Feed:
+    """Load a feed, through the Parquet cache when ``cache_dir`` is given.
+
+    Parameters
+    ----------
+    cfg : DataConfig
+        Format, files and options.
+    cache_dir : str or path-like or None, default None
+        Directory of the parsed-feed cache; created if missing. The key is the sha256 of the
+        source bytes (in order), the options (format, symbol, on_gap, meta file bytes) and
+        :data:`LOADER_VERSION`, so renamed/moved files still hit and edited files miss.
+
+    Returns
+    -------
+    Feed
+        Events sorted by ``ts_local_ns``; a cache hit returns arrays identical to a fresh parse.
+
+    Raises
+    ------
+    DataError
+        See :func:`parse_feed`; also a missing file (named).
+
+    Examples
+    --------
+    >>> from venues.loaders import DataConfig, load_feed
+    >>> d = "data/binance_usdm_ethusdt/"
+    >>> cfg = DataConfig(format="binance_ws",
+    ...                  paths=(d + "ethusdt_20240718.gz", d + "ethusdt_20240719.gz"))
+    >>> feed = load_feed(cfg)  # doctest: +SKIP
+    """
+    if cache_dir is None:
+        return parse_feed(cfg)
+    from venues.loaders import cache
+
+    paths = _resolve(cfg)
+    key = cache.cache_key(cfg, paths)
+    hit = cache.read(cache_dir, key)
+    if hit is not None:
+        return hit
+    feed = parse_feed(cfg)
+    cache.write(cache_dir, key, feed)
+    return feed

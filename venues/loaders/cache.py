@@ -1,0 +1,122 @@
+"""Parquet cache of parsed feeds, keyed by content hash, written atomically.
+
+Layout: ``<cache_dir>/<key>/`` holding ``events.parquet`` and ``bbo.parquet`` (one column per
+dtype field) and ``feed.json`` (``FeedMeta``, gaps, warnings, loader version). The entry is
+written into a temporary sibling directory and moved in place with :func:`os.replace`, so a
+crash leaves either no entry or a complete one (temporary leftovers are ignored). The key is the
+sha256 of :data:`venues.loaders.LOADER_VERSION`, the format, symbol and on_gap options, the
+meta file's bytes and every source file's bytes in order.
+
+See Also
+--------
+venues.loaders.load_feed : the only caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from engine.feed import BBO_DTYPE, EVENT_DTYPE
+from venues.loaders._common import Gap, file_sha256
+
+
+def cache_key(cfg, paths: list[str]) -> str:
+    """Hex sha256 identifying the parse of ``paths`` with the options of ``cfg``."""
+    from venues.loaders import LOADER_VERSION
+
+    h = hashlib.sha256()
+    opts = {
+        "loader_version": LOADER_VERSION,
+        "format": cfg.format,
+        "symbol": cfg.symbol,
+        "on_gap": cfg.on_gap,
+        "meta": file_sha256(cfg.meta_path) if cfg.meta_path and Path(cfg.meta_path).is_file()
+        else cfg.meta_path,
+        "sources": [file_sha256(p) for p in paths],
+    }
+    h.update(json.dumps(opts, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _table(arr: np.ndarray) -> pa.Table:
+    return pa.table({name: pa.array(arr[name]) for name in arr.dtype.names})
+
+
+def _array(table: pa.Table, dtype: np.dtype) -> np.ndarray:
+    out = np.empty(table.num_rows, dtype=dtype)
+    for name in dtype.names:
+        out[name] = table.column(name).to_numpy()
+    return out
+
+
+def read(cache_dir, key: str):
+    """Return the cached :class:`~venues.loaders.Feed` for ``key``, or ``None`` on a miss."""
+    from venues.loaders import LOADER_VERSION, Feed, FeedMeta
+
+    d = Path(cache_dir) / key
+    try:
+        info = json.loads((d / "feed.json").read_text())
+        if info.get("loader_version") != LOADER_VERSION:
+            return None
+        events = _array(pq.read_table(d / "events.parquet"), EVENT_DTYPE)
+        bbo = _array(pq.read_table(d / "bbo.parquet"), BBO_DTYPE)
+    except (OSError, ValueError, KeyError, pa.ArrowException):
+        return None
+    m = info["meta"]
+    meta = FeedMeta(
+        symbol=m["symbol"], venue=m["venue"], tick_size=m["tick_size"], lot_size=m["lot_size"],
+        sz_decimals=m["sz_decimals"], source_sha256=tuple(m["source_sha256"]),
+        n_gaps=m["n_gaps"],
+    )
+    return Feed(
+        events=events, bbo=bbo, meta=meta,
+        gaps=tuple(Gap(**g) for g in info["gaps"]), warnings=tuple(info["warnings"]),
+    )
+
+
+def write(cache_dir, key: str, feed) -> None:
+    """Store ``feed`` under ``key`` atomically (temp directory + :func:`os.replace`)."""
+    from venues.loaders import LOADER_VERSION
+
+    root = Path(cache_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+    try:
+        pq.write_table(_table(feed.events), tmp / "events.parquet")
+        pq.write_table(_table(feed.bbo), tmp / "bbo.parquet")
+        m = feed.meta
+        info = {
+            "loader_version": LOADER_VERSION,
+            "meta": {
+                "symbol": m.symbol, "venue": m.venue, "tick_size": m.tick_size,
+                "lot_size": m.lot_size, "sz_decimals": m.sz_decimals,
+                "source_sha256": list(m.source_sha256), "n_gaps": m.n_gaps,
+            },
+            "gaps": [
+                {"ts_local_ns": g.ts_local_ns, "ts_exch_ns": g.ts_exch_ns,
+                 "expected_id": g.expected_id, "got_id": g.got_id, "file": g.file,
+                 "line": g.line}
+                for g in feed.gaps
+            ],
+            "warnings": list(feed.warnings),
+        }
+        (tmp / "feed.json").write_text(json.dumps(info))
+        final = root / key
+        if final.exists():  # an unreadable/outdated entry (read() missed): replace it
+            shutil.rmtree(final, ignore_errors=True)
+        try:
+            os.replace(tmp, final)
+        except OSError:
+            pass  # another process won the race; its entry is equivalent
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,186 @@
+"""hftbacktest ``.npz`` event files → events.
+
+hftbacktest stores market data as a NumPy structured array (``np.savez``, usually under key
+``data``) with fields ``ev`` (u8, event type + flags), ``exch_ts`` (i8 ns), ``local_ts``
+(i8 ns), ``px`` (f8), ``qty`` (f8), ``order_id`` (u8), ``ival`` (i8), ``fval`` (f8). The low
+byte of ``ev`` is the event type; high bits are flags.
+
+Mapping (types as documented in hftbacktest's ``types`` API reference):
+
+* ``DEPTH_EVENT`` (1) and ``DEPTH_SNAPSHOT_EVENT`` (4) → ``DEPTH`` (absolute level size, 0
+  deletes);
+* ``TRADE_EVENT`` (2) → ``TRADE``; hftbacktest carries no vendor trade id, so ``trade_id`` is
+  ``order_id`` when non-zero, else the 0-based ordinal of the trade in the stream (documented
+  synthetic id);
+* ``DEPTH_CLEAR_EVENT`` (3) → ``CLEAR`` of the flagged side (both when no side flag).
+  hftbacktest clears a side *up to* ``px``; we clear the whole side (the next snapshot rows
+  re-fill it), which only differs for levels beyond the snapshot's range — a warning says so;
+* ``DEPTH_BBO_EVENT`` (5), Level-3 order events (10-13) and user events are skipped with a
+  warning counting them.
+
+Flags: ``BUY_EVENT`` (1 << 29, bid side / taker buy), ``SELL_EVENT`` (1 << 28, ask side /
+taker sell), ``EXCH_EVENT`` (1 << 31), ``LOCAL_EVENT`` (1 << 30). Our feed is replayed on local
+time, so when any row carries ``LOCAL_EVENT``, only rows with it are kept (rows flagged
+``EXCH_EVENT`` only are hftbacktest's exchange-side copies). Row numbers in errors are 1-based
+array indices.
+
+See Also
+--------
+venues.loaders.binance : the raw captures these files are usually converted from.
+
+References
+----------
+hftbacktest documentation, "Data" and "types" (event dtype and flags), hftbacktest.readthedocs.io.
+"""
+
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+
+from engine.feed import CLEAR, DEPTH, EVENT_DTYPE, TRADE
+from venues.loaders._common import DataError, Parsed, bbo_array
+
+DEPTH_EVENT = 1
+TRADE_EVENT = 2
+DEPTH_CLEAR_EVENT = 3
+DEPTH_SNAPSHOT_EVENT = 4
+DEPTH_BBO_EVENT = 5
+EXCH_EVENT = 1 << 31
+LOCAL_EVENT = 1 << 30
+BUY_EVENT = 1 << 29
+SELL_EVENT = 1 << 28
+
+HBT_DTYPE = np.dtype(
+    [
+        ("ev", "u8"),
+        ("exch_ts", "i8"),
+        ("local_ts", "i8"),
+        ("px", "f8"),
+        ("qty", "f8"),
+        ("order_id", "u8"),
+        ("ival", "i8"),
+        ("fval", "f8"),
+    ],
+    align=True,
+)
+"""hftbacktest's event dtype (64 bytes, aligned)."""
+
+_NEEDED = ("ev", "exch_ts", "local_ts", "px", "qty")
+
+
+def _load_array(path: str) -> np.ndarray:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if isinstance(z, np.ndarray):
+                return z
+            keys = list(z.keys())
+            if not keys:
+                raise DataError(f"{path}: row 0: empty .npz archive")
+            return z["data"] if "data" in keys else z[keys[0]]
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: row 0: not a readable .npz file ({exc})") from None
+
+
+def parse(paths: list[str], symbol: str | None) -> Parsed:
+    """Parse hftbacktest ``.npz`` files (concatenated in order) into a :class:`Parsed`.
+
+    Parameters
+    ----------
+    paths : list of str
+    symbol : str or None
+        Recorded as the feed's symbol (the files carry none); default ``""``.
+
+    Returns
+    -------
+    Parsed
+
+    Raises
+    ------
+    DataError
+        Missing fields, non-monotone ``local_ts`` within a file; names file and row.
+    """
+    evs, fidxs, lines, warnings = [], [], [], []
+    n_bbo = n_other = n_clear = 0
+    ordinal = 0
+    for fidx, path in enumerate(paths):
+        a = _load_array(path)
+        if a.dtype.names is None or any(f not in a.dtype.names for f in _NEEDED):
+            raise DataError(
+                f"{path}: row 0: not hftbacktest's event dtype (fields {a.dtype.names}, need "
+                f"{_NEEDED})"
+            )
+        rows = np.arange(1, a.size + 1, dtype=np.int64)
+        ev = a["ev"].astype(np.uint64)
+        if np.any(ev & np.uint64(LOCAL_EVENT)):
+            keep = (ev & np.uint64(LOCAL_EVENT)) != 0
+            a, ev, rows = a[keep], ev[keep], rows[keep]
+        lt = a["local_ts"].astype(np.int64)
+        back = np.flatnonzero(lt[1:] < lt[:-1])
+        if back.size:
+            r = int(rows[back[0] + 1])
+            raise DataError(
+                f"{path}: row {r}: local_ts {int(lt[back[0] + 1])} ns is earlier than the "
+                f"previous row's {int(lt[back[0]])} ns (out-of-order timestamps)"
+            )
+        typ = (ev & np.uint64(0xFF)).astype(np.int64)
+        buy = (ev & np.uint64(BUY_EVENT)) != 0
+        sell = (ev & np.uint64(SELL_EVENT)) != 0
+        side = np.where(buy, 1, np.where(sell, -1, 0)).astype(np.int8)
+        out = np.empty(a.size, dtype=EVENT_DTYPE)
+        out["ts_local_ns"] = lt
+        out["ts_exch_ns"] = a["exch_ts"]
+        out["px"] = a["px"]
+        out["qty"] = a["qty"]
+        out["trade_id"] = -1
+        out["side"] = side
+        kind = np.zeros(a.size, dtype=np.int8)
+        kind[(typ == DEPTH_EVENT) | (typ == DEPTH_SNAPSHOT_EVENT)] = DEPTH
+        kind[typ == TRADE_EVENT] = TRADE
+        kind[typ == DEPTH_CLEAR_EVENT] = CLEAR
+        out["kind"] = kind
+        tr = np.flatnonzero(kind == TRADE)
+        if "order_id" in a.dtype.names:
+            oid = a["order_id"][tr].astype(np.int64)
+        else:
+            oid = np.zeros(tr.size, dtype=np.int64)
+        out["trade_id"][tr] = np.where(oid != 0, oid, np.arange(ordinal, ordinal + tr.size))
+        ordinal += tr.size
+        cl = kind == CLEAR
+        out["px"][cl] = 0.0
+        out["qty"][cl] = 0.0
+        n_clear += int(cl.sum())
+        n_bbo += int((typ == DEPTH_BBO_EVENT).sum())
+        n_other += int(((kind == 0) & (typ != DEPTH_BBO_EVENT)).sum())
+        ok = kind != 0
+        bad_side = ok & (kind != CLEAR) & (side == 0)
+        if bad_side.any():
+            r = int(rows[np.argmax(bad_side)])
+            raise DataError(f"{path}: row {r}: depth/trade event without BUY/SELL flag (key ev)")
+        evs.append(out[ok])
+        fidxs.append(np.full(int(ok.sum()), fidx, dtype=np.int32))
+        lines.append(rows[ok])
+    if n_bbo:
+        warnings.append(f"{n_bbo} DEPTH_BBO_EVENT row(s) skipped (not a full-depth update)")
+    if n_other:
+        warnings.append(f"{n_other} row(s) of other event types (L3/user) skipped")
+    if n_clear:
+        warnings.append(
+            f"{n_clear} DEPTH_CLEAR_EVENT row(s) mapped to whole-side CLEAR (hftbacktest clears "
+            "up to px)"
+        )
+    events = np.concatenate(evs) if evs else np.empty(0, dtype=EVENT_DTYPE)
+    return Parsed(
+        events=events,
+        fidx=np.concatenate(fidxs) if fidxs else np.empty(0, np.int32),
+        line=np.concatenate(lines) if lines else np.empty(0, np.int64),
+        zero_ok=events["kind"] == DEPTH,
+        bbo=bbo_array([]),
+        paths=list(paths),
+        symbol=symbol or "",
+        venue="hftbacktest",
+        unit="row",
+        warnings=warnings,
+        check_dup_trades=True,
+    )

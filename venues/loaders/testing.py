@@ -1,0 +1,65 @@
+"""Tiny synthetic Binance capture builders for tests and examples (not market data).
+
+Used by ``tests/venues/loaders``; kept in the package because pytest's importlib mode does not
+let test modules import each other.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+
+def write_capture(path: Path, lines: list[tuple[int, dict]]) -> str:
+    """Write ``<local_ts> <JSON>`` lines (gzip) and return the path as str."""
+    with gzip.open(path, "wt") as f:
+        for ts, msg in lines:
+            f.write(f"{ts} {json.dumps(msg)}\n")
+    return str(path)
+
+
+def fut_diff(U, u, pu, bids=(), asks=(), E=1_700_000_000_000):
+    """A USD-M futures depthUpdate combined-stream message."""
+    return {
+        "stream": "ethusdt@depth@0ms",
+        "data": {
+            "e": "depthUpdate",
+            "E": E,
+            "T": E,
+            "s": "ETHUSDT",
+            "U": U,
+            "u": u,
+            "pu": pu,
+            "b": [[str(p), str(q)] for p, q in bids],
+            "a": [[str(p), str(q)] for p, q in asks],
+        },
+    }
+
+
+def snapshot(last_id, bids, asks):
+    """A REST depth snapshot line."""
+    return {
+        "lastUpdateId": last_id,
+        "E": 1_700_000_000_000,
+        "T": 1_700_000_000_000,
+        "bids": [[str(p), str(q)] for p, q in bids],
+        "asks": [[str(p), str(q)] for p, q in asks],
+    }
+
+
+def trade(t, p, q, m, T=1_700_000_000_000):
+    """A trade message (m = buyer is maker)."""
+    return {
+        "stream": "ethusdt@trade",
+        "data": {
+            "e": "trade",
+            "E": T,
+            "T": T,
+            "s": "ETHUSDT",
+            "t": t,
+            "p": str(p),
+            "q": str(q),
+            "m": m,
+        },
+    }

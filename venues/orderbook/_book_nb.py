@@ -1,0 +1,318 @@
+"""Compiled (Numba) replay of an L2 feed against the strategy's resting orders.
+
+Pure kernels on plain arrays. Inputs that are mutated are listed per function; nothing else is.
+The plain-Python reference of the queue arithmetic is :func:`components.queue.queue_update`.
+
+Book layout: dense arrays ``bids[j]`` / ``asks[j]`` of resting size (base units) at price index
+``j = ticks - base_tick`` over the price range of the recorded feed. ``st`` holds int64 scalars
+(indices below). Best prices are indices, ``-1`` when that side is empty.
+
+Our orders are rows of :data:`ORDER_DTYPE` (at most ``MAX_ORDERS`` live at once).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from engine.feed import CLEAR, DEPTH, TRADE
+
+MAX_ORDERS = 64
+ORDER_DTYPE = np.dtype(
+    [
+        ("coid", np.int64),  # client order id
+        ("idx", np.int64),  # price index
+        ("leaves", np.float64),  # open size, base units
+        ("ahead", np.float64),  # size ahead in the queue, base units
+        ("prev_level", np.float64),  # level size when a snapshot began (for the queue update)
+        ("side", np.int8),  # +1 buy, -1 sell
+        ("active", np.int8),
+    ],
+    align=True,
+)
+
+# st[] slots
+BEST_BID, BEST_ASK, BID_LO, BID_HI, ASK_LO, ASK_HI = 0, 1, 2, 3, 4, 5
+N_EVENTS, MAX_BUY_TRADE, MIN_SELL_TRADE, IN_SNAPSHOT, SNAP_TS, N_TRADES = 6, 7, 8, 9, 10, 11
+N_STATE = 12
+NO_PRICE = -1
+_EPS = 1e-12
+
+
+def new_state(n_ticks: int) -> np.ndarray:
+    """Fresh ``st`` array for a book of ``n_ticks`` price indices (all sides empty)."""
+    st = np.zeros(N_STATE, dtype=np.int64)
+    st[BEST_BID] = NO_PRICE
+    st[BEST_ASK] = NO_PRICE
+    st[BID_LO] = n_ticks
+    st[BID_HI] = -1
+    st[ASK_LO] = n_ticks
+    st[ASK_HI] = -1
+    st[MAX_BUY_TRADE] = NO_PRICE
+    st[MIN_SELL_TRADE] = NO_PRICE
+    return st
+
+
+@nb.njit(cache=True, inline="always")
+def queue_update_nb(ahead, prev_qty, new_qty, model, power):
+    """Compiled twin of :func:`components.queue.queue_update` (same arguments and result)."""
+    if new_qty >= prev_qty or model == 0:
+        return min(ahead, new_qty)
+    chg = prev_qty - new_qty
+    front = ahead
+    back = max(prev_qty - front, 0.0)
+    if model == 1:
+        f_front = front**power
+        f_back = back**power
+    else:
+        f_front = math.log1p(front)
+        f_back = math.log1p(back)
+    total = f_front + f_back
+    share = f_front / total if total > 0 else 1.0
+    return min(max(front - share * chg, 0.0), new_qty)
+
+
+@nb.njit(cache=True)
+def _set_level(book, j, q, is_bid, st):
+    """Set ``book[j] = q`` and maintain best / bounds for that side. Returns the previous size."""
+    prev = book[j]
+    book[j] = q
+    if is_bid:
+        best, lo, hi = BEST_BID, BID_LO, BID_HI
+    else:
+        best, lo, hi = BEST_ASK, ASK_LO, ASK_HI
+    if q > 0.0:
+        if j < st[lo]:
+            st[lo] = j
+        if j > st[hi]:
+            st[hi] = j
+        b = st[best]
+        if b == NO_PRICE or (is_bid and j > b) or ((not is_bid) and j < b):
+            st[best] = j
+    elif j == st[best]:
+        # the best level vanished: scan towards the far side for the next non-empty level
+        nb_ = NO_PRICE
+        if is_bid:
+            k = j - 1
+            while k >= st[lo]:
+                if book[k] > 0.0:
+                    nb_ = k
+                    break
+                k -= 1
+        else:
+            k = j + 1
+            while k <= st[hi]:
+                if book[k] > 0.0:
+                    nb_ = k
+                    break
+                k += 1
+        st[best] = nb_
+    return prev
+
+
+@nb.njit(cache=True)
+def _clear_side(book, is_bid, st):
+    if is_bid:
+        lo, hi, best = BID_LO, BID_HI, BEST_BID
+    else:
+        lo, hi, best = ASK_LO, ASK_HI, BEST_ASK
+    if st[hi] >= st[lo]:
+        book[st[lo] : st[hi] + 1] = 0.0
+    st[lo] = book.size
+    st[hi] = -1
+    st[best] = NO_PRICE
+
+
+@nb.njit(cache=True)
+def _record_fill(orders, o, qty, nf, fill_slot, fill_qty):
+    orders[o].leaves -= qty
+    if orders[o].leaves <= _EPS:
+        orders[o].leaves = 0.0
+        orders[o].active = 0
+    fill_slot[nf] = o
+    fill_qty[nf] = qty
+    return nf + 1
+
+
+@nb.njit(cache=True)
+def _check_through(orders, st, nf, fill_slot, fill_qty):
+    """Fill every resting order the opposite side of the book has moved through."""
+    bb = st[BEST_BID]
+    ba = st[BEST_ASK]
+    for o in range(orders.size):
+        if orders[o].active == 0:
+            continue
+        if orders[o].side == 1:
+            if ba != NO_PRICE and ba <= orders[o].idx:
+                nf = _record_fill(orders, o, orders[o].leaves, nf, fill_slot, fill_qty)
+        elif bb != NO_PRICE and bb >= orders[o].idx:
+            nf = _record_fill(orders, o, orders[o].leaves, nf, fill_slot, fill_qty)
+    return nf
+
+
+@nb.njit(cache=True)
+def advance_nb(
+    ts, kind, side, idx, qty, i, until_excl, bids, asks, st, orders, model, power, fill_slot, fill_qty
+):
+    """Replay feed rows ``i, i+1, ...`` with ``ts < until_excl``; stop after a row that fills us.
+
+    Parameters
+    ----------
+    ts : ndarray of int64, shape (n,)
+        Sim time of each row (local receive time), ns; non-decreasing.
+    kind, side : ndarray of int8, shape (n,)
+        Event kind (:data:`engine.feed.DEPTH`/``TRADE``/``CLEAR``) and side (+1/-1/0).
+    idx : ndarray of int64, shape (n,)
+        Price index of each row (``ticks - base_tick``).
+    qty : ndarray of float64, shape (n,)
+        Level size (DEPTH) or traded size (TRADE), base units.
+    i : int
+        First row to replay.
+    until_excl : int
+        Replay rows with ``ts < until_excl`` only, ns.
+    bids, asks : ndarray of float64
+        The book, mutated.
+    st : ndarray of int64, shape (N_STATE,)
+        Book scalars, mutated.
+    orders : ndarray of ORDER_DTYPE, shape (MAX_ORDERS,)
+        Our resting orders, mutated (queue position, leaves, active).
+    model : int
+        Queue model code (:mod:`components.queue`).
+    power : float
+        Exponent of the power queue model.
+    fill_slot : ndarray of int64, fill_qty : ndarray of float64, shape (>= 2*MAX_ORDERS,)
+        Output: the order slots and sizes filled by the row that stopped the replay (mutated).
+
+    Returns
+    -------
+    i : int
+        Next row to replay.
+    n_fills : int
+        Number of fills written to ``fill_slot``/``fill_qty`` (0 when the horizon was reached).
+
+    Notes
+    -----
+    Trades at our price consume the queue ahead of us, and their excess fills us; trades
+    through our price, and an opposite best price at or through our price, fill us in full
+    (at our price, as maker). Queue positions follow the model on every level decrease; a
+    snapshot (``CLEAR`` + ``DEPTH`` rows with one timestamp) updates queues and checks fills
+    once, at its end. Our orders never change the replayed book (no market impact).
+    """
+    n = ts.size
+    nf = 0
+    start = i
+    while i < n and ts[i] < until_excl:
+        k = kind[i]
+        s = side[i]
+        if k == DEPTH:
+            j = idx[i]
+            is_bid = s == 1
+            prev = _set_level(bids if is_bid else asks, j, qty[i], is_bid, st)
+            if st[IN_SNAPSHOT] == 0:
+                for o in range(orders.size):
+                    if orders[o].active != 0 and orders[o].idx == j and orders[o].side == s:
+                        orders[o].ahead = queue_update_nb(orders[o].ahead, prev, qty[i], model, power)
+                nf = _check_through(orders, st, nf, fill_slot, fill_qty)
+        elif k == TRADE:
+            j = idx[i]
+            st[N_TRADES] += 1
+            if s == 1:
+                if st[MAX_BUY_TRADE] == NO_PRICE or j > st[MAX_BUY_TRADE]:
+                    st[MAX_BUY_TRADE] = j
+            elif st[MIN_SELL_TRADE] == NO_PRICE or j < st[MIN_SELL_TRADE]:
+                st[MIN_SELL_TRADE] = j
+            for o in range(orders.size):
+                if orders[o].active == 0 or orders[o].side != -s:
+                    continue
+                oj = orders[o].idx
+                through = (s == -1 and j < oj) or (s == 1 and j > oj)
+                if through:
+                    nf = _record_fill(orders, o, orders[o].leaves, nf, fill_slot, fill_qty)
+                elif oj == j:
+                    a = orders[o].ahead - qty[i]
+                    if a < 0.0:
+                        orders[o].ahead = 0.0
+                        nf = _record_fill(orders, o, min(-a, orders[o].leaves), nf, fill_slot, fill_qty)
+                    else:
+                        orders[o].ahead = a
+        elif k == CLEAR:
+            if st[IN_SNAPSHOT] == 0:
+                for o in range(orders.size):
+                    if orders[o].active != 0:
+                        book = bids if orders[o].side == 1 else asks
+                        orders[o].prev_level = book[orders[o].idx]
+            if s >= 0:
+                _clear_side(bids, True, st)
+            if s <= 0:
+                _clear_side(asks, False, st)
+            st[IN_SNAPSHOT] = 1
+            st[SNAP_TS] = ts[i]
+        i += 1
+        if st[IN_SNAPSHOT] != 0 and (i >= n or ts[i] != st[SNAP_TS] or kind[i] != DEPTH):
+            st[IN_SNAPSHOT] = 0
+            for o in range(orders.size):
+                if orders[o].active != 0:
+                    book = bids if orders[o].side == 1 else asks
+                    orders[o].ahead = queue_update_nb(
+                        orders[o].ahead, orders[o].prev_level, book[orders[o].idx], model, power
+                    )
+            nf = _check_through(orders, st, nf, fill_slot, fill_qty)
+        if nf > 0:
+            break
+    st[N_EVENTS] += i - start
+    return i, nf
+
+
+@nb.njit(cache=True)
+def take_nb(book, st, is_buy, limit_idx, qty, out_idx, out_qty):
+    """Walk the opposite side from its best price up to ``limit_idx``, taking up to ``qty``.
+
+    Parameters
+    ----------
+    book : ndarray of float64
+        The opposite side (asks for a buy), read only: taking does not deplete the replayed book.
+    st : ndarray of int64
+        Book scalars, read only.
+    is_buy : bool
+        Taker side.
+    limit_idx : int
+        Worst acceptable price index.
+    qty : float
+        Size to take, base units.
+    out_idx : ndarray of int64, out_qty : ndarray of float64
+        Output: price index and size of each partial fill (mutated).
+
+    Returns
+    -------
+    int
+        Number of partial fills written.
+    """
+    nfill = 0
+    left = qty
+    if is_buy:
+        j = st[BEST_ASK]
+        if j == NO_PRICE:
+            return 0
+        while left > _EPS and j <= limit_idx and j <= st[ASK_HI] and nfill < out_idx.size:
+            if book[j] > 0.0:
+                take = min(book[j], left)
+                out_idx[nfill] = j
+                out_qty[nfill] = take
+                nfill += 1
+                left -= take
+            j += 1
+    else:
+        j = st[BEST_BID]
+        if j == NO_PRICE:
+            return 0
+        while left > _EPS and j >= limit_idx and j >= st[BID_LO] and nfill < out_idx.size:
+            if book[j] > 0.0:
+                take = min(book[j], left)
+                out_idx[nfill] = j
+                out_qty[nfill] = take
+                nfill += 1
+                left -= take
+            j -= 1
+    return nfill

@@ -1,0 +1,357 @@
+"""The simulated order-book venue: replays a recorded L2 feed and matches the strategy's orders.
+
+Commands from a strategy reach the venue after the entry latency; acks, rejects, cancels and
+fills reach the strategy after the response latency. Between decision points the recorded feed
+is replayed in compiled bulk by :func:`venues.orderbook._book_nb.advance_nb`.
+
+What this module deliberately does not hold: exchange rules and fees (:mod:`venues.profiles`),
+queue arithmetic (:mod:`components.queue`), accounting (:mod:`components.account`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from components.account import Account
+from components.base import Component
+from components.latency import ConstantLatency
+from components.orders import (
+    Fill,
+    Liquidity,
+    OrderAccepted,
+    OrderCanceled,
+    OrderRejected,
+    TimeInForce,
+)
+from components.queue import QUEUE_MODEL_CODES
+from engine.events import Priority
+from engine.feed import CLEAR
+from engine.kernel import Simulation
+from engine.time import ms_to_ns
+from venues.orderbook import _book_nb as K
+from venues.orderbook.config import VenueConfig
+from venues.profiles import VenueProfile, make_profile
+
+if TYPE_CHECKING:
+    from venues.loaders import Feed
+
+MAX_BOOK_TICKS = 50_000_000
+
+
+def venue_profile(config: VenueConfig, feed: Feed) -> VenueProfile:
+    """Build the venue's rules from its config, falling back to what the feed recorded.
+
+    Parameters
+    ----------
+    config : VenueConfig
+    feed : venues.loaders.Feed
+        Supplies ``tick_size``, ``lot_size`` and ``sz_decimals`` when the config leaves them out.
+
+    Returns
+    -------
+    venues.profiles.VenueProfile
+    """
+    meta = feed.meta
+    sz_decimals = config.sz_decimals if config.sz_decimals is not None else meta.sz_decimals
+    if config.profile != "hyperliquid":
+        sz_decimals = None
+    if config.profile == "hyperliquid":
+        tick = config.tick_size
+        lot = config.lot_size if config.lot_size is not None else (None if sz_decimals is not None else meta.lot_size)
+    else:
+        tick = config.tick_size if config.tick_size is not None else meta.tick_size
+        lot = config.lot_size if config.lot_size is not None else meta.lot_size
+    return make_profile(
+        config.profile,
+        tick_size=tick,
+        lot_size=lot,
+        sz_decimals=sz_decimals,
+        maker_fee_bps=config.maker_fee_bps,
+        taker_fee_bps=config.taker_fee_bps,
+        min_notional=config.min_notional,
+    )
+
+
+class OrderBookVenue(Component):
+    """A central-limit-order-book venue replaying one recorded feed.
+
+    Parameters
+    ----------
+    sim : engine.kernel.Simulation
+    feed : venues.loaders.Feed
+        Recorded events (``engine.feed.EVENT_DTYPE``), sorted by ``ts_local_ns``.
+    config : VenueConfig
+    account : components.account.Account
+        Account credited and debited by this venue's fills.
+    name : str, default "venue"
+
+    Raises
+    ------
+    ValueError
+        If the feed is empty, or its prices do not lie on the venue's price grid, or span more
+        than ``MAX_BOOK_TICKS`` ticks.
+
+    Notes
+    -----
+    * Sim time is the feed's local receive time; the strategy's view of the book is the
+      replayed book at the current sim time.
+    * Resting orders hold a queue position (:mod:`components.queue`); they fill on trades at or
+      through their price and when the opposite side moves through it, always at their own
+      price, as maker.
+    * Marketable orders (GTC crossing, IOC) take liquidity level by level from the replayed book
+      without depleting it (no market impact): keep taker sizes small relative to the touch.
+    """
+
+    def __init__(
+        self, sim: Simulation, feed: Feed, config: VenueConfig, account: Account, name: str = "venue"
+    ) -> None:
+        super().__init__(sim, name)
+        ev = feed.events
+        if ev.size == 0:
+            raise ValueError("the feed has no events")
+        self.config = config
+        self.account = account
+        self.profile = venue_profile(config, feed)
+        self.latency = ConstantLatency(
+            entry_ns=ms_to_ns(config.entry_latency_ms), response_ns=ms_to_ns(config.response_latency_ms)
+        )
+        self._model = QUEUE_MODEL_CODES[config.queue_model]
+        self._power = float(config.queue_power)
+
+        px = ev["px"]
+        has_px = ev["kind"] != CLEAR
+        lo_px = float(px[has_px].min())
+        hi_px = float(px[has_px].max())
+        self.tick_size = tick = min(self.profile.tick_at(lo_px), feed.meta.tick_size)
+        ticks = np.rint(px / tick)
+        off_grid = has_px & (np.abs(ticks * tick - px) > 1e-6 * tick + 1e-9 * np.abs(px))
+        if off_grid.any():
+            row = int(np.flatnonzero(off_grid)[0])
+            raise ValueError(f"feed row {row}: price {px[row]} is not on the venue's {tick} price grid")
+        margin = 10_000
+        self._base = int(np.rint(lo_px / tick)) - margin
+        n_ticks = int(np.rint(hi_px / tick)) - self._base + margin
+        if n_ticks > MAX_BOOK_TICKS:
+            raise ValueError(f"feed prices span {n_ticks} ticks of {tick} (> {MAX_BOOK_TICKS}): check the data")
+        self._ts = np.ascontiguousarray(ev["ts_local_ns"])
+        self._kind = np.ascontiguousarray(ev["kind"])
+        self._side = np.ascontiguousarray(ev["side"])
+        self._qty = np.ascontiguousarray(ev["qty"])
+        self._idx = np.where(has_px, ticks.astype(np.int64) - self._base, 0)
+        self.end_ns = int(self._ts[-1])
+        self.start_ns = int(self._ts[0])
+        self._i = 0
+        self._bids = np.zeros(n_ticks, dtype=np.float64)
+        self._asks = np.zeros(n_ticks, dtype=np.float64)
+        self._st = K.new_state(n_ticks)
+        self._orders = np.zeros(K.MAX_ORDERS, dtype=K.ORDER_DTYPE)
+        self._fill_slot = np.zeros(2 * K.MAX_ORDERS, dtype=np.int64)
+        self._fill_qty = np.zeros(2 * K.MAX_ORDERS, dtype=np.float64)
+        self._take_idx = np.zeros(256, dtype=np.int64)
+        self._take_qty = np.zeros(256, dtype=np.float64)
+        self._slot_of: dict[int, int] = {}  # client order id -> slot
+        self._owner: dict[int, object] = {}  # client order id -> report target
+        self.n_orders = 0
+        self.n_rejects = 0
+        self.fill_listeners: list = []  # callables (ts_ns, px) run after each fill is booked
+        sim.add_feed(self)
+
+    # -- the strategy's read-only view ----------------------------------------------------
+    @property
+    def best_bid(self) -> float:
+        """Best bid price (quote units), NaN when the bid side is empty."""
+        j = self._st[K.BEST_BID]
+        return (j + self._base) * self.tick_size if j != K.NO_PRICE else float("nan")
+
+    @property
+    def best_ask(self) -> float:
+        """Best ask price (quote units), NaN when the ask side is empty."""
+        j = self._st[K.BEST_ASK]
+        return (j + self._base) * self.tick_size if j != K.NO_PRICE else float("nan")
+
+    @property
+    def best_bid_qty(self) -> float:
+        """Size at the best bid, base units (0 when empty)."""
+        j = self._st[K.BEST_BID]
+        return float(self._bids[j]) if j != K.NO_PRICE else 0.0
+
+    @property
+    def best_ask_qty(self) -> float:
+        """Size at the best ask, base units (0 when empty)."""
+        j = self._st[K.BEST_ASK]
+        return float(self._asks[j]) if j != K.NO_PRICE else 0.0
+
+    @property
+    def mid(self) -> float:
+        """``(best_bid + best_ask) / 2``, NaN if either side is empty."""
+        return 0.5 * (self.best_bid + self.best_ask)
+
+    @property
+    def n_events(self) -> int:
+        """Number of recorded rows replayed so far."""
+        return int(self._st[K.N_EVENTS])
+
+    def level_qty(self, side: int, px: float) -> float:
+        """Recorded size resting at ``px`` on ``side`` (+1 bids, -1 asks), base units."""
+        j = self._index(px)
+        if j < 0 or j >= self._bids.size:
+            return 0.0
+        return float((self._bids if side == 1 else self._asks)[j])
+
+    def queue_ahead(self, client_order_id: int) -> float:
+        """Estimated size ahead of a resting order in its level's queue (NaN if not resting)."""
+        slot = self._slot_of.get(client_order_id)
+        return float(self._orders[slot]["ahead"]) if slot is not None else float("nan")
+
+    def take_trade_extremes(self) -> tuple[float, float]:
+        """Highest buy-taker and lowest sell-taker trade price since the last call, then reset.
+
+        Returns
+        -------
+        tuple of float
+            ``(max_buy_px, min_sell_px)`` in quote units; NaN where there was no such trade.
+        """
+        st = self._st
+        b, s = st[K.MAX_BUY_TRADE], st[K.MIN_SELL_TRADE]
+        st[K.MAX_BUY_TRADE] = K.NO_PRICE
+        st[K.MIN_SELL_TRADE] = K.NO_PRICE
+        tick, base = self.tick_size, self._base
+        return (
+            (b + base) * tick if b != K.NO_PRICE else float("nan"),
+            (s + base) * tick if s != K.NO_PRICE else float("nan"),
+        )
+
+    # -- replay ---------------------------------------------------------------------------
+    def advance(self, until_ns: int, inclusive: bool) -> None:
+        """Kernel hook: replay recorded rows up to ``until_ns`` (see :class:`engine.kernel.FeedConsumer`)."""
+        i = self._i
+        until_excl = until_ns + 1 if inclusive else until_ns
+        if i >= self._ts.size or self._ts[i] >= until_excl:
+            return
+        i, nf = K.advance_nb(
+            self._ts, self._kind, self._side, self._idx, self._qty, i, until_excl,
+            self._bids, self._asks, self._st, self._orders, self._model, self._power,
+            self._fill_slot, self._fill_qty,
+        )  # fmt: skip
+        self._i = i
+        if nf:
+            ts_fill = int(self._ts[i - 1])
+            for f in range(nf):
+                slot = int(self._fill_slot[f])
+                row = self._orders[slot]
+                px = (int(row["idx"]) + self._base) * self.tick_size
+                self._fill(ts_fill, int(row["coid"]), int(row["side"]), px, float(self._fill_qty[f]),
+                           float(row["leaves"]), Liquidity.MAKER)  # fmt: skip
+                if row["active"] == 0:
+                    self._slot_of.pop(int(row["coid"]), None)
+
+    # -- commands (called by strategies; take effect after the entry latency) --------------
+    def submit(self, owner, client_order_id: int, side: int, px: float, qty: float, tif: TimeInForce) -> None:
+        """Send a limit order; it reaches the venue after ``entry_ns``.
+
+        Parameters
+        ----------
+        owner : callable
+            Receiver of this order's reports (the strategy's report handler).
+        client_order_id : int
+            Unique id chosen by the strategy.
+        side : int
+            +1 buy, -1 sell.
+        px : float
+            Limit price, quote units (must be on the venue's price grid).
+        qty : float
+            Size, base units (must be on the lot grid).
+        tif : TimeInForce
+        """
+        self.n_orders += 1
+        self._owner[client_order_id] = owner
+        self.sim.schedule(
+            self.sim.now_ns + self.latency.entry_ns, Priority.VENUE_MATCH,
+            (client_order_id, side, px, qty, tif), self._on_submit,
+        )  # fmt: skip
+
+    def cancel(self, client_order_id: int) -> None:
+        """Send a cancel; it reaches the venue after ``entry_ns``."""
+        self.sim.schedule(
+            self.sim.now_ns + self.latency.entry_ns, Priority.VENUE_MATCH, client_order_id, self._on_cancel
+        )
+
+    # -- venue side -------------------------------------------------------------------------
+    def _index(self, px: float) -> int:
+        return int(round(px / self.tick_size)) - self._base
+
+    def _report(self, client_order_id: int, event) -> None:
+        owner = self._owner[client_order_id]
+        self.sim.schedule(event.ts_ns, Priority.EXECUTION_REPORT, event, owner)
+
+    def _reject(self, now: int, coid: int, reason: str) -> None:
+        self.n_rejects += 1
+        self._report(coid, OrderRejected(now + self.latency.response_ns, coid, reason, now))
+
+    def _fill(self, ts: int, coid: int, side: int, px: float, qty: float, leaves: float, liq: Liquidity) -> None:
+        is_maker = liq == Liquidity.MAKER
+        fee = self.profile.fee(px, qty, is_maker)
+        self.account.on_fill(side, px, qty, fee, is_maker)
+        for listener in self.fill_listeners:
+            listener(ts, px)
+        self._report(coid, Fill(ts + self.latency.response_ns, coid, side, px, qty, liq, fee, leaves, ts))
+
+    def _on_submit(self, cmd) -> None:
+        coid, side, px, qty, tif = cmd
+        now = self.sim.now_ns
+        prof = self.profile
+        if not (qty > 0) or abs(prof.round_qty(qty) - qty) > 1e-9 * max(qty, 1.0):
+            return self._reject(now, coid, "invalid_size")
+        if not prof.is_valid_price(px):
+            return self._reject(now, coid, "invalid_price")
+        if px * qty < prof.min_notional:
+            return self._reject(now, coid, "min_notional")
+        j = self._index(px)
+        st = self._st
+        opp_best = st[K.BEST_ASK] if side == 1 else st[K.BEST_BID]
+        crosses = opp_best != K.NO_PRICE and ((side == 1 and j >= opp_best) or (side == -1 and j <= opp_best))
+        if crosses and tif == TimeInForce.ALO:
+            return self._reject(now, coid, "post_only_would_cross")
+        self._report(coid, OrderAccepted(now + self.latency.response_ns, coid, now))
+        leaves = qty
+        if crosses:
+            book = self._asks if side == 1 else self._bids
+            n = K.take_nb(book, st, side == 1, j, qty, self._take_idx, self._take_qty)
+            for f in range(n):
+                take = float(self._take_qty[f])
+                leaves = max(leaves - take, 0.0)
+                fill_px = (int(self._take_idx[f]) + self._base) * self.tick_size
+                self._fill(now, coid, side, fill_px, take, leaves, Liquidity.TAKER)
+        if leaves <= 1e-12:
+            return None
+        if tif == TimeInForce.IOC or crosses:
+            # IOC remainder, or a GTC that swept every level up to its limit in our
+            # non-depleting book view: cancel the rest rather than rest it through the touch.
+            return self._report(coid, OrderCanceled(now + self.latency.response_ns, coid, leaves, now))
+        if j < 0 or j >= self._bids.size:
+            return self._reject(now, coid, "price_out_of_range")
+        free = np.flatnonzero(self._orders["active"] == 0)
+        if free.size == 0:
+            return self._reject(now, coid, "too_many_orders")
+        slot = int(free[0])
+        row = self._orders[slot]
+        row["coid"] = coid
+        row["idx"] = j
+        row["side"] = side
+        row["leaves"] = leaves
+        row["ahead"] = (self._bids if side == 1 else self._asks)[j]
+        row["active"] = 1
+        self._slot_of[coid] = slot
+        return None
+
+    def _on_cancel(self, coid: int) -> None:
+        now = self.sim.now_ns
+        slot = self._slot_of.pop(coid, None)
+        if slot is None or self._orders[slot]["active"] == 0:
+            return self._reject(now, coid, "unknown_order")
+        leaves = float(self._orders[slot]["leaves"])
+        self._orders[slot]["active"] = 0
+        self._report(coid, OrderCanceled(now + self.latency.response_ns, coid, leaves, now))
+        return None
