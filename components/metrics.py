@@ -10,8 +10,8 @@ Definitions (also in the README):
     ``peak_notional = max_t |q_t| · mid_t`` over every fill and every sample. NaN for a trial
     that never held inventory.
 ``max_drawdown``
-    Largest fall of the equity curve (sampled every ``sample_ms`` and after every fill) below
-    its running maximum, quote currency, ``>= 0``.
+    Largest fall of the equity curve (sampled on the venue's clock, 100 ms by default, and
+    after every fill) below its running maximum, quote currency, ``>= 0``.
 """
 
 from __future__ import annotations
@@ -21,68 +21,60 @@ import math
 import numpy as np
 
 from components.account import Account
-from components.base import Component
-from engine.kernel import Simulation
-from engine.time import ms_to_ns
 
 EQUITY_DTYPE = np.dtype([("ts_ns", np.int64), ("equity", np.float64), ("q", np.float64), ("mid", np.float64)])
 """Equity curve rows: time (ns), equity (quote units, marked to mid), inventory q (base units), mid."""
 
 
-class PnLRecorder(Component):
-    """Samples the account's mark-to-mid equity on a fixed clock and after every fill.
+class PnLRecorder:
+    """Builds the mark-to-mid equity curve from the venue's touch samples and the fills.
+
+    Nothing runs in Python between fills: the venue samples its best bid/ask on a fixed clock
+    inside the compiled replay, the recorder logs ``(ts, cash, q)`` after every fill, and the
+    curve is assembled once, vectorised, at the end (:meth:`equity_curve`).
 
     Parameters
     ----------
-    sim : engine.kernel.Simulation
     account : components.account.Account
     venue : venues.orderbook.venue.OrderBookVenue
-        Supplies the mid and notifies fills.
-    sample_ms : float, default 100.0
-        Sampling period of the equity curve, ms.
+        Supplies the touch samples and notifies fills.
     """
 
-    def __init__(self, sim: Simulation, account: Account, venue, sample_ms: float = 100.0) -> None:
-        super().__init__(sim, "pnl_recorder")
+    def __init__(self, account: Account, venue) -> None:
         self.account = account
         self.venue = venue
-        self.sample_ns = ms_to_ns(sample_ms)
-        self._rows: list[tuple[int, float, float, float]] = []
-        self.peak_notional = 0.0
-        self.max_abs_q = 0.0
+        self._fills: list[tuple[int, float, float, float]] = []
         venue.fill_listeners.append(self._after_fill)
-
-    def on_start(self) -> None:
-        """Start the sampling clock at the first recorded timestamp."""
-        self.set_timer("sample", every_ns=self.sample_ns, at_ns=max(self.venue.start_ns, self.now_ns))
-
-    def on_timer(self, event) -> None:
-        """Take one sample."""
-        self._sample(event.ts_ns, self.venue.mid)
-
-    def on_stop(self) -> None:
-        """Take the final sample."""
-        self._sample(self.now_ns, self.venue.mid)
 
     def _after_fill(self, ts_ns: int, px: float) -> None:
         mid = self.venue.mid
-        self._sample(ts_ns, mid if mid == mid else px)
-
-    def _sample(self, ts_ns: int, mid: float) -> None:
-        if mid != mid:
-            return
         acct = self.account
-        q = acct.q
-        self._rows.append((ts_ns, acct.cash + q * mid, q, mid))
-        aq = abs(q)
-        if aq > self.max_abs_q:
-            self.max_abs_q = aq
-        if aq * mid > self.peak_notional:
-            self.peak_notional = aq * mid
+        self._fills.append((ts_ns, acct.cash, acct.q, mid if mid == mid else px))
 
     def equity_curve(self) -> np.ndarray:
-        """The samples as an array of :data:`EQUITY_DTYPE`, in time order."""
-        return np.array(self._rows, dtype=EQUITY_DTYPE)
+        """Equity at every touch sample (with a two-sided book) and after every fill.
+
+        Returns
+        -------
+        ndarray of EQUITY_DTYPE
+            Rows in time order (a sample before a fill with the same timestamp).
+        """
+        samples = self.venue.touch_samples()
+        mid = 0.5 * (samples["best_bid"] + samples["best_ask"])
+        ok = np.isfinite(mid)
+        ts, mid = samples["ts_ns"][ok], mid[ok]
+        fills = np.array(self._fills, dtype=[("ts", np.int64), ("cash", np.float64), ("q", np.float64), ("mid", np.float64)])
+        # position and cash in force at each sample: the last fill strictly before it
+        k = np.searchsorted(fills["ts"], ts, side="left") - 1
+        has = k >= 0
+        cash = np.where(has, fills["cash"][np.maximum(k, 0)] if fills.size else 0.0, 0.0)
+        q = np.where(has, fills["q"][np.maximum(k, 0)] if fills.size else 0.0, 0.0)
+        curve = np.empty(ts.size + fills.size, dtype=EQUITY_DTYPE)
+        curve["ts_ns"] = np.concatenate([ts, fills["ts"]])
+        curve["q"] = np.concatenate([q, fills["q"]])
+        curve["mid"] = np.concatenate([mid, fills["mid"]])
+        curve["equity"] = np.concatenate([cash, fills["cash"]]) + curve["q"] * curve["mid"]
+        return curve[np.argsort(curve["ts_ns"], kind="stable")]
 
     def metrics(self) -> dict[str, float]:
         """Per-trial metrics (see the module docstring for definitions)."""
@@ -93,18 +85,21 @@ class PnLRecorder(Component):
         if curve.size:
             eq = curve["equity"]
             max_dd = float(np.max(np.maximum.accumulate(eq) - eq))
+            abs_q = np.abs(curve["q"])
+            max_abs_q = float(abs_q.max())
+            peak_notional = float((abs_q * curve["mid"]).max())
         else:
-            max_dd = 0.0
+            max_dd = max_abs_q = peak_notional = 0.0
         return {
             "pnl": float(pnl),
-            "pnl_per_1k_notional": float(pnl / self.peak_notional * 1000.0) if self.peak_notional > 0 else math.nan,
+            "pnl_per_1k_notional": float(pnl / peak_notional * 1000.0) if peak_notional > 0 else math.nan,
             "realized_pnl": float(acct.realized_pnl),
             "fees": float(acct.fees_paid),
             "n_fills": float(acct.n_fills),
             "maker_volume": float(acct.maker_volume),
             "taker_volume": float(acct.taker_volume),
             "max_drawdown": max_dd,
-            "max_abs_q": float(self.max_abs_q),
+            "max_abs_q": max_abs_q,
             "final_q": float(acct.q),
-            "peak_notional": float(self.peak_notional),
+            "peak_notional": peak_notional,
         }

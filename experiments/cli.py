@@ -61,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # off a terminal rich assumes 80 columns; logs are wider than that
+    width = None if stream.isatty() else 160
+    return Console(stderr=stderr, highlight=False, width=width)
 
 
 def _bad_input(exc: BaseException, config: str) -> int:
@@ -177,7 +180,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         table = Table(title=f"top {len(rows)} by {names[len(_axis_columns(spec)) + 1]}",
                       title_justify="left")
         for i, name in enumerate(names):
-            table.add_column(name, justify="left" if i == 0 else "right")
+            table.add_column(name, justify="left" if i == 0 else "right", no_wrap=True)
         for row in rows:
             table.add_row(*(_fmt(x) for x in row))
         out.print(table)

@@ -19,6 +19,9 @@ from strategies.config import StrategyConfig
 from venues.orderbook.config import VenueConfig
 from venues.orderbook.venue import OrderBookVenue
 
+EQUITY_SAMPLE_MS = 100.0
+"""Clock of the equity curve (and so of max_drawdown), ms."""
+
 
 @attrs.frozen(kw_only=True)
 class TrialResult:
@@ -68,8 +71,8 @@ def run_trial(feed, venue: VenueConfig, strategy: StrategyConfig, strategy_cls: 
     """
     sim = Simulation(seed)
     account = Account()
-    book = OrderBookVenue(sim, feed, venue, account)
-    recorder = PnLRecorder(sim, account, book, sample_ms=strategy.interval_ms)
+    book = OrderBookVenue(sim, feed, venue, account, sample_ms=EQUITY_SAMPLE_MS)
+    recorder = PnLRecorder(account, book)
     strategy_cls(sim, strategy, book)
     t0 = time.perf_counter()
     sim.run()

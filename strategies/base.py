@@ -151,7 +151,7 @@ class Strategy(Component):
             if px is not None and not keep:
                 self.submit_limit(side=side, px=px, qty=qty)
 
-    def quote_around_touch(self, bid_px: float, ask_px: float) -> None:
+    def quote_around_touch(self, bid_px: float, ask_px: float, best_bid: float, best_ask: float) -> None:
         """Quote ``order_qty`` at ``bid_px`` / ``ask_px`` after the rules every quoter applies.
 
         Prices are rounded outwards onto the venue's grid (bids down, asks up), pulled back so
@@ -163,10 +163,11 @@ class Strategy(Component):
         ----------
         bid_px, ask_px : float
             Raw wanted prices, quote units.
+        best_bid, best_ask : float
+            The touch the decision was made on (``venue.touch()``), quote units.
         """
-        venue = self.venue
-        prof = venue.profile
-        bb, ba = venue.best_bid, venue.best_ask
+        prof = self.venue.profile
+        bb, ba = best_bid, best_ask
         bid = prof.round_bid(bid_px)
         ask = prof.round_ask(ask_px)
         if bid >= ba:

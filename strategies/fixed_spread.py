@@ -52,11 +52,11 @@ class FixedSpreadQuoter(Strategy):
     def on_timer(self, event) -> None:
         """Requote around the reservation price."""
         venue = self.venue
-        bb, ba = venue.best_bid, venue.best_ask
+        bb, ba = venue.touch()
         if not bb < ba:
             return
         c = self.config
         mid = 0.5 * (bb + ba)
         r = self.reservation_px(mid)
         half = mid * c.half_spread_bps * 1e-4
-        self.quote_around_touch(r - half, r + half)
+        self.quote_around_touch(r - half, r + half, bb, ba)

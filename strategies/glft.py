@@ -20,6 +20,7 @@ import numpy as np
 from attrs import validators as v
 
 from engine.time import ms_to_ns
+from strategies._glft_nb import fit_intensity_nb
 from strategies.base import Strategy
 from strategies.config import StrategyConfig
 
@@ -197,7 +198,7 @@ class GLFTQuoter(Strategy):
     def on_timer(self, event) -> None:
         """One decision step: measure, maybe recalibrate, requote."""
         venue = self.venue
-        bb, ba = venue.best_bid, venue.best_ask
+        bb, ba = venue.touch()
         if not bb < ba:  # empty or crossed book (NaN compares False)
             return
         tick = venue.tick_size
@@ -221,7 +222,7 @@ class GLFTQuoter(Strategy):
             return
         bid_depth, ask_depth = self.target_depths(self.q / self.config.order_qty)
         floor = self.config.min_half_spread_ticks
-        self.quote_around_touch((mid - max(bid_depth, floor)) * tick, (mid + max(ask_depth, floor)) * tick)
+        self.quote_around_touch((mid - max(bid_depth, floor)) * tick, (mid + max(ask_depth, floor)) * tick, bb, ba)
 
     def estimate(self, depths: np.ndarray, dmid: np.ndarray, n: int) -> tuple[float, float, float]:
         """Estimate ``(sigma, A, k)`` from the rolling window (hook).
@@ -240,16 +241,9 @@ class GLFTQuoter(Strategy):
         tuple of float
             σ (ticks/√step), A (per step), k (per tick); NaN where the fit is not possible.
         """
-        d = depths[:n] if n < depths.size else depths
-        sigma = float(np.std(dmid[:n] if n < dmid.size else dmid))
-        with np.errstate(invalid="ignore"):
-            counts = (d[:, None] >= self._fit_grid[None, :]).sum(axis=0)
-        lam = counts / float(n)
-        ok = lam > 0
-        if ok.sum() < 3:
-            return sigma, math.nan, math.nan
-        slope, intercept = np.polyfit(self._fit_grid[ok], np.log(lam[ok]), 1)
-        return sigma, float(math.exp(intercept)), float(-slope)
+        sigma = float(np.std(dmid[:n]))
+        A, k = fit_intensity_nb(depths, n, self._fit_grid)
+        return sigma, A, k
 
     def target_depths(self, q: float) -> tuple[float, float]:
         """Bid and ask depth from mid, in ticks, for inventory ``q`` (in order sizes) (hook)."""

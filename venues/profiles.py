@@ -18,6 +18,7 @@ venues.binance : Binance USDⓈ-M fixed tick and step.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import attrs
@@ -39,6 +40,37 @@ _DEFAULTS: dict[str, tuple[float, float, float]] = {
     # MIN_NOTIONAL is per symbol in exchangeInfo; 5 USDT is the common value.
     "binance_usdm": (2.0, 5.0, 5.0),
 }
+
+
+@functools.lru_cache(maxsize=64)
+def _step_decimals(step: float) -> int:
+    """Number of decimals of a grid step's shortest repr (``0.01`` → 2, ``0.25`` → 2, ``5.0`` → 0)."""
+    text = format(step, ".15g")
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        frac = mantissa.split(".")[1] if "." in mantissa else ""
+        return max(0, len(frac.rstrip("0")) - int(exp))
+    frac = text.split(".")[1] if "." in text else ""
+    return len(frac.rstrip("0"))
+
+
+def _snap_round(x: float, step: float, mode: str) -> float:
+    """Float fast path of the exact decimal rounding in :mod:`venues.binance`.
+
+    ``x`` within 4 ulps of a multiple of ``step`` is that multiple (as in the exact path);
+    otherwise it is floored (``"down"``) or ceiled (``"up"``) onto the multiples of ``step``.
+    The product is rounded to the step's decimals, so the float returned is the one nearest to
+    the exact decimal result, i.e. the same float the exact path returns (property-tested).
+    """
+    r = x / step
+    k = round(r)
+    if abs(x - k * step) <= 4.0 * math.ulp(x):
+        n = k
+    elif mode == "down":
+        n = math.floor(r)
+    else:
+        n = math.ceil(r)
+    return round(n * step, _step_decimals(step))
 
 
 def _finite(instance: object, attribute: attrs.Attribute, value: float) -> None:
@@ -153,13 +185,29 @@ class VenueProfile:
             if not (math.isfinite(px) and px > 0):
                 raise ValueError(f"px must be finite and > 0, got {px!r}")
             return self.tick_size
-        step = hyperliquid.price_grid_step(px, self.sz_decimals, self.is_perp)
+        if not (math.isfinite(px) and px > 0):
+            raise ValueError(f"px must be finite and > 0, got {px!r}")
+        # float twin of hyperliquid.price_grid_step: 10^(e-4) within the decade 10^e, at least
+        # 10^-(max decimals), at most 1 (tested equal on random prices)
+        max_decimals = (6 if self.is_perp else 8) - self.sz_decimals
+        e = math.floor(math.log10(px))
+        if 10.0 ** (e + 1) <= px:  # log10 rounding just below a power of ten
+            e += 1
+        elif 10.0**e > px:
+            e -= 1
+        step = 1.0 if e - 4 >= 0 else 10.0 ** max(e - 4, -max_decimals)
+        step = round(step, max_decimals)
         return step if self.tick_size is None else max(step, self.tick_size)
 
     def _round_px(self, px: float, mode: str) -> float:
-        if self.price_rule == "hyperliquid" and self.tick_size is None:
-            return hyperliquid.round_price(px, self.sz_decimals, self.is_perp, mode=mode)
-        return binance.round_price_to_tick(px, self.tick_at(px), mode=mode)
+        # Float fast path (quoters call this at every decision); it returns the same float as
+        # hyperliquid.round_price / binance.round_price_to_tick (tests/venues/test_profiles.py).
+        if not (px > 0 and math.isfinite(px)):
+            raise ValueError(f"px must be finite and > 0, got {px!r}")
+        out = _snap_round(px, self.tick_at(px), mode)
+        if out <= 0:
+            raise ValueError(f"px {px!r} rounds {mode} to 0 on the {self.name} price grid")
+        return out
 
     def round_bid(self, px: float) -> float:
         """Largest valid price ``<= px`` (a bid never improves by rounding).
@@ -234,9 +282,9 @@ class VenueProfile:
         >>> make_profile("hyperliquid", sz_decimals=2).round_qty(1.239)
         1.23
         """
-        if self.price_rule == "hyperliquid":
-            return hyperliquid.round_size(qty, self.sz_decimals, mode="down")
-        return binance.round_qty_to_step(qty, self.lot_size, mode="down")
+        if not (qty >= 0 and math.isfinite(qty)):
+            raise ValueError(f"qty must be finite and >= 0, got {qty!r}")
+        return _snap_round(qty, self.lot_size, "down")
 
     def is_valid_price(self, px: float) -> bool:
         """Whether the venue accepts ``px`` as a limit price for this instrument.

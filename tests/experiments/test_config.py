@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import json
+import tempfile
+from collections import Counter
+from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from experiments.config import ConfigError, derive_seed, load_sweep, trial_id_for
 
@@ -183,3 +189,30 @@ def test_all_problems_reported_at_once(write_sweep, base_toml):
     assert any(p.startswith("sweep.seed") for p in problems)
     assert any(p.startswith("data.paths[1]") for p in problems)
     assert any(p.startswith("strategy.gamma[1]: 'x': expected a number") for p in problems)
+
+
+@given(
+    gammas=st.lists(st.floats(1e-4, 10.0, allow_nan=False), min_size=1, max_size=6, unique=True),
+    models=st.lists(st.sampled_from(["risk_averse", "prob_power", "prob_log"]), min_size=1,
+                    max_size=3, unique=True),
+    replicates=st.integers(1, 3),
+)
+def test_grid_size_and_unique_ids_property(gammas, models, replicates):
+    """For any axes: |trials| = product of axis lengths x replicates; ids and seeds unique;
+    every (queue_model, gamma) pair appears exactly ``replicates`` times."""
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / "a.gz").write_bytes(b"")
+        path = Path(d) / "s.toml"
+        path.write_text(
+            f"[sweep]\nname = \"p\"\nreplicates = {replicates}\n"
+            "[data]\nformat = \"binance_ws\"\npaths = [\"a.gz\"]\n"
+            f"[venue]\nqueue_model = {json.dumps(models)}\n"
+            f"[strategy]\nkind = \"glft\"\ngamma = {json.dumps(gammas)}\n"
+        )
+        spec = load_sweep(path)
+    assert len(spec.trials) == len(gammas) * len(models) * replicates
+    assert len({t.trial_id for t in spec.trials}) == len(spec.trials)
+    assert len({t.seed for t in spec.trials}) == len(spec.trials)
+    pairs = Counter((t.venue.queue_model, t.strategy.gamma) for t in spec.trials)
+    assert set(pairs.values()) == {replicates}
+    assert set(pairs) == set(itertools.product(models, gammas))

@@ -36,14 +36,28 @@ ORDER_DTYPE = np.dtype(
 # st[] slots
 BEST_BID, BEST_ASK, BID_LO, BID_HI, ASK_LO, ASK_HI = 0, 1, 2, 3, 4, 5
 N_EVENTS, MAX_BUY_TRADE, MIN_SELL_TRADE, IN_SNAPSHOT, SNAP_TS, N_TRADES = 6, 7, 8, 9, 10, 11
-N_STATE = 12
+NEXT_SAMPLE_TS, SAMPLE_PERIOD_NS, N_SAMPLES, BASE_TICK = 12, 13, 14, 15
+N_STATE = 16
 NO_PRICE = -1
 _EPS = 1e-12
 
 
-def new_state(n_ticks: int) -> np.ndarray:
-    """Fresh ``st`` array for a book of ``n_ticks`` price indices (all sides empty)."""
+def new_state(n_ticks: int, base_tick: int, first_sample_ns: int, sample_period_ns: int) -> np.ndarray:
+    """Fresh ``st`` array for a book of ``n_ticks`` price indices (all sides empty).
+
+    Parameters
+    ----------
+    n_ticks : int
+        Number of price indices of the dense book.
+    base_tick : int
+        Price in ticks of index 0.
+    first_sample_ns, sample_period_ns : int
+        Clock of the best-bid/ask samples taken during replay, ns.
+    """
     st = np.zeros(N_STATE, dtype=np.int64)
+    st[BASE_TICK] = base_tick
+    st[NEXT_SAMPLE_TS] = first_sample_ns
+    st[SAMPLE_PERIOD_NS] = sample_period_ns
     st[BEST_BID] = NO_PRICE
     st[BEST_ASK] = NO_PRICE
     st[BID_LO] = n_ticks
@@ -153,44 +167,42 @@ def _check_through(orders, st, nf, fill_slot, fill_qty):
 
 
 @nb.njit(cache=True)
-def advance_nb(
-    ts, kind, side, idx, qty, i, until_excl, bids, asks, st, orders, model, power, fill_slot, fill_qty
-):
+def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fills, samples):
     """Replay feed rows ``i, i+1, ...`` with ``ts < until_excl``; stop after a row that fills us.
 
     Parameters
     ----------
-    ts : ndarray of int64, shape (n,)
-        Sim time of each row (local receive time), ns; non-decreasing.
-    kind, side : ndarray of int8, shape (n,)
-        Event kind (:data:`engine.feed.DEPTH`/``TRADE``/``CLEAR``) and side (+1/-1/0).
-    idx : ndarray of int64, shape (n,)
-        Price index of each row (``ticks - base_tick``).
-    qty : ndarray of float64, shape (n,)
-        Level size (DEPTH) or traded size (TRADE), base units.
+    ev : ndarray of engine.feed.EVENT_DTYPE, shape (n,)
+        The recorded feed, sorted by ``ts_local_ns`` (read only).
     i : int
         First row to replay.
     until_excl : int
-        Replay rows with ``ts < until_excl`` only, ns.
-    bids, asks : ndarray of float64
-        The book, mutated.
+        Replay rows with ``ts_local_ns < until_excl`` only, ns.
+    inv_tick : float
+        ``1 / tick_size``; a row's price index is ``round(px * inv_tick) - st[BASE_TICK]``.
+    book : ndarray of float64, shape (2, n_ticks)
+        Resting size per price index, row 0 bids, row 1 asks (mutated).
     st : ndarray of int64, shape (N_STATE,)
-        Book scalars, mutated.
+        Book scalars (mutated).
     orders : ndarray of ORDER_DTYPE, shape (MAX_ORDERS,)
-        Our resting orders, mutated (queue position, leaves, active).
+        Our resting orders: queue position, leaves and active flag are mutated.
     model : int
         Queue model code (:mod:`components.queue`).
     power : float
         Exponent of the power queue model.
-    fill_slot : ndarray of int64, fill_qty : ndarray of float64, shape (>= 2*MAX_ORDERS,)
-        Output: the order slots and sizes filled by the row that stopped the replay (mutated).
+    fills : ndarray of float64, shape (2*MAX_ORDERS, 2)
+        Output (mutated): ``(order slot, filled size)`` of each fill of the row that stopped.
+    samples : ndarray of int64, shape (n_samples, 3)
+        Output (mutated): ``(sample_ts, best_bid_idx, best_ask_idx)`` taken on the clock in
+        ``st[NEXT_SAMPLE_TS]``/``st[SAMPLE_PERIOD_NS]``: the book as it was just before the first
+        row at or after each sample time. ``st[N_SAMPLES]`` counts them.
 
     Returns
     -------
     i : int
         Next row to replay.
     n_fills : int
-        Number of fills written to ``fill_slot``/``fill_qty`` (0 when the horizon was reached).
+        Number of rows written to ``fills`` (0 when the horizon was reached).
 
     Notes
     -----
@@ -200,23 +212,39 @@ def advance_nb(
     snapshot (``CLEAR`` + ``DEPTH`` rows with one timestamp) updates queues and checks fills
     once, at its end. Our orders never change the replayed book (no market impact).
     """
-    n = ts.size
+    bids = book[0]
+    asks = book[1]
+    base = st[BASE_TICK]
+    fill_slot = fills[:, 0]
+    fill_qty = fills[:, 1]
+    n = ev.size
     nf = 0
     start = i
-    while i < n and ts[i] < until_excl:
-        k = kind[i]
-        s = side[i]
+    n_samp_max = samples.shape[0]
+    while i < n and ev[i].ts_local_ns < until_excl:
+        row = ev[i]
+        t = row.ts_local_ns
+        while t >= st[NEXT_SAMPLE_TS] and st[N_SAMPLES] < n_samp_max:
+            m = st[N_SAMPLES]
+            samples[m, 0] = st[NEXT_SAMPLE_TS]
+            samples[m, 1] = st[BEST_BID]
+            samples[m, 2] = st[BEST_ASK]
+            st[N_SAMPLES] = m + 1
+            st[NEXT_SAMPLE_TS] += st[SAMPLE_PERIOD_NS]
+        k = row.kind
+        s = row.side
         if k == DEPTH:
-            j = idx[i]
+            j = np.int64(round(row.px * inv_tick)) - base
+            q = row.qty
             is_bid = s == 1
-            prev = _set_level(bids if is_bid else asks, j, qty[i], is_bid, st)
+            prev = _set_level(bids if is_bid else asks, j, q, is_bid, st)
             if st[IN_SNAPSHOT] == 0:
                 for o in range(orders.size):
                     if orders[o].active != 0 and orders[o].idx == j and orders[o].side == s:
-                        orders[o].ahead = queue_update_nb(orders[o].ahead, prev, qty[i], model, power)
+                        orders[o].ahead = queue_update_nb(orders[o].ahead, prev, q, model, power)
                 nf = _check_through(orders, st, nf, fill_slot, fill_qty)
         elif k == TRADE:
-            j = idx[i]
+            j = np.int64(round(row.px * inv_tick)) - base
             st[N_TRADES] += 1
             if s == 1:
                 if st[MAX_BUY_TRADE] == NO_PRICE or j > st[MAX_BUY_TRADE]:
@@ -231,7 +259,7 @@ def advance_nb(
                 if through:
                     nf = _record_fill(orders, o, orders[o].leaves, nf, fill_slot, fill_qty)
                 elif oj == j:
-                    a = orders[o].ahead - qty[i]
+                    a = orders[o].ahead - row.qty
                     if a < 0.0:
                         orders[o].ahead = 0.0
                         nf = _record_fill(orders, o, min(-a, orders[o].leaves), nf, fill_slot, fill_qty)
@@ -248,9 +276,9 @@ def advance_nb(
             if s <= 0:
                 _clear_side(asks, False, st)
             st[IN_SNAPSHOT] = 1
-            st[SNAP_TS] = ts[i]
+            st[SNAP_TS] = t
         i += 1
-        if st[IN_SNAPSHOT] != 0 and (i >= n or ts[i] != st[SNAP_TS] or kind[i] != DEPTH):
+        if st[IN_SNAPSHOT] != 0 and (i >= n or ev[i].ts_local_ns != t or ev[i].kind != DEPTH):
             st[IN_SNAPSHOT] = 0
             for o in range(orders.size):
                 if orders[o].active != 0:
@@ -263,6 +291,19 @@ def advance_nb(
             break
     st[N_EVENTS] += i - start
     return i, nf
+
+
+@nb.njit(cache=True)
+def finish_samples_nb(st, samples, end_ns):
+    """Take the remaining samples up to ``end_ns`` with the final book (mutates ``st``, ``samples``)."""
+    n_samp_max = samples.shape[0]
+    while st[NEXT_SAMPLE_TS] <= end_ns and st[N_SAMPLES] < n_samp_max:
+        m = st[N_SAMPLES]
+        samples[m, 0] = st[NEXT_SAMPLE_TS]
+        samples[m, 1] = st[BEST_BID]
+        samples[m, 2] = st[BEST_ASK]
+        st[N_SAMPLES] = m + 1
+        st[NEXT_SAMPLE_TS] += st[SAMPLE_PERIOD_NS]
 
 
 @nb.njit(cache=True)
@@ -316,3 +357,43 @@ def take_nb(book, st, is_buy, limit_idx, qty, out_idx, out_qty):
                 left -= take
             j -= 1
     return nfill
+
+
+@nb.njit(cache=True)
+def scan_prices_nb(ev, inv_tick):
+    """One pass over a feed: price range in ticks and the first row off the tick grid.
+
+    Parameters
+    ----------
+    ev : ndarray of engine.feed.EVENT_DTYPE
+        The feed (read only).
+    inv_tick : float
+        ``1 / tick_size``.
+
+    Returns
+    -------
+    lo_tick, hi_tick : int
+        Smallest and largest price in ticks over DEPTH and TRADE rows (0, -1 if none).
+    bad_row : int
+        First row whose price is not within ``1e-6`` tick of the grid, ``-1`` if none.
+    """
+    lo = np.int64(0)
+    hi = np.int64(-1)
+    bad = -1
+    first = True
+    for i in range(ev.size):
+        if ev[i].kind == CLEAR:
+            continue
+        x = ev[i].px * inv_tick
+        t = np.int64(round(x))
+        if bad < 0 and abs(x - t) > 1e-6 + 1e-12 * abs(x):
+            bad = i
+        if first:
+            lo = t
+            hi = t
+            first = False
+        elif t < lo:
+            lo = t
+        elif t > hi:
+            hi = t
+    return lo, hi, bad

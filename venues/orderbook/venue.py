@@ -10,6 +10,7 @@ queue arithmetic (:mod:`components.queue`), accounting (:mod:`components.account
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -86,6 +87,8 @@ class OrderBookVenue(Component):
     account : components.account.Account
         Account credited and debited by this venue's fills.
     name : str, default "venue"
+    sample_ms : float, default 100.0
+        Period of the best bid/ask samples taken during replay (:meth:`touch_samples`), ms.
 
     Raises
     ------
@@ -105,7 +108,13 @@ class OrderBookVenue(Component):
     """
 
     def __init__(
-        self, sim: Simulation, feed: Feed, config: VenueConfig, account: Account, name: str = "venue"
+        self,
+        sim: Simulation,
+        feed: Feed,
+        config: VenueConfig,
+        account: Account,
+        name: str = "venue",
+        sample_ms: float = 100.0,
     ) -> None:
         super().__init__(sim, name)
         ev = feed.events
@@ -120,35 +129,34 @@ class OrderBookVenue(Component):
         self._model = QUEUE_MODEL_CODES[config.queue_model]
         self._power = float(config.queue_power)
 
-        px = ev["px"]
-        has_px = ev["kind"] != CLEAR
-        lo_px = float(px[has_px].min())
-        hi_px = float(px[has_px].max())
+        lo_px = float(ev["px"][ev["kind"] != CLEAR].min())
         self.tick_size = tick = min(self.profile.tick_at(lo_px), feed.meta.tick_size)
-        ticks = np.rint(px / tick)
-        off_grid = has_px & (np.abs(ticks * tick - px) > 1e-6 * tick + 1e-9 * np.abs(px))
-        if off_grid.any():
-            row = int(np.flatnonzero(off_grid)[0])
-            raise ValueError(f"feed row {row}: price {px[row]} is not on the venue's {tick} price grid")
+        lo_tick, hi_tick, bad_row = K.scan_prices_nb(ev, 1.0 / tick)
+        if bad_row >= 0:
+            raise ValueError(f"feed row {bad_row}: price {ev['px'][bad_row]} is not on the venue's {tick} price grid")
         margin = 10_000
-        self._base = int(np.rint(lo_px / tick)) - margin
-        n_ticks = int(np.rint(hi_px / tick)) - self._base + margin
+        base = int(lo_tick) - margin
+        n_ticks = int(hi_tick) - base + margin
         if n_ticks > MAX_BOOK_TICKS:
             raise ValueError(f"feed prices span {n_ticks} ticks of {tick} (> {MAX_BOOK_TICKS}): check the data")
-        self._ts = np.ascontiguousarray(ev["ts_local_ns"])
-        self._kind = np.ascontiguousarray(ev["kind"])
-        self._side = np.ascontiguousarray(ev["side"])
-        self._qty = np.ascontiguousarray(ev["qty"])
-        self._idx = np.where(has_px, ticks.astype(np.int64) - self._base, 0)
-        self.end_ns = int(self._ts[-1])
-        self.start_ns = int(self._ts[0])
+        self._ev = ev
+        self._ts = ev["ts_local_ns"]  # view, for the cheap "anything to replay?" check
+        self._n = int(ev.size)
+        self._inv_tick = 1.0 / tick
+        per_unit = round(1.0 / tick)
+        self._ticks_per_unit = per_unit if abs(1.0 / tick - per_unit) < 1e-9 * per_unit else 0
+        self._base = base
+        self.start_ns = int(ev["ts_local_ns"][0])
+        self.end_ns = int(ev["ts_local_ns"][-1])
         self._i = 0
-        self._bids = np.zeros(n_ticks, dtype=np.float64)
-        self._asks = np.zeros(n_ticks, dtype=np.float64)
-        self._st = K.new_state(n_ticks)
+        self._book = np.zeros((2, n_ticks), dtype=np.float64)
+        self._bids = self._book[0]
+        self._asks = self._book[1]
+        sample_ns = ms_to_ns(sample_ms)
+        self._st = K.new_state(n_ticks, base, self.start_ns, sample_ns)
+        self._samples = np.zeros(((self.end_ns - self.start_ns) // sample_ns + 2, 3), dtype=np.int64)
         self._orders = np.zeros(K.MAX_ORDERS, dtype=K.ORDER_DTYPE)
-        self._fill_slot = np.zeros(2 * K.MAX_ORDERS, dtype=np.int64)
-        self._fill_qty = np.zeros(2 * K.MAX_ORDERS, dtype=np.float64)
+        self._fills = np.zeros((2 * K.MAX_ORDERS, 2), dtype=np.float64)
         self._take_idx = np.zeros(256, dtype=np.int64)
         self._take_qty = np.zeros(256, dtype=np.float64)
         self._slot_of: dict[int, int] = {}  # client order id -> slot
@@ -159,17 +167,33 @@ class OrderBookVenue(Component):
         sim.add_feed(self)
 
     # -- the strategy's read-only view ----------------------------------------------------
+    def _px(self, j) -> float:
+        """Price of book index ``j``, quote units.
+
+        With ``1/tick_size`` an integer (0.01, 0.5, ...) the price is ``ticks / (1/tick)``, a
+        correctly rounded division, so it is the very float that parsing the price text gives.
+        """
+        if self._ticks_per_unit:
+            return (int(j) + self._base) / self._ticks_per_unit
+        return (int(j) + self._base) * self.tick_size
+
+    def touch(self) -> tuple[float, float]:
+        """``(best_bid, best_ask)`` in quote units; NaN for an empty side."""
+        b, a = self._st[:2].tolist()  # BEST_BID, BEST_ASK
+        return (
+            self._px(b) if b != K.NO_PRICE else math.nan,
+            self._px(a) if a != K.NO_PRICE else math.nan,
+        )
+
     @property
     def best_bid(self) -> float:
         """Best bid price (quote units), NaN when the bid side is empty."""
-        j = self._st[K.BEST_BID]
-        return (j + self._base) * self.tick_size if j != K.NO_PRICE else float("nan")
+        return self.touch()[0]
 
     @property
     def best_ask(self) -> float:
         """Best ask price (quote units), NaN when the ask side is empty."""
-        j = self._st[K.BEST_ASK]
-        return (j + self._base) * self.tick_size if j != K.NO_PRICE else float("nan")
+        return self.touch()[1]
 
     @property
     def best_bid_qty(self) -> float:
@@ -186,7 +210,29 @@ class OrderBookVenue(Component):
     @property
     def mid(self) -> float:
         """``(best_bid + best_ask) / 2``, NaN if either side is empty."""
-        return 0.5 * (self.best_bid + self.best_ask)
+        bb, ba = self.touch()
+        return 0.5 * (bb + ba)
+
+    def touch_samples(self) -> np.ndarray:
+        """Best bid/ask sampled on the venue's clock during the replay (so far).
+
+        Returns
+        -------
+        ndarray of shape (n,), dtype [("ts_ns", int64), ("best_bid", float64), ("best_ask", float64)]
+            The book just before the first recorded row at or after each sample time; NaN where
+            a side was empty. Call after the run for the whole span.
+        """
+        K.finish_samples_nb(self._st, self._samples, self.sim.now_ns if self._i >= self._ev.size else -1)
+        n = int(self._st[K.N_SAMPLES])
+        raw = self._samples[:n]
+        out = np.empty(n, dtype=[("ts_ns", np.int64), ("best_bid", np.float64), ("best_ask", np.float64)])
+        out["ts_ns"] = raw[:, 0]
+        for col, field in ((1, "best_bid"), (2, "best_ask")):
+            j = raw[:, col]
+            ticks = (j + self._base).astype(np.float64)
+            px = ticks / self._ticks_per_unit if self._ticks_per_unit else ticks * self.tick_size
+            out[field] = np.where(j != K.NO_PRICE, px, np.nan)
+        return out
 
     @property
     def n_events(self) -> int:
@@ -217,10 +263,9 @@ class OrderBookVenue(Component):
         b, s = st[K.MAX_BUY_TRADE], st[K.MIN_SELL_TRADE]
         st[K.MAX_BUY_TRADE] = K.NO_PRICE
         st[K.MIN_SELL_TRADE] = K.NO_PRICE
-        tick, base = self.tick_size, self._base
         return (
-            (b + base) * tick if b != K.NO_PRICE else float("nan"),
-            (s + base) * tick if s != K.NO_PRICE else float("nan"),
+            self._px(b) if b != K.NO_PRICE else math.nan,
+            self._px(s) if s != K.NO_PRICE else math.nan,
         )
 
     # -- replay ---------------------------------------------------------------------------
@@ -228,21 +273,20 @@ class OrderBookVenue(Component):
         """Kernel hook: replay recorded rows up to ``until_ns`` (see :class:`engine.kernel.FeedConsumer`)."""
         i = self._i
         until_excl = until_ns + 1 if inclusive else until_ns
-        if i >= self._ts.size or self._ts[i] >= until_excl:
+        if i >= self._n or self._ts[i] >= until_excl:
             return
         i, nf = K.advance_nb(
-            self._ts, self._kind, self._side, self._idx, self._qty, i, until_excl,
-            self._bids, self._asks, self._st, self._orders, self._model, self._power,
-            self._fill_slot, self._fill_qty,
+            self._ev, i, until_excl, self._inv_tick, self._book, self._st, self._orders,
+            self._model, self._power, self._fills, self._samples,
         )  # fmt: skip
         self._i = i
         if nf:
             ts_fill = int(self._ts[i - 1])
             for f in range(nf):
-                slot = int(self._fill_slot[f])
+                slot = int(self._fills[f, 0])
                 row = self._orders[slot]
-                px = (int(row["idx"]) + self._base) * self.tick_size
-                self._fill(ts_fill, int(row["coid"]), int(row["side"]), px, float(self._fill_qty[f]),
+                px = self._px(int(row["idx"]))
+                self._fill(ts_fill, int(row["coid"]), int(row["side"]), px, float(self._fills[f, 1]),
                            float(row["leaves"]), Liquidity.MAKER)  # fmt: skip
                 if row["active"] == 0:
                     self._slot_of.pop(int(row["coid"]), None)
@@ -322,7 +366,7 @@ class OrderBookVenue(Component):
             for f in range(n):
                 take = float(self._take_qty[f])
                 leaves = max(leaves - take, 0.0)
-                fill_px = (int(self._take_idx[f]) + self._base) * self.tick_size
+                fill_px = self._px(int(self._take_idx[f]))
                 self._fill(now, coid, side, fill_px, take, leaves, Liquidity.TAKER)
         if leaves <= 1e-12:
             return None
