@@ -46,7 +46,9 @@ DATASETS = [
 def bench_one(name, paths, tick, lot, qty, repeats, cache_dir):
     """Time ``repeats`` GLFT trials on one data set; returns a dict of figures."""
     t0 = time.perf_counter()
-    feed = load_feed(DataConfig(format="binance_ws", paths=tuple(str(p) for p in paths)), cache_dir=cache_dir)
+    feed = load_feed(
+        DataConfig(format="binance_ws", paths=tuple(str(p) for p in paths)), cache_dir=cache_dir
+    )
     load_s = time.perf_counter() - t0
     venue = VenueConfig(profile="binance_usdm", tick_size=tick, lot_size=lot)
     cfg = GLFTConfig(gamma=0.05, order_qty=qty, max_position=10 * qty, interval_ms=100)

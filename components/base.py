@@ -66,7 +66,9 @@ class Component:
         """Receive every published event of ``event_type`` in ``handler``."""
         self.sim.subscribe(event_type, handler)
 
-    def set_timer(self, name: str, *, every_ns: int | None = None, at_ns: int | None = None) -> None:
+    def set_timer(
+        self, name: str, *, every_ns: int | None = None, at_ns: int | None = None
+    ) -> None:
         """Start (or restart) a timer delivering :class:`engine.events.Timer` to ``on_timer``.
 
         Parameters

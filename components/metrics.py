@@ -22,7 +22,9 @@ import numpy as np
 
 from components.account import Account
 
-EQUITY_DTYPE = np.dtype([("ts_ns", np.int64), ("equity", np.float64), ("q", np.float64), ("mid", np.float64)])
+EQUITY_DTYPE = np.dtype(
+    [("ts_ns", np.int64), ("equity", np.float64), ("q", np.float64), ("mid", np.float64)]
+)
 """Equity curve rows: time (ns), equity (quote units, marked to mid), inventory q (base units), mid."""
 
 
@@ -63,7 +65,10 @@ class PnLRecorder:
         mid = 0.5 * (samples["best_bid"] + samples["best_ask"])
         ok = np.isfinite(mid)
         ts, mid = samples["ts_ns"][ok], mid[ok]
-        fills = np.array(self._fills, dtype=[("ts", np.int64), ("cash", np.float64), ("q", np.float64), ("mid", np.float64)])
+        fills = np.array(
+            self._fills,
+            dtype=[("ts", np.int64), ("cash", np.float64), ("q", np.float64), ("mid", np.float64)],
+        )
         # position and cash in force at each sample: the last fill strictly before it
         k = np.searchsorted(fills["ts"], ts, side="left") - 1
         has = k >= 0
@@ -92,7 +97,9 @@ class PnLRecorder:
             max_dd = max_abs_q = peak_notional = 0.0
         return {
             "pnl": float(pnl),
-            "pnl_per_1k_notional": float(pnl / peak_notional * 1000.0) if peak_notional > 0 else math.nan,
+            "pnl_per_1k_notional": float(pnl / peak_notional * 1000.0)
+            if peak_notional > 0
+            else math.nan,
             "realized_pnl": float(acct.realized_pnl),
             "fees": float(acct.fees_paid),
             "n_fills": float(acct.n_fills),

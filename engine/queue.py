@@ -36,7 +36,9 @@ class EventQueue:
         self._seq = itertools.count()
         self.now_ns = 0
 
-    def push(self, ts_ns: int, priority: int, target: Callable[[Any], None] | None, event: Any) -> None:
+    def push(
+        self, ts_ns: int, priority: int, target: Callable[[Any], None] | None, event: Any
+    ) -> None:
         """Schedule ``event`` at ``ts_ns``.
 
         Parameters
@@ -56,7 +58,9 @@ class EventQueue:
             If ``ts_ns < now_ns``.
         """
         if ts_ns < self.now_ns:
-            raise ScheduleInPastError(f"cannot schedule at {ts_ns} ns: the clock is at {self.now_ns} ns")
+            raise ScheduleInPastError(
+                f"cannot schedule at {ts_ns} ns: the clock is at {self.now_ns} ns"
+            )
         heapq.heappush(self._heap, (ts_ns, priority, next(self._seq), target, event))
 
     def pop(self) -> tuple[int, int, int, Callable[[Any], None] | None, Any]:

@@ -44,7 +44,9 @@ def make_events(rows: Iterable[tuple]) -> np.ndarray:
     return ev
 
 
-def make_feed(rows: Iterable[tuple], tick_size: float = 0.01, lot_size: float = 0.001, symbol: str = "TEST"):
+def make_feed(
+    rows: Iterable[tuple], tick_size: float = 0.01, lot_size: float = 0.001, symbol: str = "TEST"
+):
     """Wrap :func:`make_events` rows in a :class:`venues.loaders.Feed`.
 
     Parameters
@@ -71,7 +73,9 @@ def make_feed(rows: Iterable[tuple], tick_size: float = 0.01, lot_size: float = 
     return Feed(events=ev, bbo=np.zeros(0, dtype=BBO_DTYPE), meta=meta, gaps=(), warnings=())
 
 
-def book_rows(ts: int, bids: Iterable[tuple[float, float]], asks: Iterable[tuple[float, float]]) -> list[tuple]:
+def book_rows(
+    ts: int, bids: Iterable[tuple[float, float]], asks: Iterable[tuple[float, float]]
+) -> list[tuple]:
     """Rows of a full snapshot at ``ts``: a CLEAR then one DEPTH row per ``(px, qty)`` level."""
     rows: list[tuple] = [(ts, "clear", 0, 0.0, 0.0)]
     rows += [(ts, "depth", 1, px, q) for px, q in bids]

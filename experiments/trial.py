@@ -32,7 +32,8 @@ class TrialResult:
     metrics : dict of str to float
         ``pnl``, ``pnl_per_1k_notional``, ``realized_pnl``, ``fees``, ``n_fills``,
         ``maker_volume``, ``taker_volume``, ``max_drawdown``, ``max_abs_q``, ``final_q``,
-        ``peak_notional``, ``n_events``, ``n_orders``, ``n_rejects``, ``sim_span_s`` (see :mod:`components.metrics` for definitions and units).
+        ``peak_notional``, ``n_events``, ``n_orders``, ``n_rejects``, ``sim_span_s``
+        (see :mod:`components.metrics` for definitions and units).
     equity : ndarray of components.metrics.EQUITY_DTYPE
         The sampled equity curve.
     replay_wall_s : float
@@ -44,7 +45,9 @@ class TrialResult:
     replay_wall_s: float
 
 
-def run_trial(feed, venue: VenueConfig, strategy: StrategyConfig, strategy_cls: type, seed: int) -> TrialResult:
+def run_trial(
+    feed, venue: VenueConfig, strategy: StrategyConfig, strategy_cls: type, seed: int
+) -> TrialResult:
     """Replay ``feed`` through one venue with one strategy and return its metrics.
 
     Parameters

@@ -77,10 +77,14 @@ class Strategy(Component):
 
     config_class: ClassVar[type[StrategyConfig]] = StrategyConfig
 
-    def __init__(self, sim: Simulation, config: StrategyConfig, venue: Any, name: str = "strategy") -> None:
+    def __init__(
+        self, sim: Simulation, config: StrategyConfig, venue: Any, name: str = "strategy"
+    ) -> None:
         super().__init__(sim, name)
         if not isinstance(config, self.config_class):
-            raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
+            raise TypeError(
+                f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}"
+            )
         self.config = config
         self.venue = venue
         self.q = 0.0
@@ -88,7 +92,9 @@ class Strategy(Component):
         self._next_coid = 1
 
     # -- commands ---------------------------------------------------------------------------
-    def submit_limit(self, *, side: int, px: float, qty: float, tif: TimeInForce = TimeInForce.ALO) -> int:
+    def submit_limit(
+        self, *, side: int, px: float, qty: float, tif: TimeInForce = TimeInForce.ALO
+    ) -> int:
         """Send a limit order.
 
         Parameters
@@ -151,7 +157,9 @@ class Strategy(Component):
             if px is not None and not keep:
                 self.submit_limit(side=side, px=px, qty=qty)
 
-    def quote_around_touch(self, bid_px: float, ask_px: float, best_bid: float, best_ask: float) -> None:
+    def quote_around_touch(
+        self, bid_px: float, ask_px: float, best_bid: float, best_ask: float
+    ) -> None:
         """Quote ``order_qty`` at ``bid_px`` / ``ask_px`` after the rules every quoter applies.
 
         Prices are rounded outwards onto the venue's grid (bids down, asks up), pulled back so

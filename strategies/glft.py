@@ -93,7 +93,9 @@ def glft_depths(
     True
     """
     if not (A > 0 and k > 0 and gamma > 0 and delta > 0):
-        raise ValueError(f"glft_depths needs A, k, gamma, delta > 0 (got {A=}, {k=}, {gamma=}, {delta=})")
+        raise ValueError(
+            f"glft_depths needs A, k, gamma, delta > 0 (got {A=}, {k=}, {gamma=}, {delta=})"
+        )
     if not sigma >= 0:
         raise ValueError(f"glft_depths needs sigma >= 0 (got {sigma=})")
     x = gamma if xi is None else xi
@@ -105,7 +107,9 @@ def glft_depths(
     else:
         r = x * delta / k
         c1 = math.log1p(r) / (x * delta)
-        c2 = math.sqrt(gamma / (2.0 * A * delta * k) * math.exp((k / (x * delta) + 1.0) * math.log1p(r)))
+        c2 = math.sqrt(
+            gamma / (2.0 * A * delta * k) * math.exp((k / (x * delta) + 1.0) * math.log1p(r))
+        )
     half_spread = c1 + 0.5 * delta * sigma * c2
     skew = sigma * c2
     return half_spread + skew * q, half_spread - skew * q
@@ -215,14 +219,21 @@ class GLFTQuoter(Strategy):
             self._depths[slot] = depth
             self._dmid[slot] = mid - prev
             self._n_steps += 1
-            if self._n_steps >= self._warmup_steps and self._n_steps % self.config.recalibrate_every == 0:
-                self.sigma, self.A, self.k = self.estimate(self._depths, self._dmid, min(self._n_steps, self._depths.size))
+            if (
+                self._n_steps >= self._warmup_steps
+                and self._n_steps % self.config.recalibrate_every == 0
+            ):
+                self.sigma, self.A, self.k = self.estimate(
+                    self._depths, self._dmid, min(self._n_steps, self._depths.size)
+                )
         self._prev_mid = mid
         if not (self.A > 0 and self.k > 0 and self.sigma == self.sigma):
             return
         bid_depth, ask_depth = self.target_depths(self.q / self.config.order_qty)
         floor = self.config.min_half_spread_ticks
-        self.quote_around_touch((mid - max(bid_depth, floor)) * tick, (mid + max(ask_depth, floor)) * tick, bb, ba)
+        self.quote_around_touch(
+            (mid - max(bid_depth, floor)) * tick, (mid + max(ask_depth, floor)) * tick, bb, ba
+        )
 
     def estimate(self, depths: np.ndarray, dmid: np.ndarray, n: int) -> tuple[float, float, float]:
         """Estimate ``(sigma, A, k)`` from the rolling window (hook).

@@ -78,7 +78,9 @@ class _Feed:
         self.replayed = []
 
     def advance(self, until_ns, inclusive):
-        while self.times and (self.times[0] < until_ns or (inclusive and self.times[0] == until_ns)):
+        while self.times and (
+            self.times[0] < until_ns or (inclusive and self.times[0] == until_ns)
+        ):
             self.replayed.append(self.times.pop(0))
 
 
@@ -88,8 +90,12 @@ def test_feed_is_replayed_before_later_events_and_after_venue_matches():
     feed = _Feed([100, 200, 300])
     sim.add_feed(feed)
     log = []
-    sim.schedule(200, Priority.VENUE_MATCH, "match", target=lambda e: log.append((e, list(feed.replayed))))
-    sim.schedule(200, Priority.TIMER, "timer", target=lambda e: log.append((e, list(feed.replayed))))
+    sim.schedule(
+        200, Priority.VENUE_MATCH, "match", target=lambda e: log.append((e, list(feed.replayed)))
+    )
+    sim.schedule(
+        200, Priority.TIMER, "timer", target=lambda e: log.append((e, list(feed.replayed)))
+    )
     sim.run()
     assert log == [("match", [100]), ("timer", [100, 200])]
     assert feed.replayed == [100, 200, 300]

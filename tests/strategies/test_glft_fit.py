@@ -13,7 +13,9 @@ GRID = np.arange(20, dtype=np.float64) + 0.5
 
 @settings(deadline=None)
 @given(
-    depths=st.lists(st.one_of(st.floats(0, 30, allow_nan=False), st.just(math.nan)), min_size=1, max_size=300),
+    depths=st.lists(
+        st.one_of(st.floats(0, 30, allow_nan=False), st.just(math.nan)), min_size=1, max_size=300
+    ),
 )
 def test_fit_kernel_matches_reference(depths):
     """fit_intensity_nb equals the np.polyfit reference (rtol 1e-9), NaN where unfit."""

@@ -22,7 +22,10 @@ VENUE = VenueConfig(profile="binance_usdm", tick_size=0.01, lot_size=0.001)
 @pytest.fixture(scope="module")
 def feed(tmp_path_factory):
     """The first bundled Binance USD-M ETHUSDT file (3 minutes of depth + trades)."""
-    return load_feed(DataConfig(format="binance_ws", paths=(str(SAMPLE),)), cache_dir=tmp_path_factory.mktemp("cache"))
+    return load_feed(
+        DataConfig(format="binance_ws", paths=(str(SAMPLE),)),
+        cache_dir=tmp_path_factory.mktemp("cache"),
+    )
 
 
 def test_glft_trial_is_deterministic_and_trades(feed):

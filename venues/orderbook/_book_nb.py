@@ -42,7 +42,9 @@ NO_PRICE = -1
 _EPS = 1e-12
 
 
-def new_state(n_ticks: int, base_tick: int, first_sample_ns: int, sample_period_ns: int) -> np.ndarray:
+def new_state(
+    n_ticks: int, base_tick: int, first_sample_ns: int, sample_period_ns: int
+) -> np.ndarray:
     """Fresh ``st`` array for a book of ``n_ticks`` price indices (all sides empty).
 
     Parameters
@@ -262,7 +264,9 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
                     a = orders[o].ahead - row.qty
                     if a < 0.0:
                         orders[o].ahead = 0.0
-                        nf = _record_fill(orders, o, min(-a, orders[o].leaves), nf, fill_slot, fill_qty)
+                        nf = _record_fill(
+                            orders, o, min(-a, orders[o].leaves), nf, fill_slot, fill_qty
+                        )
                     else:
                         orders[o].ahead = a
         elif k == CLEAR:

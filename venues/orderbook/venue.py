@@ -60,7 +60,11 @@ def venue_profile(config: VenueConfig, feed: Feed) -> VenueProfile:
         sz_decimals = None
     if config.profile == "hyperliquid":
         tick = config.tick_size
-        lot = config.lot_size if config.lot_size is not None else (None if sz_decimals is not None else meta.lot_size)
+        lot = (
+            config.lot_size
+            if config.lot_size is not None
+            else (None if sz_decimals is not None else meta.lot_size)
+        )
     else:
         tick = config.tick_size if config.tick_size is not None else meta.tick_size
         lot = config.lot_size if config.lot_size is not None else meta.lot_size
@@ -124,7 +128,8 @@ class OrderBookVenue(Component):
         self.account = account
         self.profile = venue_profile(config, feed)
         self.latency = ConstantLatency(
-            entry_ns=ms_to_ns(config.entry_latency_ms), response_ns=ms_to_ns(config.response_latency_ms)
+            entry_ns=ms_to_ns(config.entry_latency_ms),
+            response_ns=ms_to_ns(config.response_latency_ms),
         )
         self._model = QUEUE_MODEL_CODES[config.queue_model]
         self._power = float(config.queue_power)
@@ -133,12 +138,16 @@ class OrderBookVenue(Component):
         self.tick_size = tick = min(self.profile.tick_at(lo_px), feed.meta.tick_size)
         lo_tick, hi_tick, bad_row = K.scan_prices_nb(ev, 1.0 / tick)
         if bad_row >= 0:
-            raise ValueError(f"feed row {bad_row}: price {ev['px'][bad_row]} is not on the venue's {tick} price grid")
+            raise ValueError(
+                f"feed row {bad_row}: price {ev['px'][bad_row]} is not on the venue's {tick} price grid"
+            )
         margin = 10_000
         base = int(lo_tick) - margin
         n_ticks = int(hi_tick) - base + margin
         if n_ticks > MAX_BOOK_TICKS:
-            raise ValueError(f"feed prices span {n_ticks} ticks of {tick} (> {MAX_BOOK_TICKS}): check the data")
+            raise ValueError(
+                f"feed prices span {n_ticks} ticks of {tick} (> {MAX_BOOK_TICKS}): check the data"
+            )
         self._ev = ev
         self._ts = ev["ts_local_ns"]  # view, for the cheap "anything to replay?" check
         self._n = int(ev.size)
@@ -154,7 +163,9 @@ class OrderBookVenue(Component):
         self._asks = self._book[1]
         sample_ns = ms_to_ns(sample_ms)
         self._st = K.new_state(n_ticks, base, self.start_ns, sample_ns)
-        self._samples = np.zeros(((self.end_ns - self.start_ns) // sample_ns + 2, 3), dtype=np.int64)
+        self._samples = np.zeros(
+            ((self.end_ns - self.start_ns) // sample_ns + 2, 3), dtype=np.int64
+        )
         self._orders = np.zeros(K.MAX_ORDERS, dtype=K.ORDER_DTYPE)
         self._fills = np.zeros((2 * K.MAX_ORDERS, 2), dtype=np.float64)
         self._take_idx = np.zeros(256, dtype=np.int64)
@@ -222,10 +233,14 @@ class OrderBookVenue(Component):
             The book just before the first recorded row at or after each sample time; NaN where
             a side was empty. Call after the run for the whole span.
         """
-        K.finish_samples_nb(self._st, self._samples, self.sim.now_ns if self._i >= self._ev.size else -1)
+        K.finish_samples_nb(
+            self._st, self._samples, self.sim.now_ns if self._i >= self._ev.size else -1
+        )
         n = int(self._st[K.N_SAMPLES])
         raw = self._samples[:n]
-        out = np.empty(n, dtype=[("ts_ns", np.int64), ("best_bid", np.float64), ("best_ask", np.float64)])
+        out = np.empty(
+            n, dtype=[("ts_ns", np.int64), ("best_bid", np.float64), ("best_ask", np.float64)]
+        )
         out["ts_ns"] = raw[:, 0]
         for col, field in ((1, "best_bid"), (2, "best_ask")):
             j = raw[:, col]
@@ -292,7 +307,9 @@ class OrderBookVenue(Component):
                     self._slot_of.pop(int(row["coid"]), None)
 
     # -- commands (called by strategies; take effect after the entry latency) --------------
-    def submit(self, owner, client_order_id: int, side: int, px: float, qty: float, tif: TimeInForce) -> None:
+    def submit(
+        self, owner, client_order_id: int, side: int, px: float, qty: float, tif: TimeInForce
+    ) -> None:
         """Send a limit order; it reaches the venue after ``entry_ns``.
 
         Parameters
@@ -319,7 +336,10 @@ class OrderBookVenue(Component):
     def cancel(self, client_order_id: int) -> None:
         """Send a cancel; it reaches the venue after ``entry_ns``."""
         self.sim.schedule(
-            self.sim.now_ns + self.latency.entry_ns, Priority.VENUE_MATCH, client_order_id, self._on_cancel
+            self.sim.now_ns + self.latency.entry_ns,
+            Priority.VENUE_MATCH,
+            client_order_id,
+            self._on_cancel,
         )
 
     # -- venue side -------------------------------------------------------------------------
@@ -334,13 +354,17 @@ class OrderBookVenue(Component):
         self.n_rejects += 1
         self._report(coid, OrderRejected(now + self.latency.response_ns, coid, reason, now))
 
-    def _fill(self, ts: int, coid: int, side: int, px: float, qty: float, leaves: float, liq: Liquidity) -> None:
+    def _fill(
+        self, ts: int, coid: int, side: int, px: float, qty: float, leaves: float, liq: Liquidity
+    ) -> None:
         is_maker = liq == Liquidity.MAKER
         fee = self.profile.fee(px, qty, is_maker)
         self.account.on_fill(side, px, qty, fee, is_maker)
         for listener in self.fill_listeners:
             listener(ts, px)
-        self._report(coid, Fill(ts + self.latency.response_ns, coid, side, px, qty, liq, fee, leaves, ts))
+        self._report(
+            coid, Fill(ts + self.latency.response_ns, coid, side, px, qty, liq, fee, leaves, ts)
+        )
 
     def _on_submit(self, cmd) -> None:
         coid, side, px, qty, tif = cmd
@@ -355,7 +379,9 @@ class OrderBookVenue(Component):
         j = self._index(px)
         st = self._st
         opp_best = st[K.BEST_ASK] if side == 1 else st[K.BEST_BID]
-        crosses = opp_best != K.NO_PRICE and ((side == 1 and j >= opp_best) or (side == -1 and j <= opp_best))
+        crosses = opp_best != K.NO_PRICE and (
+            (side == 1 and j >= opp_best) or (side == -1 and j <= opp_best)
+        )
         if crosses and tif == TimeInForce.ALO:
             return self._reject(now, coid, "post_only_would_cross")
         self._report(coid, OrderAccepted(now + self.latency.response_ns, coid, now))
@@ -373,7 +399,9 @@ class OrderBookVenue(Component):
         if tif == TimeInForce.IOC or crosses:
             # IOC remainder, or a GTC that swept every level up to its limit in our
             # non-depleting book view: cancel the rest rather than rest it through the touch.
-            return self._report(coid, OrderCanceled(now + self.latency.response_ns, coid, leaves, now))
+            return self._report(
+                coid, OrderCanceled(now + self.latency.response_ns, coid, leaves, now)
+            )
         if j < 0 or j >= self._bids.size:
             return self._reject(now, coid, "price_out_of_range")
         free = np.flatnonzero(self._orders["active"] == 0)
