@@ -19,16 +19,17 @@ from engine.time import END_OF_TIME
 class FeedConsumer(Protocol):
     """Something that replays recorded data up to a horizon (a venue).
 
-    ``advance(until_ns, inclusive)`` must consume every recorded event with ``ts < until_ns``
-    (``<=`` when ``inclusive``) *or* stop earlier, after scheduling at least one event on the
-    kernel at the time it stopped (e.g. a fill). ``start_ns`` / ``end_ns`` are the first and last
-    recorded timestamps.
+    ``advance(until_ns, inclusive)`` replays every recorded event with ``ts < until_ns``
+    (``<=`` when ``inclusive``) and returns ``True``, *or* stops earlier (e.g. after a row that
+    filled an order; it may schedule events at or after that row's time) and returns ``False``;
+    the kernel then asks again with the possibly earlier new horizon. ``start_ns`` / ``end_ns``
+    are the first and last recorded timestamps.
     """
 
     start_ns: int
     end_ns: int
 
-    def advance(self, until_ns: int, inclusive: bool) -> None: ...
+    def advance(self, until_ns: int, inclusive: bool) -> bool: ...
 
 
 class Simulation:
@@ -44,7 +45,8 @@ class Simulation:
     -----
     The loop (:meth:`run`) repeats: peek the earliest scheduled ``(ts, priority)``; let every
     feed consumer replay recorded data up to it (data stamped ``ts`` is replayed first only when
-    the event's priority is after ``MARKET_DATA``); pop and dispatch the earliest event. Ties are
+    the event's priority is after ``MARKET_DATA``), again with the new earliest event if a feed
+    stopped early or scheduled something sooner; pop and dispatch the earliest event. Ties are
     broken by ``(ts_ns, priority, seq)``; nothing depends on wall-clock time or hash order.
 
     Examples
@@ -147,14 +149,15 @@ class Simulation:
         while not self._stopped:
             ts, prio = queue.peek_key()
             if ts > until_ns:
-                for f in feeds:
-                    f.advance(until_ns, True)
-                if queue.peek_key()[0] > until_ns:
-                    break
-                continue
+                ts, prio = until_ns, market_data + 1  # replay the data through until_ns
             inclusive = prio > market_data
+            reached = True
             for f in feeds:
-                f.advance(ts, inclusive)
+                reached &= f.advance(ts, inclusive)
+            if not reached or queue.peek_key() < (ts, prio):
+                continue  # a feed stopped early or scheduled something sooner: new horizon
+            if ts > until_ns or not len(queue) or queue.peek_key()[0] > until_ns:
+                break
             ts_ns, _, _, target, event = queue.pop()
             if target is not None:
                 target(event)

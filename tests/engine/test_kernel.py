@@ -82,6 +82,7 @@ class _Feed:
             self.times[0] < until_ns or (inclusive and self.times[0] == until_ns)
         ):
             self.replayed.append(self.times.pop(0))
+        return True
 
 
 def test_feed_is_replayed_before_later_events_and_after_venue_matches():

@@ -7,7 +7,13 @@ Book layout: dense arrays ``bids[j]`` / ``asks[j]`` of resting size (base units)
 ``j = ticks - base_tick`` over the price range of the recorded feed. ``st`` holds int64 scalars
 (indices below). Best prices are indices, ``-1`` when that side is empty.
 
-Our orders are rows of :data:`ORDER_DTYPE` (at most ``MAX_ORDERS`` live at once).
+Our orders are rows of :data:`ORDER_DTYPE` in *arrival order*: rows ``0 .. st[N_USED]-1`` are
+in use (some may be inactive, i.e. done); new orders are appended, and each replay call first
+compacts the rows (so row numbers change between calls: find an order by ``coid``). Arrival order gives FIFO among our own
+orders at one price: ``ahead`` is the *recorded* (other participants') size in front of an
+order, and a print's excess goes to our orders at that price earliest first.
+
+Records are accessed as ``row["field"]`` so the kernels also run with ``NUMBA_DISABLE_JIT=1``.
 """
 
 from __future__ import annotations
@@ -36,8 +42,8 @@ ORDER_DTYPE = np.dtype(
 # st[] slots
 BEST_BID, BEST_ASK, BID_LO, BID_HI, ASK_LO, ASK_HI = 0, 1, 2, 3, 4, 5
 N_EVENTS, MAX_BUY_TRADE, MIN_SELL_TRADE, IN_SNAPSHOT, SNAP_TS, N_TRADES = 6, 7, 8, 9, 10, 11
-NEXT_SAMPLE_TS, SAMPLE_PERIOD_NS, N_SAMPLES, BASE_TICK = 12, 13, 14, 15
-N_STATE = 16
+NEXT_SAMPLE_TS, SAMPLE_PERIOD_NS, N_SAMPLES, BASE_TICK, N_USED = 12, 13, 14, 15, 16
+N_STATE = 17
 NO_PRICE = -1
 _EPS = 1e-12
 
@@ -143,13 +149,28 @@ def _clear_side(book, is_bid, st):
 
 @nb.njit(cache=True)
 def _record_fill(orders, o, qty, nf, fill_slot, fill_qty):
-    orders[o].leaves -= qty
-    if orders[o].leaves <= _EPS:
-        orders[o].leaves = 0.0
-        orders[o].active = 0
+    orders[o]["leaves"] -= qty
+    if orders[o]["leaves"] <= _EPS:
+        orders[o]["leaves"] = 0.0
+        orders[o]["active"] = 0
     fill_slot[nf] = o
     fill_qty[nf] = qty
     return nf + 1
+
+
+@nb.njit(cache=True)
+def _compact_nb(orders, st):
+    """Drop done rows from ``orders[:st[N_USED]]``, keeping arrival order (mutates both)."""
+    n = st[N_USED]
+    w = 0
+    for o in range(n):
+        if orders[o]["active"] != 0:
+            if w != o:
+                orders[w] = orders[o]
+            w += 1
+    for o in range(w, n):
+        orders[o]["active"] = 0
+    st[N_USED] = w
 
 
 @nb.njit(cache=True)
@@ -157,14 +178,14 @@ def _check_through(orders, st, nf, fill_slot, fill_qty):
     """Fill every resting order the opposite side of the book has moved through."""
     bb = st[BEST_BID]
     ba = st[BEST_ASK]
-    for o in range(orders.size):
-        if orders[o].active == 0:
+    for o in range(st[N_USED]):
+        if orders[o]["active"] == 0:
             continue
-        if orders[o].side == 1:
-            if ba != NO_PRICE and ba <= orders[o].idx:
-                nf = _record_fill(orders, o, orders[o].leaves, nf, fill_slot, fill_qty)
-        elif bb != NO_PRICE and bb >= orders[o].idx:
-            nf = _record_fill(orders, o, orders[o].leaves, nf, fill_slot, fill_qty)
+        if orders[o]["side"] == 1:
+            if ba != NO_PRICE and ba <= orders[o]["idx"]:
+                nf = _record_fill(orders, o, orders[o]["leaves"], nf, fill_slot, fill_qty)
+        elif bb != NO_PRICE and bb >= orders[o]["idx"]:
+            nf = _record_fill(orders, o, orders[o]["leaves"], nf, fill_slot, fill_qty)
     return nf
 
 
@@ -208,12 +229,14 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
 
     Notes
     -----
-    Trades at our price consume the queue ahead of us, and their excess fills us; trades
+    Trades at our price consume the queue ahead of us, and their excess fills our orders at
+    that price in arrival order (never more than the excess in total); trades
     through our price, and an opposite best price at or through our price, fill us in full
     (at our price, as maker). Queue positions follow the model on every level decrease; a
     snapshot (``CLEAR`` + ``DEPTH`` rows with one timestamp) updates queues and checks fills
     once, at its end. Our orders never change the replayed book (no market impact).
     """
+    _compact_nb(orders, st)
     bids = book[0]
     asks = book[1]
     base = st[BASE_TICK]
@@ -223,9 +246,9 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
     nf = 0
     start = i
     n_samp_max = samples.shape[0]
-    while i < n and ev[i].ts_local_ns < until_excl:
+    while i < n and ev[i]["ts_local_ns"] < until_excl:
         row = ev[i]
-        t = row.ts_local_ns
+        t = row["ts_local_ns"]
         while t >= st[NEXT_SAMPLE_TS] and st[N_SAMPLES] < n_samp_max:
             m = st[N_SAMPLES]
             samples[m, 0] = st[NEXT_SAMPLE_TS]
@@ -233,48 +256,52 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
             samples[m, 2] = st[BEST_ASK]
             st[N_SAMPLES] = m + 1
             st[NEXT_SAMPLE_TS] += st[SAMPLE_PERIOD_NS]
-        k = row.kind
-        s = row.side
+        k = row["kind"]
+        s = row["side"]
         if k == DEPTH:
-            j = np.int64(round(row.px * inv_tick)) - base
-            q = row.qty
+            j = np.int64(round(row["px"] * inv_tick)) - base
+            q = row["qty"]
             is_bid = s == 1
             prev = _set_level(bids if is_bid else asks, j, q, is_bid, st)
             if st[IN_SNAPSHOT] == 0:
-                for o in range(orders.size):
-                    if orders[o].active != 0 and orders[o].idx == j and orders[o].side == s:
-                        orders[o].ahead = queue_update_nb(orders[o].ahead, prev, q, model, power)
+                floor = 0.0  # FIFO: a later order of ours never has less in front of it
+                for o in range(st[N_USED]):
+                    if orders[o]["active"] != 0 and orders[o]["idx"] == j and orders[o]["side"] == s:
+                        a = max(queue_update_nb(orders[o]["ahead"], prev, q, model, power), floor)
+                        orders[o]["ahead"] = a
+                        floor = a
                 nf = _check_through(orders, st, nf, fill_slot, fill_qty)
         elif k == TRADE:
-            j = np.int64(round(row.px * inv_tick)) - base
+            j = np.int64(round(row["px"] * inv_tick)) - base
             st[N_TRADES] += 1
             if s == 1:
                 if st[MAX_BUY_TRADE] == NO_PRICE or j > st[MAX_BUY_TRADE]:
                     st[MAX_BUY_TRADE] = j
             elif st[MIN_SELL_TRADE] == NO_PRICE or j < st[MIN_SELL_TRADE]:
                 st[MIN_SELL_TRADE] = j
-            for o in range(orders.size):
-                if orders[o].active == 0 or orders[o].side != -s:
+            used = 0.0  # size of this print already given to our earlier orders at this price
+            for o in range(st[N_USED]):
+                if orders[o]["active"] == 0 or orders[o]["side"] != -s:
                     continue
-                oj = orders[o].idx
+                oj = orders[o]["idx"]
                 through = (s == -1 and j < oj) or (s == 1 and j > oj)
                 if through:
-                    nf = _record_fill(orders, o, orders[o].leaves, nf, fill_slot, fill_qty)
+                    nf = _record_fill(orders, o, orders[o]["leaves"], nf, fill_slot, fill_qty)
                 elif oj == j:
-                    a = orders[o].ahead - row.qty
+                    a = orders[o]["ahead"] - (row["qty"] - used)
                     if a < 0.0:
-                        orders[o].ahead = 0.0
-                        nf = _record_fill(
-                            orders, o, min(-a, orders[o].leaves), nf, fill_slot, fill_qty
-                        )
+                        orders[o]["ahead"] = 0.0
+                        take = min(-a, orders[o]["leaves"])
+                        used += take
+                        nf = _record_fill(orders, o, take, nf, fill_slot, fill_qty)
                     else:
-                        orders[o].ahead = a
+                        orders[o]["ahead"] = a
         elif k == CLEAR:
             if st[IN_SNAPSHOT] == 0:
-                for o in range(orders.size):
-                    if orders[o].active != 0:
-                        book = bids if orders[o].side == 1 else asks
-                        orders[o].prev_level = book[orders[o].idx]
+                for o in range(st[N_USED]):
+                    if orders[o]["active"] != 0:
+                        side_book = bids if orders[o]["side"] == 1 else asks
+                        orders[o]["prev_level"] = side_book[orders[o]["idx"]]
             if s >= 0:
                 _clear_side(bids, True, st)
             if s <= 0:
@@ -282,14 +309,19 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
             st[IN_SNAPSHOT] = 1
             st[SNAP_TS] = t
         i += 1
-        if st[IN_SNAPSHOT] != 0 and (i >= n or ev[i].ts_local_ns != t or ev[i].kind != DEPTH):
+        if st[IN_SNAPSHOT] != 0 and (i >= n or ev[i]["ts_local_ns"] != t or ev[i]["kind"] != DEPTH):
             st[IN_SNAPSHOT] = 0
-            for o in range(orders.size):
-                if orders[o].active != 0:
-                    book = bids if orders[o].side == 1 else asks
-                    orders[o].ahead = queue_update_nb(
-                        orders[o].ahead, orders[o].prev_level, book[orders[o].idx], model, power
+            for o in range(st[N_USED]):
+                if orders[o]["active"] != 0:
+                    side_book = bids if orders[o]["side"] == 1 else asks
+                    a = queue_update_nb(
+                        orders[o]["ahead"], orders[o]["prev_level"], side_book[orders[o]["idx"]], model, power
                     )
+                    for p in range(o):  # FIFO among our orders at the same price
+                        if orders[p]["active"] != 0 and orders[p]["idx"] == orders[o]["idx"]:
+                            if orders[p]["side"] == orders[o]["side"] and orders[p]["ahead"] > a:
+                                a = orders[p]["ahead"]
+                    orders[o]["ahead"] = a
             nf = _check_through(orders, st, nf, fill_slot, fill_qty)
         if nf > 0:
             break
@@ -386,9 +418,9 @@ def scan_prices_nb(ev, inv_tick):
     bad = -1
     first = True
     for i in range(ev.size):
-        if ev[i].kind == CLEAR:
+        if ev[i]["kind"] == CLEAR:
             continue
-        x = ev[i].px * inv_tick
+        x = ev[i]["px"] * inv_tick
         t = np.int64(round(x))
         if bad < 0 and abs(x - t) > 1e-6 + 1e-12 * abs(x):
             bad = i

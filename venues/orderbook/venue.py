@@ -170,7 +170,6 @@ class OrderBookVenue(Component):
         self._fills = np.zeros((2 * K.MAX_ORDERS, 2), dtype=np.float64)
         self._take_idx = np.zeros(256, dtype=np.int64)
         self._take_qty = np.zeros(256, dtype=np.float64)
-        self._slot_of: dict[int, int] = {}  # client order id -> slot
         self._owner: dict[int, object] = {}  # client order id -> report target
         self.n_orders = 0
         self.n_rejects = 0
@@ -262,9 +261,13 @@ class OrderBookVenue(Component):
         return float((self._bids if side == 1 else self._asks)[j])
 
     def queue_ahead(self, client_order_id: int) -> float:
-        """Estimated size ahead of a resting order in its level's queue (NaN if not resting)."""
-        slot = self._slot_of.get(client_order_id)
-        return float(self._orders[slot]["ahead"]) if slot is not None else float("nan")
+        """Estimated recorded size ahead of a resting order (NaN if not resting), base units.
+
+        Our own earlier orders at the same price are also ahead of it but not counted here: a
+        print's excess goes to them first (arrival order).
+        """
+        slot = self._find_resting(client_order_id)
+        return float(self._orders[slot]["ahead"]) if slot >= 0 else math.nan
 
     def take_trade_extremes(self) -> tuple[float, float]:
         """Highest buy-taker and lowest sell-taker trade price since the last call, then reset.
@@ -284,27 +287,34 @@ class OrderBookVenue(Component):
         )
 
     # -- replay ---------------------------------------------------------------------------
-    def advance(self, until_ns: int, inclusive: bool) -> None:
-        """Kernel hook: replay recorded rows up to ``until_ns`` (see :class:`engine.kernel.FeedConsumer`)."""
+    def advance(self, until_ns: int, inclusive: bool) -> bool:
+        """Kernel hook: replay recorded rows up to ``until_ns`` (see :class:`engine.kernel.FeedConsumer`).
+
+        Returns
+        -------
+        bool
+            ``True`` when every row before the horizon was replayed; ``False`` when the replay
+            stopped at a row that filled us (the fill is booked and its report scheduled).
+        """
         i = self._i
         until_excl = until_ns + 1 if inclusive else until_ns
         if i >= self._n or self._ts[i] >= until_excl:
-            return
+            return True
         i, nf = K.advance_nb(
             self._ev, i, until_excl, self._inv_tick, self._book, self._st, self._orders,
             self._model, self._power, self._fills, self._samples,
         )  # fmt: skip
         self._i = i
-        if nf:
-            ts_fill = int(self._ts[i - 1])
-            for f in range(nf):
-                slot = int(self._fills[f, 0])
-                row = self._orders[slot]
-                px = self._px(int(row["idx"]))
-                self._fill(ts_fill, int(row["coid"]), int(row["side"]), px, float(self._fills[f, 1]),
-                           float(row["leaves"]), Liquidity.MAKER)  # fmt: skip
-                if row["active"] == 0:
-                    self._slot_of.pop(int(row["coid"]), None)
+        if not nf:
+            return True
+        ts_fill = int(self._ts[i - 1])
+        for f in range(nf):
+            slot = int(self._fills[f, 0])
+            row = self._orders[slot]
+            coid = int(row["coid"])
+            self._fill(ts_fill, coid, int(row["side"]), self._px(int(row["idx"])), float(self._fills[f, 1]),
+                       float(row["leaves"]), Liquidity.MAKER)  # fmt: skip
+        return False
 
     # -- commands (called by strategies; take effect after the entry latency) --------------
     def submit(
@@ -343,6 +353,13 @@ class OrderBookVenue(Component):
         )
 
     # -- venue side -------------------------------------------------------------------------
+    def _find_resting(self, client_order_id: int) -> int:
+        """Row of a resting (active) order, ``-1`` if it is not resting."""
+        n = int(self._st[K.N_USED])
+        rows = self._orders[:n]
+        hit = np.flatnonzero((rows["coid"] == client_order_id) & (rows["active"] != 0))
+        return int(hit[0]) if hit.size else -1
+
     def _index(self, px: float) -> int:
         return int(round(px / self.tick_size)) - self._base
 
@@ -404,10 +421,14 @@ class OrderBookVenue(Component):
             )
         if j < 0 or j >= self._bids.size:
             return self._reject(now, coid, "price_out_of_range")
-        free = np.flatnonzero(self._orders["active"] == 0)
-        if free.size == 0:
-            return self._reject(now, coid, "too_many_orders")
-        slot = int(free[0])
+        if st[K.N_USED] >= K.MAX_ORDERS:
+            K.compact_orders(self._orders, st)
+            used = self._orders[: st[K.N_USED]]
+            self._slot_of = {int(c): n for n, c in enumerate(used["coid"].tolist())}
+            if st[K.N_USED] >= K.MAX_ORDERS:
+                return self._reject(now, coid, "too_many_orders")
+        slot = int(st[K.N_USED])
+        st[K.N_USED] = slot + 1
         row = self._orders[slot]
         row["coid"] = coid
         row["idx"] = j
@@ -415,13 +436,12 @@ class OrderBookVenue(Component):
         row["leaves"] = leaves
         row["ahead"] = (self._bids if side == 1 else self._asks)[j]
         row["active"] = 1
-        self._slot_of[coid] = slot
         return None
 
     def _on_cancel(self, coid: int) -> None:
         now = self.sim.now_ns
-        slot = self._slot_of.pop(coid, None)
-        if slot is None or self._orders[slot]["active"] == 0:
+        slot = self._find_resting(coid)
+        if slot < 0:
             return self._reject(now, coid, "unknown_order")
         leaves = float(self._orders[slot]["leaves"])
         self._orders[slot]["active"] = 0
