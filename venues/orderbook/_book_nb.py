@@ -10,8 +10,9 @@ Book layout: dense arrays ``bids[j]`` / ``asks[j]`` of resting size (base units)
 Our orders are rows of :data:`ORDER_DTYPE` in *arrival order*: rows ``0 .. st[N_USED]-1`` are
 in use (some may be inactive, i.e. done); new orders are appended, and each replay call first
 compacts the rows (so row numbers change between calls: find an order by ``coid``).
-Arrival order gives FIFO among our own orders at one price: ``ahead`` is the *recorded* (other participants') size in front of an
-order, and a print's excess goes to our orders at that price earliest first.
+Arrival order gives FIFO among our own orders at one price: ``ahead`` is the *recorded*
+(other participants') size in front of an order, and a print's excess goes to our orders at
+that price earliest first.
 
 Records are accessed as ``row["field"]`` so the kernels also run with ``NUMBA_DISABLE_JIT=1``.
 """
