@@ -21,6 +21,8 @@ validate FILE:
 # the whole test suite (what CI runs)
 test *ARGS:
     python -m pytest {{ARGS}}
+    # the compiled kernels once more as plain Python (coverage, readable tracebacks)
+    NUMBA_DISABLE_JIT=1 python -m pytest -q tests/venues/orderbook tests/strategies/test_glft_fit.py
 
 # quick loop: fewer hypothesis examples, tests marked slow skipped
 test-fast *ARGS:

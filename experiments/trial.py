@@ -81,10 +81,12 @@ def run_trial(
     sim.run()
     wall = time.perf_counter() - t0
     metrics = recorder.metrics()
+    equity = recorder.equity_curve()
     metrics.update(
         n_events=float(book.n_events),
         n_orders=float(book.n_orders),
         n_rejects=float(book.n_rejects),
         sim_span_s=ns_to_s(book.end_ns - book.start_ns),
     )
-    return TrialResult(metrics=metrics, equity=recorder.equity_curve(), replay_wall_s=wall)
+    sim.close()
+    return TrialResult(metrics=metrics, equity=equity, replay_wall_s=wall)

@@ -90,6 +90,7 @@ class Strategy(Component):
         self.q = 0.0
         self.open_orders: dict[int, LocalOrder] = {}
         self._next_coid = 1
+        self._order_qty: float | None = None  # order_qty on the venue's lot grid, set on first use
 
     # -- commands ---------------------------------------------------------------------------
     def submit_limit(
@@ -183,10 +184,13 @@ class Strategy(Component):
         if ask <= bb:
             ask = prof.round_ask(bb + prof.tick_at(bb))
         q_max = self.config.max_position
+        qty = self._order_qty
+        if qty is None:
+            qty = self._order_qty = prof.round_qty(self.config.order_qty)
         self.quote(
             bid_px=bid if self.q < q_max - 1e-12 else None,
             ask_px=ask if self.q > -q_max + 1e-12 else None,
-            qty=prof.round_qty(self.config.order_qty),
+            qty=qty,
         )
 
     # -- reports ----------------------------------------------------------------------------

@@ -43,8 +43,8 @@ ORDER_DTYPE = np.dtype(
 # st[] slots
 BEST_BID, BEST_ASK, BID_LO, BID_HI, ASK_LO, ASK_HI = 0, 1, 2, 3, 4, 5
 N_EVENTS, MAX_BUY_TRADE, MIN_SELL_TRADE, IN_SNAPSHOT, SNAP_TS, N_TRADES = 6, 7, 8, 9, 10, 11
-NEXT_SAMPLE_TS, SAMPLE_PERIOD_NS, N_SAMPLES, BASE_TICK, N_USED = 12, 13, 14, 15, 16
-N_STATE = 17
+NEXT_SAMPLE_TS, SAMPLE_PERIOD_NS, N_SAMPLES, BASE_TICK, N_USED, N_OUTSIDE = 12, 13, 14, 15, 16, 17
+N_STATE = 18
 NO_PRICE = -1
 _EPS = 1e-12
 
@@ -235,11 +235,13 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
     through our price, and an opposite best price at or through our price, fill us in full
     (at our price, as maker). Queue positions follow the model on every level decrease; a
     snapshot (``CLEAR`` + ``DEPTH`` rows with one timestamp) updates queues and checks fills
-    once, at its end. Our orders never change the replayed book (no market impact).
+    once, at its end. Our orders never change the replayed book (no market impact). Rows priced
+    outside the book's window are skipped and counted in ``st[N_OUTSIDE]``.
     """
     _compact_nb(orders, st)
     bids = book[0]
     asks = book[1]
+    n_ticks = bids.size
     base = st[BASE_TICK]
     fill_slot = fills[:, 0]
     fill_qty = fills[:, 1]
@@ -259,8 +261,12 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
             st[NEXT_SAMPLE_TS] += st[SAMPLE_PERIOD_NS]
         k = row["kind"]
         s = row["side"]
-        if k == DEPTH:
+        if k != CLEAR:
             j = np.int64(round(row["px"] * inv_tick)) - base
+            if j < 0 or j >= n_ticks:  # outside the book's price window: ignored, counted
+                st[N_OUTSIDE] += 1
+                k = 0
+        if k == DEPTH:
             q = row["qty"]
             is_bid = s == 1
             prev = _set_level(bids if is_bid else asks, j, q, is_bid, st)
@@ -273,7 +279,6 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
                         floor = a
                 nf = _check_through(orders, st, nf, fill_slot, fill_qty)
         elif k == TRADE:
-            j = np.int64(round(row["px"] * inv_tick)) - base
             st[N_TRADES] += 1
             if s == 1:
                 if st[MAX_BUY_TRADE] == NO_PRICE or j > st[MAX_BUY_TRADE]:

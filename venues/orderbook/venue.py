@@ -30,7 +30,7 @@ from components.queue import QUEUE_MODEL_CODES
 from engine.events import Priority
 from engine.feed import CLEAR
 from engine.kernel import Simulation
-from engine.time import ms_to_ns
+from engine.time import END_OF_TIME, ms_to_ns
 from venues.orderbook import _book_nb as K
 from venues.orderbook.config import VenueConfig
 from venues.profiles import VenueProfile, make_profile
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from venues.loaders import Feed
 
 MAX_BOOK_TICKS = 50_000_000
+BOOK_WINDOW = 2.0
+"""The dense book covers prices within a factor ``BOOK_WINDOW`` of the feed's median price."""
 
 
 def venue_profile(config: VenueConfig, feed: Feed) -> VenueProfile:
@@ -107,6 +109,9 @@ class OrderBookVenue(Component):
     * Resting orders hold a queue position (:mod:`components.queue`); they fill on trades at or
       through their price and when the opposite side moves through it, always at their own
       price, as maker.
+    * The book is a dense array over prices within a factor :data:`BOOK_WINDOW` of the feed's
+      median price; recorded levels outside it are ignored (counted in
+      :attr:`n_rows_outside_book`) and orders priced outside it are rejected.
     * Marketable orders (GTC crossing, IOC) take liquidity level by level from the replayed book
       without depleting it (no market impact): keep taker sizes small relative to the touch.
     """
@@ -134,19 +139,22 @@ class OrderBookVenue(Component):
         self._model = QUEUE_MODEL_CODES[config.queue_model]
         self._power = float(config.queue_power)
 
-        lo_px = float(ev["px"][ev["kind"] != CLEAR].min())
-        self.tick_size = tick = min(self.profile.tick_at(lo_px), feed.meta.tick_size)
+        priced = ev["px"][ev["kind"] != CLEAR]
+        # the book's price window: [ref/2, 2·ref] around the median recorded price (levels
+        # further away, e.g. stray far orders in a 1000-level snapshot, are not kept)
+        ref_px = float(np.median(priced[:: max(1, priced.size // 50_000)]))
+        roi_lo_px = max(float(priced.min()), ref_px / BOOK_WINDOW)
+        self.tick_size = tick = min(self.profile.tick_at(roi_lo_px), feed.meta.tick_size)
         lo_tick, hi_tick, bad_row = K.scan_prices_nb(ev, 1.0 / tick)
         if bad_row >= 0:
             raise ValueError(
                 f"feed row {bad_row}: price {ev['px'][bad_row]} is not on the venue's {tick} price grid"
             )
-        margin = 10_000
-        base = int(lo_tick) - margin
-        n_ticks = int(hi_tick) - base + margin
+        base = max(int(lo_tick), int(math.floor(ref_px / BOOK_WINDOW / tick)))
+        n_ticks = min(int(hi_tick), int(math.ceil(ref_px * BOOK_WINDOW / tick))) - base + 1
         if n_ticks > MAX_BOOK_TICKS:
             raise ValueError(
-                f"feed prices span {n_ticks} ticks of {tick} (> {MAX_BOOK_TICKS}): check the data"
+                f"the book window spans {n_ticks} ticks of {tick} (> {MAX_BOOK_TICKS}): check tick_size"
             )
         self._ev = ev
         self._ts = ev["ts_local_ns"]  # view, for the cheap "anything to replay?" check
@@ -158,6 +166,7 @@ class OrderBookVenue(Component):
         self.start_ns = int(ev["ts_local_ns"][0])
         self.end_ns = int(ev["ts_local_ns"][-1])
         self._i = 0
+        self._next_ts = self.start_ns  # time of row _i (END_OF_TIME when replayed to the end)
         self._book = np.zeros((2, n_ticks), dtype=np.float64)
         self._bids = self._book[0]
         self._asks = self._book[1]
@@ -253,6 +262,11 @@ class OrderBookVenue(Component):
         """Number of recorded rows replayed so far."""
         return int(self._st[K.N_EVENTS])
 
+    @property
+    def n_rows_outside_book(self) -> int:
+        """Replayed rows priced outside the book's window (:data:`BOOK_WINDOW`), ignored."""
+        return int(self._st[K.N_OUTSIDE])
+
     def level_qty(self, side: int, px: float) -> float:
         """Recorded size resting at ``px`` on ``side`` (+1 bids, -1 asks), base units."""
         j = self._index(px)
@@ -278,9 +292,8 @@ class OrderBookVenue(Component):
             ``(max_buy_px, min_sell_px)`` in quote units; NaN where there was no such trade.
         """
         st = self._st
-        b, s = st[K.MAX_BUY_TRADE], st[K.MIN_SELL_TRADE]
-        st[K.MAX_BUY_TRADE] = K.NO_PRICE
-        st[K.MIN_SELL_TRADE] = K.NO_PRICE
+        b, s = st[K.MAX_BUY_TRADE : K.MIN_SELL_TRADE + 1].tolist()
+        st[K.MAX_BUY_TRADE : K.MIN_SELL_TRADE + 1] = K.NO_PRICE
         return (
             self._px(b) if b != K.NO_PRICE else math.nan,
             self._px(s) if s != K.NO_PRICE else math.nan,
@@ -296,15 +309,15 @@ class OrderBookVenue(Component):
             ``True`` when every row before the horizon was replayed; ``False`` when the replay
             stopped at a row that filled us (the fill is booked and its report scheduled).
         """
-        i = self._i
         until_excl = until_ns + 1 if inclusive else until_ns
-        if i >= self._n or self._ts[i] >= until_excl:
+        if self._next_ts >= until_excl:
             return True
         i, nf = K.advance_nb(
-            self._ev, i, until_excl, self._inv_tick, self._book, self._st, self._orders,
+            self._ev, self._i, until_excl, self._inv_tick, self._book, self._st, self._orders,
             self._model, self._power, self._fills, self._samples,
         )  # fmt: skip
         self._i = i
+        self._next_ts = int(self._ts[i]) if i < self._n else END_OF_TIME
         if not nf:
             return True
         ts_fill = int(self._ts[i - 1])
