@@ -1,4 +1,4 @@
-"""The ``mmsim`` command line: ``run``, ``sweep`` and ``validate`` a sweep file.
+"""The ``mmsim`` command line: ``run``, ``sweep`` and ``validate`` a sweep file; ``query`` results.
 
 Exit codes: 0 success; 1 a run whose trials all failed; 2 bad input (invalid sweep file, bad
 data, unusable results path; one paragraph on stderr, no traceback); 130 Ctrl-C.
@@ -55,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check a sweep file and its data files; run nothing")
     v.add_argument("config", metavar="CONFIG", help="sweep TOML file")
+
+    q = sub.add_parser("query", help="run SQL on a results file (read-only) and print a table")
+    q.add_argument("config", metavar="RESULTS", help="DuckDB results file")
+    q.add_argument("sql", metavar="SQL", help='e.g. "SELECT gamma, pnl FROM trials JOIN metrics USING (trial_id)"')
     return p
 
 
@@ -184,12 +188,41 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         for row in rows:
             table.add_row(*(_fmt(x) for x in row))
         out.print(table)
-    print(f'query: duckdb {results} "SELECT * FROM trials JOIN metrics USING (sweep_id, '
+    print(f'query: mmsim query {results} "SELECT * FROM trials JOIN metrics USING (sweep_id, '
           f"trial_id) WHERE sweep_id = '{res.sweep_id}'\"")
     if res.interrupted:
         return EXIT_INTERRUPTED
     if res.n_total and res.n_failed == res.n_total:
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    path = Path(args.config)
+    err = _console(stderr=True)
+    if not path.is_file():
+        err.print(f"error: {path}: results file not found", markup=False)
+        return EXIT_BAD_INPUT
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        try:
+            rel = con.sql(args.sql)
+        except duckdb.Error as exc:
+            err.print(f"error: {path}: {exc}", markup=False)
+            return EXIT_BAD_INPUT
+        if rel is None:  # a statement without a result
+            return EXIT_OK
+        names, rows = rel.columns, rel.fetchall()
+    finally:
+        con.close()
+    table = Table(title=f"{len(rows)} row(s)", title_justify="left")
+    for name in names:
+        table.add_column(name, no_wrap=True)
+    for row in rows:
+        table.add_row(*(_fmt(x) for x in row))
+    _console().print(table)
     return EXIT_OK
 
 
@@ -207,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         Exit code: 0 ok, 1 all trials failed, 2 bad input, 130 interrupted.
     """
     args = _parser().parse_args(argv)
-    commands = {"run": _cmd_run, "sweep": _cmd_sweep, "validate": _cmd_validate}
+    commands = {"run": _cmd_run, "sweep": _cmd_sweep, "validate": _cmd_validate, "query": _cmd_query}
     bad_input = (ConfigError, *_data_error_types())
     try:
         return commands[args.command](args)

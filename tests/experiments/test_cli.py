@@ -203,3 +203,22 @@ def test_e2e_run_of_a_failing_trial_exits_1(e2e):
     proc = _mmsim(["run", str(e2e["toml"]), "--trial", "2"], cwd=e2e["dir"], env=e2e["env"])
     assert proc.returncode == 1
     assert "exploding quoter" in proc.stderr
+
+
+def test_query_prints_rows_and_rejects_bad_sql(tmp_path, capsys):
+    """`mmsim query` runs read-only SQL on a results file; bad SQL or a missing file exits 2."""
+    import duckdb
+
+    from experiments.cli import main
+
+    db = tmp_path / "r.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE trials AS SELECT 0.1 AS gamma, 'done' AS status")
+    con.close()
+    assert main(["query", str(db), "SELECT gamma, status FROM trials"]) == 0
+    out = capsys.readouterr().out
+    assert "gamma" in out and "0.1" in out and "1 row(s)" in out
+    assert main(["query", str(db), "SELEC gamma"]) == 2
+    assert "syntax error" in capsys.readouterr().err
+    assert main(["query", str(tmp_path / "missing.duckdb"), "SELECT 1"]) == 2
+    assert not (tmp_path / "missing.duckdb").exists()
