@@ -29,7 +29,9 @@ class FeedConsumer(Protocol):
     start_ns: int
     end_ns: int
 
-    def advance(self, until_ns: int, inclusive: bool) -> bool: ...
+    def advance(self, until_ns: int, inclusive: bool) -> bool:
+        """Replay recorded rows up to the horizon; ``False`` if it stopped early (see above)."""
+        ...
 
 
 class Simulation:
