@@ -22,6 +22,23 @@ import numpy as np
 
 from components.account import Account
 
+FILL_DTYPE = np.dtype(
+    [
+        ("ts_ns", np.int64),
+        ("client_order_id", np.int64),
+        ("side", np.int8),
+        ("is_maker", np.bool_),
+        ("px", np.float64),
+        ("qty", np.float64),
+        ("fee", np.float64),
+        ("q_after", np.float64),
+        ("mid", np.float64),
+    ]
+)
+"""Fill log rows: venue time (ns), order id, side (+1 buy/-1 sell), maker flag, price (quote
+units), size (base units), fee (quote units, negative = rebate), inventory after the fill
+(base units) and the mid at the fill (quote units; the fill price if the book was one-sided)."""
+
 EQUITY_DTYPE = np.dtype(
     [("ts_ns", np.int64), ("equity", np.float64), ("q", np.float64), ("mid", np.float64)]
 )
@@ -46,12 +63,22 @@ class PnLRecorder:
         self.account = account
         self.venue = venue
         self._fills: list[tuple[int, float, float, float]] = []
+        self._log: list[tuple] = []
         venue.fill_listeners.append(self._after_fill)
 
-    def _after_fill(self, ts_ns: int, px: float) -> None:
+    def _after_fill(self, fill) -> None:
         mid = self.venue.mid
+        mid = mid if mid == mid else fill.px
         acct = self.account
-        self._fills.append((ts_ns, acct.cash, acct.q, mid if mid == mid else px))
+        ts = fill.venue_ts_ns
+        self._fills.append((ts, acct.cash, acct.q, mid))
+        self._log.append(
+            (ts, fill.client_order_id, fill.side, fill.liquidity == 0, fill.px, fill.qty, fill.fee, acct.q, mid)
+        )
+
+    def fills(self) -> np.ndarray:
+        """Every fill of the trial, in time order, as an array of :data:`FILL_DTYPE`."""
+        return np.array(self._log, dtype=FILL_DTYPE)
 
     def equity_curve(self) -> np.ndarray:
         """Equity at every touch sample (with a two-sided book) and after every fill.

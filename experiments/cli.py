@@ -119,7 +119,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from experiments.executor import load_data, run_trial_safely
+    from experiments.executor import load_data
+    from experiments.worker import run_trial_safely
 
     spec = load_sweep(args.config)
     n = len(spec.trials)

@@ -26,10 +26,8 @@ experiments.trial : one trial.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import importlib
 import multiprocessing as mp
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -39,9 +37,10 @@ from typing import Any
 
 import attrs
 
-from experiments.config import SweepSpec, TrialSpec, resolve_strategy
+from experiments.config import SweepSpec, TrialSpec
 from experiments.progress import TrialOutcome
 from experiments.store import ResultStore
+from experiments.worker import WorkerContext, error_text, init_worker, run_one, run_trial_safely
 
 __all__ = [
     "MP_START_METHOD",
@@ -51,7 +50,6 @@ __all__ = [
     "load_data",
     "resolve_workers",
     "run_sweep",
-    "run_trial_safely",
 ]
 
 MP_START_METHOD = "spawn"
@@ -176,75 +174,6 @@ def code_version() -> str:
         return ver
 
 
-def _error_text(exc: BaseException) -> str:
-    lines = traceback.format_exception_only(type(exc), exc)
-    last = lines[-1].strip() if lines else type(exc).__name__
-    return last if last.startswith(type(exc).__name__) else f"{type(exc).__name__}: {last}"
-
-
-def run_trial_safely(feed: Any, trial: TrialSpec, strategy_cls: type) -> TrialOutcome:
-    """Run one trial, turning any exception into a ``failed`` outcome.
-
-    Parameters
-    ----------
-    feed : Feed
-        The loaded market data.
-    trial : TrialSpec
-        The trial.
-    strategy_cls : type
-        The strategy class.
-
-    Returns
-    -------
-    TrialOutcome
-        ``done`` with the metrics, or ``failed`` with ``"Type: message"`` and the traceback.
-    """
-    from experiments.trial import run_trial
-
-    t0 = time.perf_counter()
-    try:
-        result = run_trial(feed, trial.venue, trial.strategy, strategy_cls, trial.seed)
-        metrics = {str(k): float(v) for k, v in dict(result.metrics).items()}
-    except Exception as exc:  # noqa: BLE001 - a failing trial is data, not a crash
-        return TrialOutcome(
-            trial_id=trial.trial_id, status="failed", wall_s=time.perf_counter() - t0,
-            error=_error_text(exc), traceback=traceback.format_exc(),
-        )
-    return TrialOutcome(
-        trial_id=trial.trial_id, status="done", metrics=metrics,
-        wall_s=time.perf_counter() - t0,
-    )
-
-
-# -- worker side ------------------------------------------------------------------------------
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(data_cfg: Any, cache: str, sys_path: list[str], strategy_path: str,
-                 search_dir: str) -> None:
-    """Process-pool initializer: load the feed once (from the parent's cache)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    for p in sys_path:
-        if p not in sys.path:
-            sys.path.append(p)
-    from venues.loaders import load_feed
-
-    _WORKER["feed"] = load_feed(data_cfg, cache_dir=cache)
-    _WORKER["strategy_cls"] = resolve_strategy(strategy_path, Path(search_dir))[1]
-    trial_mod = importlib.import_module("experiments.trial")
-    warmup = getattr(trial_mod, "warmup", None)
-    if callable(warmup):  # compile Numba kernels before the first timed trial
-        try:
-            warmup()
-        except Exception:  # noqa: BLE001 - warm-up is an optimisation only
-            pass
-
-
-def _worker_run(trial: TrialSpec) -> TrialOutcome:
-    return run_trial_safely(_WORKER["feed"], trial, _WORKER["strategy_cls"])
-
-
 # -- parent side ------------------------------------------------------------------------------
 
 
@@ -345,17 +274,15 @@ def run_sweep(
 
 def _run_pool(spec: SweepSpec, workers: int, record: Any) -> None:
     ctx = mp.get_context(MP_START_METHOD)
+    wctx = WorkerContext(data=spec.data, cache_dir=cache_dir(), sys_path=tuple(sys.path),
+                         strategy_path=spec.strategy_path, search_dir=str(spec.path.parent))
     pool = cf.ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=ctx,
-        initializer=_init_worker,
-        initargs=(spec.data, cache_dir(), list(sys.path), spec.strategy_path,
-                  str(spec.path.parent)),
+        max_workers=workers, mp_context=ctx, initializer=init_worker, initargs=(wctx,),
     )
     futures: dict[cf.Future, TrialSpec] = {}
     try:
         for trial in spec.trials:
-            futures[pool.submit(_worker_run, trial)] = trial
+            futures[pool.submit(run_one, trial)] = trial
         for fut in cf.as_completed(futures):
             trial = futures.pop(fut)
             try:
@@ -367,7 +294,7 @@ def _run_pool(spec: SweepSpec, workers: int, record: Any) -> None:
                 )
             except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
                 outcome = TrialOutcome(
-                    trial_id=trial.trial_id, status="failed", error=_error_text(exc),
+                    trial_id=trial.trial_id, status="failed", error=error_text(exc),
                     traceback="".join(traceback.format_exception(exc)),
                 )
             record(trial, outcome)

@@ -38,6 +38,10 @@ class TrialOutcome:
         ``"Type: message"`` of a failed trial.
     traceback : str or None
         Formatted traceback of a failed trial.
+    equity : ndarray of components.metrics.EQUITY_DTYPE or None
+        Equity curve of a finished trial.
+    fills : ndarray of components.metrics.FILL_DTYPE or None
+        Fill log of a finished trial.
     """
 
     trial_id: str
@@ -46,6 +50,8 @@ class TrialOutcome:
     wall_s: float = 0.0
     error: str | None = None
     traceback: str | None = None
+    equity: Any = None
+    fills: Any = None
 
 
 class Reporter(Protocol):

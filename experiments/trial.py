@@ -36,12 +36,15 @@ class TrialResult:
         (see :mod:`components.metrics` for definitions and units).
     equity : ndarray of components.metrics.EQUITY_DTYPE
         The sampled equity curve.
+    fills : ndarray of components.metrics.FILL_DTYPE
+        Every fill, in time order.
     replay_wall_s : float
         Wall-clock time of the replay, seconds (not a metric: it differs between runs).
     """
 
     metrics: dict[str, float]
     equity: np.ndarray
+    fills: np.ndarray
     replay_wall_s: float
 
 
@@ -89,4 +92,4 @@ def run_trial(
         sim_span_s=ns_to_s(book.end_ns - book.start_ns),
     )
     sim.close()
-    return TrialResult(metrics=metrics, equity=equity, replay_wall_s=wall)
+    return TrialResult(metrics=metrics, equity=equity, fills=recorder.fills(), replay_wall_s=wall)

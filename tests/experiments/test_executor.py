@@ -23,6 +23,8 @@ def fake_trial(monkeypatch):
     class TrialResult:
         def __init__(self, metrics):
             self.metrics = metrics
+            self.equity = None
+            self.fills = None
 
     def run_trial(feed, venue, strategy, strategy_cls, seed):
         if strategy.gamma >= 0.5:

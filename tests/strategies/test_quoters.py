@@ -105,3 +105,16 @@ def test_config_type_is_checked():
     with pytest.raises(TypeError):
         GLFTQuoter(Simulation(0), FixedSpreadConfig(), venue=None)
     assert attrs.has(GLFTQuoter.config_class)
+
+
+def test_fill_log_reconciles_with_metrics(feed):
+    """The fill log adds up to the metrics: count, fees, maker volume, final inventory."""
+    cfg = GLFTConfig(gamma=0.05, order_qty=0.05, max_position=0.5, warmup_s=5)
+    r = run_trial(feed, VENUE, cfg, GLFTQuoter, seed=3)
+    f = r.fills
+    assert f.size == r.metrics["n_fills"] > 0
+    assert f["fee"].sum() == pytest.approx(r.metrics["fees"])
+    assert (f["px"] * f["qty"])[f["is_maker"]].sum() == pytest.approx(r.metrics["maker_volume"])
+    assert (f["side"] * f["qty"]).sum() == pytest.approx(r.metrics["final_q"])
+    assert f["q_after"][-1] == pytest.approx(r.metrics["final_q"])
+    assert (f["ts_ns"][1:] >= f["ts_ns"][:-1]).all()

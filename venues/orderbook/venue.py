@@ -182,7 +182,7 @@ class OrderBookVenue(Component):
         self._owner: dict[int, object] = {}  # client order id -> report target
         self.n_orders = 0
         self.n_rejects = 0
-        self.fill_listeners: list = []  # callables (ts_ns, px) run after each fill is booked
+        self.fill_listeners: list = []  # callables(Fill) run at the venue after each fill is booked
         sim.add_feed(self)
 
     # -- the strategy's read-only view ----------------------------------------------------
@@ -390,11 +390,10 @@ class OrderBookVenue(Component):
         is_maker = liq == Liquidity.MAKER
         fee = self.profile.fee(px, qty, is_maker)
         self.account.on_fill(side, px, qty, fee, is_maker)
+        fill = Fill(ts + self.latency.response_ns, coid, side, px, qty, liq, fee, leaves, ts)
         for listener in self.fill_listeners:
-            listener(ts, px)
-        self._report(
-            coid, Fill(ts + self.latency.response_ns, coid, side, px, qty, liq, fee, leaves, ts)
-        )
+            listener(fill)
+        self._report(coid, fill)
 
     def _on_submit(self, cmd) -> None:
         coid, side, px, qty, tif = cmd
