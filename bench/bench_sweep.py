@@ -12,11 +12,22 @@ Runs the sweep as a subprocess into a temporary DuckDB file and prints one JSON 
     ``getrusage(RUSAGE_CHILDREN).ru_maxrss``: the largest single descendant's peak.
 ``n_trials``, ``n_done``, ``n_failed``, ``trials_per_s``, ``workers``
     From the results file.
+``data_parses``
+    How many times any process of the sweep parsed the vendor files (feed-cache misses,
+    counted through ``MMSIM_PARSE_LOG``): 1 with ``--cold`` (the parent; every worker maps the
+    parent's cache), 0 with a warm cache.
+``results_mb``
+    Size of the DuckDB file after the sweep.
 
 The feed cache is warmed first (``mmsim validate`` does not parse; one ``load_feed`` call
-does), so the timing is of the sweep, not of the one-off parse; ``--cold`` skips that.
+does), so the timing is of the sweep, not of the one-off parse; ``--cold`` uses a fresh,
+empty cache directory instead.
 
-Usage: ``python bench/bench_sweep.py [CONFIG] [--workers N] [--cold]``.
+``--trials N`` writes a temporary grid file on the bundled ETHUSDT pair instead of CONFIG:
+``N / 2`` γ values (log-spaced from 1e-4 to 10) × the two queue models ``risk_averse`` and
+``prob_power``, e.g. ``--trials 1000`` for the 1,000-trial target.
+
+Usage: ``python bench/bench_sweep.py [CONFIG] [--workers N] [--cold] [--trials N]``.
 """
 
 from __future__ import annotations
@@ -62,6 +73,33 @@ def _tree_rss_bytes(root: int) -> int:
     return total
 
 
+def _grid_file(tmp: Path, n: int) -> Path:
+    """A grid of ``n`` trials (``n/2`` gammas x 2 queue models) on the bundled ETHUSDT pair."""
+    import numpy as np
+
+    data = REPO / "data" / "binance_usdm_ethusdt"
+    gammas = ", ".join(f"{g:.6g}" for g in np.geomspace(1e-4, 10.0, max(1, n // 2)))
+    path = tmp / f"grid{n}.toml"
+    path.write_text(f"""
+[sweep]
+name = "bench{n}"
+seed = 1
+
+[data]
+format = "binance_ws"
+paths = ["{(data / 'ethusdt_20240718.gz').as_posix()}", "{(data / 'ethusdt_20240719.gz').as_posix()}"]
+
+[venue]
+profile = "binance_usdm"
+queue_model = ["risk_averse", "prob_power"]
+
+[strategy]
+kind = "glft"
+gamma = [{gammas}]
+""")
+    return path
+
+
 def main() -> int:
     """Run the benchmark and print its JSON result.
 
@@ -73,17 +111,24 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("config", nargs="?", default=str(REPO / "experiments" / "gamma.toml"))
     ap.add_argument("--workers", type=int, default=None)
-    ap.add_argument("--cold", action="store_true", help="do not warm the feed cache first")
+    ap.add_argument("--cold", action="store_true",
+                    help="start from an empty feed cache (the sweep parses the data once)")
+    ap.add_argument("--trials", type=int, default=None, metavar="N",
+                    help="generate an N-trial grid (N/2 gammas x 2 queue models) instead of CONFIG")
     args = ap.parse_args()
 
-    if not args.cold:
-        sys.path.insert(0, str(REPO))
-        from experiments.config import load_sweep
-        from experiments.executor import load_data
-
-        load_data(load_sweep(args.config))
-
     with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, MMSIM_PARSE_LOG=str(Path(tmp) / "parses.log"))
+        if args.cold:
+            env["MMSIM_CACHE_DIR"] = str(Path(tmp) / "feed-cache")
+        if args.trials:
+            args.config = str(_grid_file(Path(tmp), args.trials))
+        if not args.cold:
+            sys.path.insert(0, str(REPO))
+            from experiments.config import load_sweep
+            from experiments.executor import load_data
+
+            load_data(load_sweep(args.config))
         results = Path(tmp) / "bench.duckdb"
         cmd = [sys.executable, "-m", "experiments.cli", "sweep", args.config, "--plain",
                "--results", str(results)]
@@ -92,7 +137,7 @@ def main() -> int:
         peak = [0]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+                                stderr=subprocess.PIPE, text=True, env=env)
         done = threading.Event()
 
         def sample() -> None:
@@ -126,10 +171,14 @@ def main() -> int:
             (workers,) = con.execute("SELECT workers FROM sweeps").fetchone()
             con.close()
             counts = {"n_trials": n, "n_done": ok, "n_failed": bad, "workers": workers,
-                      "trials_per_s": round(n / wall, 3) if wall > 0 else None}
+                      "trials_per_s": round(n / wall, 3) if wall > 0 else None,
+                      "results_mb": round(results.stat().st_size / 2**20, 1)}
+        log = Path(env["MMSIM_PARSE_LOG"])
+        counts["data_parses"] = len(log.read_text().splitlines()) if log.exists() else 0
     out = {
         "benchmark": "sweep",
-        "config": os.path.relpath(args.config, REPO),
+        "config": (f"generated {args.trials}-trial grid" if args.trials
+                   else os.path.relpath(args.config, REPO)),
         "returncode": proc.returncode,
         "wall_s": round(wall, 3),
         "peak_rss_tree_mb": round(peak[0] / 2**20, 1) if sampler is not None else None,

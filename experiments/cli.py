@@ -1,4 +1,5 @@
-"""The ``mmsim`` command line: ``run``, ``sweep`` and ``validate`` a sweep file; ``query`` results.
+"""The ``mmsim`` command line: ``run``, ``sweep`` and ``validate`` a sweep file; ``resume`` an
+interrupted sweep; ``query`` results; ``schema`` prints the JSON Schema of sweep files.
 
 Exit codes: 0 success; 1 a run whose trials all failed; 2 bad input (invalid sweep file, bad
 data, unusable results path; one paragraph on stderr, no traceback); 130 Ctrl-C.
@@ -52,6 +53,22 @@ def _parser() -> argparse.ArgumentParser:
                    help="DuckDB file to write (default: [sweep] results)")
     s.add_argument("--plain", action="store_true",
                    help="plain progress lines even on a terminal")
+    s.add_argument("--backend", choices=_backend_names(), default=None,
+                   help="where trials run (default: [sweep] backend, else local)")
+
+    rs = sub.add_parser("resume", help="finish an interrupted sweep: run exactly its missing trials")
+    rs.add_argument("config", metavar="RESULTS", help="DuckDB results file of the sweep")
+    rs.add_argument("--sweep-id", default=None, metavar="ID",
+                    help="sweep to resume (default: the latest one not done)")
+    rs.add_argument("--workers", type=int, default=None, metavar="N",
+                    help="worker processes (default: [sweep] workers; 0 = all cores)")
+    rs.add_argument("--backend", choices=_backend_names(), default=None,
+                    help="where trials run (default: [sweep] backend, else local)")
+    rs.add_argument("--plain", action="store_true",
+                    help="plain progress lines even on a terminal")
+
+    sc = sub.add_parser("schema", help="print the JSON Schema of sweep files (for editors)")
+    sc.add_argument("--out", default=None, metavar="FILE", help="write it to FILE instead")
 
     v = sub.add_parser("validate", help="check a sweep file and its data files; run nothing")
     v.add_argument("config", metavar="CONFIG", help="sweep TOML file")
@@ -60,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("config", metavar="RESULTS", help="DuckDB results file")
     q.add_argument("sql", metavar="SQL", help='e.g. "SELECT gamma, pnl FROM trials JOIN metrics USING (trial_id)"')
     return p
+
+
+def _backend_names() -> list[str]:
+    from experiments.backends import BACKENDS
+
+    return sorted(BACKENDS)
 
 
 def _console(stderr: bool = False) -> Any:
@@ -154,11 +177,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from rich.table import Table
-
-    from experiments.executor import load_data, resolve_workers, run_sweep
-    from experiments.progress import make_reporter
-    from experiments.store import ResultStore
+    from experiments.executor import load_data, resolve_workers
 
     spec = load_sweep(args.config)
     if args.workers is not None and args.workers < 0:
@@ -168,17 +187,33 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise ConfigError(args.config, [f"results: {results} exists and is not a file"])
     workers = resolve_workers(args.workers, spec)
     feed = load_data(spec)  # may raise DataError: still nothing written
+    return _run_and_summarise(spec, args, results, workers, feed, None)
+
+
+def _run_and_summarise(spec: SweepSpec, args: argparse.Namespace, results: Path, workers: int,
+                       feed: Any, resume_sweep_id: str | None) -> int:
+    from rich.table import Table
+
+    from experiments.executor import run_sweep
+    from experiments.progress import make_reporter
+    from experiments.store import ResultStore
+
     reporter = make_reporter(_axis_columns(spec), plain=True if args.plain else None)
-    res = run_sweep(spec, results=results, workers=workers, reporter=reporter, feed=feed)
+    try:
+        res = run_sweep(spec, results=results, workers=workers, reporter=reporter, feed=feed,
+                        backend=args.backend, resume_sweep_id=resume_sweep_id)
+    except ValueError as exc:  # unknown or unavailable backend
+        raise ConfigError(args.config, [f"backend: {exc}"]) from None
 
     out = _console()
+    resumed = f", {res.n_resumed} from before" if res.n_resumed else ""
     print(f"results: {results} (sweep_id {res.sweep_id}; {res.n_done} done, "
-          f"{res.n_failed} failed, {res.n_total - res.n_done - res.n_failed} not run; "
-          f"{res.wall_s:.1f}s)", flush=True)
-    store = ResultStore(results)
+          f"{res.n_failed} failed, {res.n_total - res.n_done - res.n_failed} not run"
+          f"{resumed}; {res.wall_s:.1f}s)", flush=True)
+    store = ResultStore(results, parts=False)
     try:
-        names, rows = store.top_trials(res.sweep_id, spec.sweep.objective,
-                                       _axis_columns(spec))
+        names, rows = store.top_trials(res.sweep_id, spec.sweep.objective, _axis_columns(spec),
+                                       direction=getattr(spec.sweep, "direction", "maximize"))
     finally:
         store.close()
     if rows:
@@ -198,15 +233,115 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def spec_from_stored(info: dict[str, Any]) -> SweepSpec:
+    """Rebuild the :class:`SweepSpec` of a stored sweep from its ``sweeps`` row.
+
+    The stored TOML text is parsed with the stored config path as its location (relative data
+    paths and user strategy modules resolve as in the original run): through
+    ``experiments.config.load_sweep_text`` when it exists; else the original file itself when
+    it is unchanged (same SHA-256); else a temporary copy of the text written beside it.
+
+    Parameters
+    ----------
+    info : dict
+        A ``sweeps`` row (:meth:`experiments.store.ResultStore.sweep_info`).
+
+    Returns
+    -------
+    SweepSpec
+
+    Raises
+    ------
+    ConfigError
+        If the stored text no longer validates (e.g. its data files moved).
+    """
+    import hashlib
+
+    import attrs
+
+    from experiments import config
+
+    path = Path(info["config_path"])
+    text = info["config_toml"]
+    loader = getattr(config, "load_sweep_text", None)
+    if loader is not None:
+        spec = loader(text, path)
+    elif path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == info[
+            "config_sha256"]:
+        spec = load_sweep(path)
+    else:
+        tmp = path.with_name(f".{path.stem}.resume-{info['sweep_id']}.toml")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(path, [f"cannot rebuild the stored sweep beside its original "
+                                     f"path ({exc})"]) from None
+        try:
+            spec = load_sweep(tmp)
+        finally:
+            tmp.unlink(missing_ok=True)
+        spec = attrs.evolve(spec, path=path,
+                            sweep=attrs.evolve(spec.sweep, name=info["name"]))
+    return spec
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from experiments.executor import load_data, resolve_workers
+    from experiments.store import ResultStore
+
+    results = Path(args.config)
+    if not results.is_file():
+        raise ConfigError(results, ["results file not found"])
+    store = ResultStore(results, parts=False)
+    try:
+        info = store.sweep_info(args.sweep_id)
+    finally:
+        store.close()
+    if info is None:
+        what = f"no sweep {args.sweep_id!r}" if args.sweep_id else "no unfinished sweep to resume"
+        raise ConfigError(results, [what])
+    if args.workers is not None and args.workers < 0:
+        raise ConfigError(results, [f"--workers {args.workers}: must be >= 0"])
+    spec = spec_from_stored(info)
+    workers = resolve_workers(args.workers, spec)
+    feed = load_data(spec)
+    print(f"resuming sweep {info['sweep_id']} ({info['name']}, status {info['status']}) "
+          f"of {info['config_path']}", flush=True)
+    return _run_and_summarise(spec, args, results, workers, feed, info["sweep_id"])
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    try:
+        from experiments.jsonschema import config_json_schema
+    except ImportError as exc:
+        _console(stderr=True).print(f"error: the JSON Schema is not available ({exc})",
+                                    markup=False)
+        return EXIT_BAD_INPUT
+    text = json.dumps(config_json_schema(), indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def _cmd_query(args: argparse.Namespace) -> int:
     from rich.table import Table
+
+    from experiments.store import open_for_query, parts_dir
 
     path = Path(args.config)
     err = _console(stderr=True)
     if not path.is_file():
         err.print(f"error: {path}: results file not found", markup=False)
         return EXIT_BAD_INPUT
-    con = duckdb.connect(str(path), read_only=True)
+    con, from_parts = open_for_query(path)
+    if from_parts:
+        err.print(f"note: {path} is being written by a running sweep; reading the trials it "
+                  f"committed so far from {parts_dir(path)}", markup=False)
     try:
         try:
             rel = con.sql(args.sql)
@@ -241,14 +376,15 @@ def main(argv: list[str] | None = None) -> int:
         Exit code: 0 ok, 1 all trials failed, 2 bad input, 130 interrupted.
     """
     args = _parser().parse_args(argv)
-    commands = {"run": _cmd_run, "sweep": _cmd_sweep, "validate": _cmd_validate, "query": _cmd_query}
+    commands = {"run": _cmd_run, "sweep": _cmd_sweep, "validate": _cmd_validate,
+                "query": _cmd_query, "resume": _cmd_resume, "schema": _cmd_schema}
     bad_input = (ConfigError, *_data_error_types())
     try:
         return commands[args.command](args)
     except bad_input as exc:
-        return _bad_input(exc, args.config)
+        return _bad_input(exc, getattr(args, "config", "-"))
     except (OSError, duckdb.IOException) as exc:  # results dir not writable, file locked
-        return _bad_input(exc, args.config)
+        return _bad_input(exc, getattr(args, "config", "-"))
     except KeyboardInterrupt:
         _console(stderr=True).print("interrupted", markup=False)
         return EXIT_INTERRUPTED

@@ -6,10 +6,23 @@ objective) is :class:`SweepSection`; ``[data]`` is structured into
 :class:`venues.orderbook.config.VenueConfig`; ``[strategy]`` names a strategy class with
 ``kind`` and the rest of the table is structured into that class's ``config_class``.
 
-**Grid axes.** A list given where the schema field is a scalar is a grid axis; the trials are
-the cartesian product of all axes (first axis slowest), each repeated ``replicates`` times.
-List-typed fields (``data.paths``) are values, never axes. ``[data]`` and ``[sweep]`` cannot be
-swept: one sweep file runs on one data set.
+**Axes.** Any scalar field of ``[venue]`` or ``[strategy]`` can be swept. A list given where
+the schema field is a scalar is a grid axis; a table is a range or a choice (:class:`Range`):
+
+- ``{ low = 0.01, high = 1.0, step = 0.01 }``: inclusive arithmetic range (grid: its points;
+  random: uniform over its points; bayes: ``suggest_float(step=)`` / ``suggest_int(step=)``);
+- ``{ low = 0.001, high = 1.0, log = true }``: continuous log-uniform;
+- ``{ low = 0.0, high = 1.0 }``: continuous uniform (integers on an ``int`` field);
+- ``n = K`` added to a continuous range gives a grid ``K`` points (log- or linearly spaced);
+  ``n`` is only used by ``method = "grid"`` (random and bayes sample the continuous range);
+- ``{ choice = ["risk_averse", "prob_power"] }``: categorical (a list is the same).
+
+``[sweep] method`` picks how the space is searched: ``"grid"`` (the cartesian product of all
+axes, first axis slowest; a continuous range without ``n`` is an error), ``"random"``
+(``n_trials`` independent draws, see :func:`random_points`) or ``"bayes"`` (Optuna TPE,
+proposed one by one while the sweep runs: :mod:`experiments.search`). Each parameter point runs
+``replicates`` times. List-typed fields (``data.paths``) are values, never axes. ``[data]`` and
+``[sweep]`` cannot be swept: one sweep file runs on one data set.
 
 Everything is validated before any work starts: malformed TOML, unknown keys, wrong types,
 out-of-range values (the attrs validators), missing data files and unknown strategy kinds are
@@ -31,12 +44,14 @@ import hashlib
 import importlib
 import itertools
 import json
+import math
 import re
 import sys
 import tomllib
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +64,15 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 __all__ = [
     "Axis",
     "ConfigError",
+    "Range",
     "SweepSection",
     "SweepSpec",
     "TrialSpec",
     "converter",
     "derive_seed",
     "load_sweep",
+    "make_point_trials",
+    "random_points",
     "resolve_strategy",
     "trial_id_for",
 ]
@@ -63,7 +81,22 @@ SECTIONS = ("sweep", "data", "venue", "strategy")
 """Top-level tables of a sweep file, in the order they are validated."""
 
 GRID_SECTIONS = ("venue", "strategy")
-"""Tables whose scalar fields may be swept (given as a list)."""
+"""Tables whose scalar fields may be swept (given as a list, a range or a choice)."""
+
+METHODS = ("grid", "random", "bayes")
+"""Values of ``[sweep] method``."""
+
+DIRECTIONS = ("maximize", "minimize")
+"""Values of ``[sweep] direction``."""
+
+RANGE_KEYS = ("low", "high", "step", "log", "n")
+"""Keys of a range table (``{ choice = [...] }`` is the other kind of sweep table)."""
+
+RANDOM_TAG = 0x52414E44
+"""``b"RAND"``: second word of the seed sequence of random-search draws (:func:`random_points`)."""
+
+MAX_RANDOM_REDRAWS = 10_000
+"""Redraws of one random trial whose parameters repeat an earlier trial's before giving up."""
 
 RESERVED_COLUMNS = frozenset(
     {"trial_id", "sweep_id", "trial_index", "replicate", "seed", "status", "wall_s", "error",
@@ -172,7 +205,16 @@ class SweepSection:
     replicates : int, default 1
         Trials per grid point, each with its own seed. ``>= 1``.
     objective : str, default "pnl_per_1k_notional"
-        Metric the live view and the summary rank trials by (higher is better).
+        Metric the live view and the summary rank trials by, and that ``method = "bayes"``
+        optimises.
+    method : {"grid", "random", "bayes"}, default "grid"
+        How the parameter space is searched: the cartesian product of the axes, ``n_trials``
+        seeded random draws, or ``n_trials`` points proposed by Optuna's TPE sampler.
+    n_trials : int or None, default None
+        Number of parameter points for ``random`` and ``bayes`` (required there, not allowed
+        for ``grid``); each runs ``replicates`` times. ``>= 1``.
+    direction : {"maximize", "minimize"}, default "maximize"
+        Whether a higher or a lower ``objective`` is better.
     """
 
     name: str = attrs.field(validator=v.min_len(1))
@@ -181,6 +223,9 @@ class SweepSection:
     results: str | None = attrs.field(default=None, validator=v.optional(v.min_len(1)))
     replicates: int = attrs.field(default=1, validator=v.ge(1))
     objective: str = attrs.field(default="pnl_per_1k_notional", validator=v.min_len(1))
+    method: str = attrs.field(default="grid", validator=v.in_(METHODS))
+    n_trials: int | None = attrs.field(default=None, validator=v.optional(v.ge(1)))
+    direction: str = attrs.field(default="maximize", validator=v.in_(DIRECTIONS))
 
     @property
     def results_path(self) -> str:
@@ -189,8 +234,93 @@ class SweepSection:
 
 
 @attrs.frozen(kw_only=True)
+class Range:
+    """A numeric range given as a table, ``{ low, high [, step] [, log] [, n] }``.
+
+    Attributes
+    ----------
+    low, high : int or float
+        Bounds, both inclusive, ``low < high``; ints on an ``int`` field.
+    step : int or float or None, default None
+        Spacing of an arithmetic range ``low, low + step, ...`` up to the last point
+        ``<= high`` (computed in decimal, so ``0.01 .. 1.0`` by ``0.01`` gives exactly the 100
+        numbers one would write). ``None``: a continuous range.
+    log : bool, default False
+        Log-uniform (continuous) or log-spaced (with ``n``); needs ``low > 0``; not with
+        ``step``.
+    n : int or None, default None
+        Grid of ``n`` points from ``low`` to ``high`` (log-spaced when ``log``), used only by
+        ``method = "grid"``; not with ``step``. ``>= 2``.
+    integer : bool, default False
+        The field is an ``int``: points are ints, continuous draws are integers in
+        ``[low, high]`` (log-uniform over integers when ``log``).
+    """
+
+    low: Any
+    high: Any
+    step: Any = None
+    log: bool = False
+    n: int | None = None
+    integer: bool = False
+
+    @property
+    def continuous(self) -> bool:
+        """True when the range has no points of its own (no ``step``): random and bayes sample
+        it continuously (over the integers on an ``int`` field)."""
+        return self.step is None
+
+    def grid_values(self) -> tuple | None:
+        """Grid points (``step`` or ``n``), ascending; ``None`` for a continuous range."""
+        if self.step is not None:
+            if self.integer:
+                return tuple(range(self.low, self.high + 1, self.step))
+            lo, st = Decimal(repr(float(self.low))), Decimal(repr(float(self.step)))
+            count = int((Decimal(repr(float(self.high))) - lo) / st) + 1
+            return tuple(float(lo + i * st) for i in range(count))
+        if self.n is not None:
+            pts = (np.geomspace if self.log else np.linspace)(self.low, self.high, self.n)
+            if self.integer:
+                return tuple(sorted({int(round(x)) for x in pts}))
+            vals = [float(x) for x in pts]
+            vals[0], vals[-1] = float(self.low), float(self.high)
+            return tuple(vals)
+        return None
+
+    def discrete_values(self) -> tuple | None:
+        """Every value random or bayes can draw, when finitely many (step, or an ``int``
+        field); ``None`` for a continuous float range."""
+        if self.step is not None:
+            return self.grid_values()
+        if self.integer:
+            return tuple(range(self.low, self.high + 1))
+        return None
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        """One random draw: uniform over the points of a step range, else (log-)uniform."""
+        if self.step is not None:
+            vals = self.grid_values()
+            return vals[int(rng.integers(len(vals)))]
+        if self.integer:
+            if self.log:
+                x = math.exp(rng.uniform(math.log(self.low), math.log(self.high + 1)))
+                return min(max(int(math.floor(x)), self.low), self.high)
+            return int(rng.integers(self.low, self.high + 1))
+        if self.log:
+            return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
+        return float(rng.uniform(self.low, self.high))
+
+    def describe(self) -> str:
+        """Short text, e.g. ``log-uniform(0.001, 1)`` or ``0.01..1 step 0.01``."""
+        if self.step is not None:
+            return f"{self.low:g}..{self.high:g} step {self.step:g}"
+        kind = "log-uniform" if self.log else "uniform"
+        grid = f", grid n={self.n}" if self.n is not None else ""
+        return f"{kind}({self.low:g}, {self.high:g}{grid})"
+
+
+@attrs.frozen(kw_only=True)
 class Axis:
-    """One grid axis: a scalar field given as a list in the TOML.
+    """One swept parameter: a scalar field given as a list, a range or a choice table.
 
     Attributes
     ----------
@@ -199,25 +329,65 @@ class Axis:
     key : str
         Field name in that section.
     column : str
-        Column name of the parameter in the ``trials`` table.
+        Column name of the parameter in the ``trials`` table (also its Optuna name).
     values : tuple
-        The raw TOML values, in file order.
+        The grid points: the raw TOML values of a list or choice in file order, or the points
+        of a range with ``step`` or ``n``; ``()`` for a continuous range.
+    kind : {"list", "choice", "range"}, default "list"
+        How the axis was written.
+    range : Range or None, default None
+        The range, for ``kind == "range"``.
     """
 
     section: str
     key: str
     column: str
     values: tuple
+    kind: str = "list"
+    range: Range | None = None
+
+    @property
+    def size(self) -> int | None:
+        """Number of distinct values random/bayes can draw; ``None`` if continuous."""
+        if self.range is None:
+            return len(self.values)
+        vals = self.range.discrete_values()
+        return None if vals is None else len(vals)
+
+    def describe(self) -> str:
+        """``section.key[N]`` for a finite axis, ``section.key~log-uniform(a, b)`` otherwise."""
+        if self.range is not None and (self.range.continuous and not self.values):
+            return f"{self.section}.{self.key}~{self.range.describe()}"
+        return f"{self.section}.{self.key}[{len(self.values)}]"
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        """One random draw of this axis (uniform over a list/choice)."""
+        if self.range is not None:
+            return self.range.sample(rng)
+        return self.values[int(rng.integers(len(self.values)))]
+
+    def location(self, i: int | None = None, bound: str | None = None) -> str:
+        """Key path of value ``i`` (or of a range's ``low``/``high``) for error messages."""
+        base = f"{self.section}.{self.key}"
+        if bound is not None:
+            return f"{base}.{bound}"
+        if i is None:
+            return base
+        if self.kind == "choice":
+            return f"{base}.choice[{i}]"
+        return base if self.kind == "range" else f"{base}[{i}]"
 
 
 @attrs.frozen(kw_only=True, eq=False)
 class TrialSpec:
-    """One concrete trial: a grid point and a replicate index.
+    """One concrete trial: a parameter point and a replicate index.
 
     Attributes
     ----------
     index : int
-        Position in grid order (0-based; ``mmsim run --trial N`` selects by it).
+        Position in proposal order (0-based): grid order for a grid, draw order for random
+        and bayes search (``point number * replicates + replicate``); ``mmsim run --trial N``
+        selects by it.
     trial_id : str
         16 hex digits, stable hash of the resolved parameters and the replicate index
         (:func:`trial_id_for`).
@@ -263,11 +433,15 @@ class SweepSpec:
     strategy_cls : type
         The strategy class itself.
     axes : tuple of Axis
-        The grid axes, in grid order (first slowest).
+        The swept parameters, in file order (grid order: first slowest).
     columns : dict of str to str
         ``trials`` parameter column name → DuckDB type, in table order.
     trials : tuple of TrialSpec
-        Every trial, in grid order.
+        Every trial in proposal order, for ``grid`` and ``random`` (precomputed); **empty for
+        ``bayes``**, whose trials are proposed while the sweep runs
+        (:func:`experiments.search.make_source`). Use :attr:`total` for the planned count.
+    resolver : _PointResolver or None
+        Builds the trials of one parameter point (:func:`make_point_trials`); private.
     """
 
     path: Path
@@ -280,6 +454,20 @@ class SweepSpec:
     axes: tuple[Axis, ...]
     columns: dict[str, str]
     trials: tuple[TrialSpec, ...]
+    resolver: Any = attrs.field(default=None, repr=False)
+
+    @property
+    def method(self) -> str:
+        """``[sweep] method``."""
+        return self.sweep.method
+
+    @property
+    def total(self) -> int:
+        """Planned number of trials: ``len(trials)`` for grid and random,
+        ``n_trials * replicates`` for bayes."""
+        if self.sweep.method == "bayes":
+            return int(self.sweep.n_trials or 0) * self.sweep.replicates
+        return len(self.trials)
 
 
 # --------------------------------------------------------------------------------------------
@@ -597,7 +785,10 @@ def load_sweep(path: str | Path, *, check_files: bool = True) -> SweepSpec:
             except ValueError as exc:
                 problems.append(f"strategy.kind: {exc}")
 
-    # [venue] and [strategy] grids
+    # [venue] and [strategy] axes: lists, ranges and choices
+    method = sweep.method if sweep is not None else (
+        sweep_raw.get("method") if sweep_raw.get("method") in METHODS else "grid"
+    )
     venue_cls = _venue_config_class()
     grid_classes = {"venue": venue_cls, "strategy": strategy_config_cls}
     axes: list[Axis] = []
@@ -610,12 +801,20 @@ def load_sweep(path: str | Path, *, check_files: bool = True) -> SweepSpec:
         problems += key_problems
         types_ = _field_types(cls)
         for key, value in list(table.items()):
-            if key in types_ and isinstance(value, list) and not _is_sequence_type(types_[key]):
+            if key not in types_ or not _sweepable(types_[key]):
+                continue
+            if isinstance(value, list):
                 if not value:
                     problems.append(f"{section}.{key}: an axis needs at least one value")
                     table.pop(key)  # reported; do not also report it as a wrong type
                     continue
                 axes.append(Axis(section=section, key=key, column=key, values=tuple(value)))
+            elif isinstance(value, dict):
+                axis, errs = _parse_sweep_table(section, key, value, types_[key], method)
+                problems += errs
+                table.pop(key)  # an axis or a reported problem: never structured as a value
+                if axis is not None:
+                    axes.append(axis)
 
     if strategy_config_cls is None or any(
         p.startswith(("venue.", "strategy.")) and "unknown key" in p for p in problems
@@ -624,13 +823,36 @@ def load_sweep(path: str | Path, *, check_files: bool = True) -> SweepSpec:
 
     columns, column_of = _param_columns({"venue": venue_cls, "strategy": strategy_config_cls})
     axes = [attrs.evolve(a, column=column_of[(a.section, a.key)]) for a in axes]
+    axis_keys = {(a.section, a.key) for a in axes}
+    sweep_or_default = sweep or SweepSection(name=path.stem)
+    resolver = _PointResolver(
+        tables={s: {k: x for k, x in tables[s].items() if (s, k) not in axis_keys}
+                for s in GRID_SECTIONS},
+        classes=grid_classes,
+        axes=tuple(axes),
+        column_of=column_of,
+        strategy_path=strategy_path,
+        kind=kind,
+        root_seed=sweep_or_default.seed,
+        replicates=sweep_or_default.replicates,
+    )
+
+    # Every axis value (and range bound) against the field's validators, one at a time.
+    axis_problems = resolver.check_axes()
+    problems += axis_problems
+    n_trials = sweep.n_trials if sweep is not None else None
+    if sweep is not None:
+        problems += _check_method(sweep, axes)
 
     # Expand even when [sweep] or [data] had problems, so every problem is reported at once.
-    trials, grid_problems = _expand(
-        tables, axes, grid_classes, sweep or SweepSection(name=path.stem), strategy_path, kind,
-        column_of,
-    )
-    problems += grid_problems
+    trials: list[TrialSpec] = []
+    if not axis_problems:
+        if method == "grid":
+            trials, more = _expand(resolver)
+            problems += more
+        elif method == "random" and n_trials is not None and not problems:
+            trials, more = resolver.random_trials(n_trials)
+            problems += more
     if problems or sweep is None:
         raise ConfigError(shown, problems)
     return SweepSpec(
@@ -644,7 +866,161 @@ def load_sweep(path: str | Path, *, check_files: bool = True) -> SweepSpec:
         axes=tuple(axes),
         columns=columns,
         trials=tuple(trials),
+        resolver=resolver,
     )
+
+
+def _check_method(sweep: SweepSection, axes: Sequence[Axis]) -> list[str]:
+    """Cross-field checks of ``[sweep]`` against the axes."""
+    problems = []
+    if sweep.method == "grid":
+        if sweep.n_trials is not None:
+            problems.append(
+                "sweep.n_trials: only used by method = \"random\" or \"bayes\" (a grid runs "
+                "every point)"
+            )
+        return problems
+    if sweep.n_trials is None:
+        problems.append(
+            f"sweep.n_trials: required for method = \"{sweep.method}\" (number of parameter "
+            "points to try)"
+        )
+        return problems
+    size = _space_size(axes)
+    if size is not None and sweep.n_trials > size:
+        problems.append(
+            f"sweep.n_trials: {sweep.n_trials} is more than the {size} distinct parameter "
+            f"point(s) of this all-discrete space; use method = \"grid\" or fewer trials"
+        )
+    return problems
+
+
+def _space_size(axes: Sequence[Axis]) -> int | None:
+    """Distinct points random/bayes can draw; ``None`` if some axis is continuous."""
+    size = 1
+    for a in axes:
+        n = a.size
+        if n is None:
+            return None
+        size *= len(set(_hashable(x) for x in a.values)) if a.range is None else n
+    return size
+
+
+def _hashable(x: Any) -> Any:
+    return (type(x).__name__, x) if not isinstance(x, int | float) or isinstance(x, bool) else x
+
+
+def _sweepable(tp: Any) -> bool:
+    """Whether a field of this type can be swept (a scalar, not a list, table or attrs class)."""
+    if _is_sequence_type(tp):
+        return False
+    tp = _strip_optional(tp)
+    origin = typing.get_origin(tp) or tp
+    if isinstance(origin, type) and (attrs.has(origin) or issubclass(origin, Mapping)):
+        return False
+    return True
+
+
+_MAX_GRID_POINTS = 1_000_000
+
+
+def _parse_sweep_table(
+    section: str, key: str, value: dict[str, Any], tp: Any, method: str
+) -> tuple[Axis | None, list[str]]:
+    """A ``{ low, high, ... }`` or ``{ choice = [...] }`` table → an :class:`Axis`."""
+    base = f"{section}.{key}"
+    problems: list[str] = []
+    if "choice" in value:
+        for k in value:
+            if k != "choice":
+                problems.append(
+                    f"{base}.{k}: not allowed in a choice table (a choice table has only "
+                    "'choice'; a range has low, high, step, log, n)"
+                )
+        choices = value["choice"]
+        if not isinstance(choices, list):
+            problems.append(f"{base}.choice: expected a list of values, got {_describe(choices)}")
+        elif not choices:
+            problems.append(f"{base}.choice: needs at least one value")
+        if problems:
+            return None, problems
+        return Axis(section=section, key=key, column=key, values=tuple(choices),
+                    kind="choice"), []
+
+    for k in value:
+        if k not in RANGE_KEYS:
+            hint = difflib.get_close_matches(k, [*RANGE_KEYS, "choice"], n=1)
+            maybe = f" (did you mean {hint[0]!r}?)" if hint else ""
+            problems.append(
+                f"{base}.{k}: unknown range key{maybe}; valid keys: choice, high, log, low, n, step"
+            )
+    stripped = _strip_optional(tp)
+    if stripped not in (int, float):
+        problems.append(
+            f"{base}: a range needs a numeric field; give a list or {{ choice = [...] }} instead"
+        )
+        return None, problems
+    integer = stripped is int
+    missing = [k for k in ("low", "high") if k not in value]
+    if missing:
+        problems.append(
+            f"{base}: a range needs {' and '.join(missing)} (e.g. {{ low = 0.01, high = 1.0, "
+            "step = 0.01 }), or give { choice = [...] }"
+        )
+
+    def number(k: str) -> Any:
+        x = value.get(k)
+        if x is None:
+            return None
+        if isinstance(x, bool) or not isinstance(x, int | float) or (
+            integer and not isinstance(x, int)
+        ):
+            want = "an integer" if integer else "a number"
+            problems.append(f"{base}.{k}: expected {want}, got {_describe(x)}")
+            return None
+        if not math.isfinite(x):
+            problems.append(f"{base}.{k}: must be finite, got {x!r}")
+            return None
+        return x if integer else float(x)
+
+    low, high, step = number("low"), number("high"), number("step")
+    log = value.get("log", False)
+    if not isinstance(log, bool):
+        problems.append(f"{base}.log: expected true or false, got {_describe(log)}")
+        log = False
+    n = value.get("n")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int)):
+        problems.append(f"{base}.n: expected an integer, got {_describe(n)}")
+        n = None
+    elif n is not None and not 2 <= n <= _MAX_GRID_POINTS:
+        problems.append(f"{base}.n: {n} must be >= 2 and <= {_MAX_GRID_POINTS}")
+    if low is not None and high is not None and not low < high:
+        problems.append(f"{base}: low {low!r} must be < high {high!r}")
+    if step is not None and step <= 0:
+        problems.append(f"{base}.step: {step!r} must be > 0")
+    if step is not None and log:
+        problems.append(
+            f"{base}: step and log cannot be combined (a log range is continuous; add n = K "
+            "for K log-spaced grid points)"
+        )
+    if step is not None and n is not None:
+        problems.append(f"{base}: step and n cannot be combined")
+    if log and low is not None and low <= 0:
+        problems.append(f"{base}.low: {low!r} must be > 0 for a log range")
+    if (not problems and step is not None
+            and (high - low) / step + 1 > _MAX_GRID_POINTS):
+        problems.append(f"{base}.step: {step!r} gives more than {_MAX_GRID_POINTS} points")
+    if problems:
+        return None, problems
+    rng = Range(low=low, high=high, step=step, log=log, n=n, integer=integer)
+    values = rng.grid_values()
+    if method == "grid" and values is None:
+        return None, [
+            f"{base}: a continuous range cannot be a grid axis: add step = ... or n = ... "
+            "(number of grid points), or use [sweep] method = \"random\" or \"bayes\""
+        ]
+    return Axis(section=section, key=key, column=key, values=values or (), kind="range",
+                range=rng), []
 
 
 def _load_data(
@@ -711,60 +1087,197 @@ def _param_columns(
     return columns, column_of
 
 
-def _expand(
-    tables: dict[str, dict[str, Any]],
-    axes: list[Axis],
-    classes: dict[str, type],
-    sweep: SweepSection,
-    strategy_path: str,
-    kind: str,
-    column_of: dict[tuple[str, str], str],
-) -> tuple[list[TrialSpec], list[str]]:
+def _key_of(path: str) -> str:
+    """``"strategy.gamma[2].x"`` → ``"gamma"``."""
+    return path.partition(".")[2].split(".")[0].split("[")[0]
+
+
+def _representative(axis: Axis) -> Any:
+    return axis.range.low if axis.range is not None else axis.values[0]
+
+
+def random_points(axes: Sequence[Axis], root_seed: int, k: int, attempt: int = 0) -> dict:
+    """Parameter values of random-search point ``k``.
+
+    Parameters
+    ----------
+    axes : sequence of Axis
+        The swept parameters.
+    root_seed : int
+        ``[sweep] seed``.
+    k : int
+        Point number (0-based).
+    attempt : int, default 0
+        Redraw number, used when draw ``k`` repeated an earlier point's parameters.
+
+    Returns
+    -------
+    dict of str to object
+        Axis column → value. The generator is
+        ``np.random.default_rng(SeedSequence([root_seed, RANDOM_TAG, k]))`` (``[root_seed,
+        RANDOM_TAG, k, attempt]`` for a redraw) and the axes are drawn in sorted column order,
+        so point ``k`` depends only on the root seed, ``k`` and the space (not on the order of
+        keys in the file, the worker count or scheduling): uniform over the values of a list,
+        a choice or a step range; uniform or log-uniform over a continuous range (integers on
+        an ``int`` field).
+    """
+    words = [int(root_seed), RANDOM_TAG, int(k)] + ([int(attempt)] if attempt else [])
+    rng = np.random.default_rng(np.random.SeedSequence(words))
+    return {a.column: a.sample(rng) for a in sorted(axes, key=lambda a: a.column)}
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class _PointResolver:
+    """Turns axis values into validated :class:`TrialSpec` objects (shared by grid, random and
+    bayes; :func:`make_point_trials` is its public face)."""
+
+    tables: dict[str, dict[str, Any]]
+    classes: dict[str, type]
+    axes: tuple[Axis, ...]
+    column_of: dict[tuple[str, str], str]
+    strategy_path: str
+    kind: str
+    root_seed: int
+    replicates: int
+
+    def resolve(self, values: Mapping[str, Any]) -> tuple[dict | None, list[tuple[str, str]]]:
+        """Structure both sections with the axes set to ``values`` (by column)."""
+        resolved: dict[str, Any] = {}
+        errors: list[tuple[str, str]] = []
+        for section in GRID_SECTIONS:
+            table = dict(self.tables[section])
+            for a in self.axes:
+                if a.section == section:
+                    table[a.key] = values[a.column]
+            obj, errs = _structure(table, self.classes[section], section)
+            errors += errs
+            resolved[section] = obj
+        return (resolved if not errors else None), errors
+
+    def trials(self, resolved: dict[str, Any], first_index: int) -> list[TrialSpec]:
+        """The ``replicates`` trials of one resolved point."""
+        unstructured = {s: converter.unstructure(resolved[s]) for s in GRID_SECTIONS}
+        id_params = {"venue": unstructured["venue"],
+                     "strategy": {"class": self.strategy_path, **unstructured["strategy"]}}
+        params: dict[str, Any] = {"strategy_kind": self.kind}
+        for section in GRID_SECTIONS:
+            for key, value in unstructured[section].items():
+                col = self.column_of[(section, key)]
+                is_nested = isinstance(value, list | tuple | dict)
+                params[col] = _canonical_json(value) if is_nested else value
+        out = []
+        for rep in range(self.replicates):
+            tid = trial_id_for(id_params, rep)
+            out.append(TrialSpec(
+                index=first_index + rep, trial_id=tid, replicate=rep,
+                seed=derive_seed(self.root_seed, tid), venue=resolved["venue"],
+                strategy=resolved["strategy"], params=params,
+            ))
+        return out
+
+    def check_axes(self) -> list[str]:
+        """Each axis value (a range: its bounds) against its field's validators, the other
+        axes at a representative value; plus problems of the fixed keys."""
+        rep = {a.column: _representative(a) for a in self.axes}
+        axis_keys = {(a.section, a.key) for a in self.axes}
+        problems: list[str] = []
+        for section in GRID_SECTIONS:
+            table = dict(self.tables[section])
+            table.update({a.key: rep[a.column] for a in self.axes if a.section == section})
+            _, errs = _structure(table, self.classes[section], section)
+            problems += [f"{p}: {m}" for p, m in errs if (section, _key_of(p)) not in axis_keys]
+        for a in self.axes:
+            if a.range is not None:
+                candidates = [(a.location(bound="low"), a.range.low),
+                              (a.location(bound="high"), a.range.high)]
+            else:
+                candidates = [(a.location(i), x) for i, x in enumerate(a.values)]
+            table = dict(self.tables[a.section])
+            table.update({b.key: rep[b.column] for b in self.axes if b.section == a.section})
+            for loc, x in candidates:
+                table[a.key] = x
+                _, errs = _structure(table, self.classes[a.section], a.section)
+                for p, m in errs:
+                    line = f"{loc}: {x!r}: {m}"
+                    if _key_of(p) == a.key and line not in problems:
+                        problems.append(line)
+        return problems
+
+    def random_trials(self, n_trials: int) -> tuple[list[TrialSpec], list[str]]:
+        """``n_trials`` random points (:func:`random_points`), each ``replicates`` times; a
+        draw that repeats an earlier point's parameters is redrawn."""
+        trials: list[TrialSpec] = []
+        seen: set[str] = set()
+        for k in range(n_trials):
+            for attempt in range(MAX_RANDOM_REDRAWS):
+                values = random_points(self.axes, self.root_seed, k, attempt)
+                resolved, errs = self.resolve(values)
+                if resolved is None:
+                    return [], [f"{p}: random point {k} ({values}): {m}" for p, m in errs]
+                point = self.trials(resolved, k * self.replicates)
+                if point[0].trial_id not in seen:
+                    break
+            else:
+                return [], [f"sweep.n_trials: could not draw {n_trials} distinct parameter points"]
+            seen.add(point[0].trial_id)
+            trials += point
+        return trials, []
+
+
+def make_point_trials(spec: SweepSpec, values: Mapping[str, Any], point: int) -> list[TrialSpec]:
+    """The ``replicates`` trials of one parameter point (used by bayes search).
+
+    Parameters
+    ----------
+    spec : SweepSpec
+        A loaded sweep.
+    values : mapping of str to object
+        A value for every axis, by column name (:attr:`Axis.column`).
+    point : int
+        Point number in proposal order; trial ``rep`` gets ``index = point * replicates + rep``.
+
+    Returns
+    -------
+    list of TrialSpec
+        One per replicate, ids and seeds as for a grid trial with the same parameters.
+
+    Raises
+    ------
+    ValueError
+        If a value is rejected by its field's validators (the message names the key).
+    """
+    resolver: _PointResolver = spec.resolver
+    resolved, errs = resolver.resolve(values)
+    if resolved is None:
+        raise ValueError("; ".join(f"{p}: {m}" for p, m in errs))
+    return resolver.trials(resolved, point * resolver.replicates)
+
+
+def _expand(resolver: _PointResolver) -> tuple[list[TrialSpec], list[str]]:
     """Cartesian product of the axes → structured, validated trials."""
+    axes = resolver.axes
     problems: list[str] = []
     seen_problems: set[str] = set()
-    axis_at = {(a.section, a.key): i for i, a in enumerate(axes)}
     trials: list[TrialSpec] = []
     first_index: dict[str, int] = {}
     index = 0
     for combo in itertools.product(*(range(len(a.values)) for a in axes)):
-        resolved: dict[str, Any] = {}
-        ok = True
-        for section in GRID_SECTIONS:
-            table = dict(tables[section])
-            for (sec, key), ai in axis_at.items():
-                if sec == section:
-                    table[key] = axes[ai].values[combo[ai]]
-            obj, errs = _structure(table, classes[section], section)
-            for p, m in errs:
-                sec, _, key = p.partition(".")
-                key = key.split(".")[0].split("[")[0]
-                if (sec, key) in axis_at:
-                    ai = axis_at[(sec, key)]
-                    value = axes[ai].values[combo[ai]]
-                    line = f"{sec}.{key}[{combo[ai]}]: {value!r}: {m}"
-                else:
-                    line = f"{p}: {m}"
-                if line not in seen_problems:
-                    seen_problems.add(line)
-                    problems.append(line)
-            if obj is None:
-                ok = False
-            resolved[section] = obj
-        if not ok:
-            index += sweep.replicates
+        values = {a.column: a.values[i] for a, i in zip(axes, combo, strict=True)}
+        resolved, errs = resolver.resolve(values)
+        for p, m in errs:
+            sec, key = p.partition(".")[0], _key_of(p)
+            hit = [(a, i) for a, i in zip(axes, combo, strict=True)
+                   if (a.section, a.key) == (sec, key)]
+            line = f"{hit[0][0].location(hit[0][1])}: {hit[0][0].values[hit[0][1]]!r}: {m}" \
+                if hit else f"{p}: {m}"
+            if line not in seen_problems:
+                seen_problems.add(line)
+                problems.append(line)
+        if resolved is None:
+            index += resolver.replicates
             continue
-        unstructured = {s: converter.unstructure(resolved[s]) for s in GRID_SECTIONS}
-        id_params = {"venue": unstructured["venue"],
-                     "strategy": {"class": strategy_path, **unstructured["strategy"]}}
-        params: dict[str, Any] = {"strategy_kind": kind}
-        for section in GRID_SECTIONS:
-            for key, value in unstructured[section].items():
-                col = column_of[(section, key)]
-                is_nested = isinstance(value, list | tuple | dict)
-                params[col] = _canonical_json(value) if is_nested else value
-        for rep in range(sweep.replicates):
-            tid = trial_id_for(id_params, rep)
+        for trial in resolver.trials(resolved, index):
+            tid = trial.trial_id
             if tid in first_index and "duplicate" not in seen_problems:
                 seen_problems.add("duplicate")
                 problems.append(
@@ -772,16 +1285,6 @@ def _expand(
                     "(a repeated value on an axis?)"
                 )
             first_index.setdefault(tid, index)
-            trials.append(
-                TrialSpec(
-                    index=index,
-                    trial_id=tid,
-                    replicate=rep,
-                    seed=derive_seed(sweep.seed, tid),
-                    venue=resolved["venue"],
-                    strategy=resolved["strategy"],
-                    params=params,
-                )
-            )
+            trials.append(trial)
             index += 1
     return trials, problems

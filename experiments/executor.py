@@ -1,10 +1,18 @@
-"""Running the trials of a sweep: in-process or on a local process pool.
+"""Running the trials of a sweep: a trial source, a backend, one DuckDB writer.
 
 The parent process loads the feed first (:func:`venues.loaders.load_feed` parses the vendor
-files once and caches them as Parquet keyed by content hash), then opens the results file and
-starts the workers. Each worker loads the feed once, from that cache, in its initializer, and
-then runs trials; results come back to the parent, which is the only DuckDB writer and commits
-each finished trial at once.
+files once and caches them as Parquet keyed by content hash, plus an uncompressed
+``events.npy`` beside the entry), then opens the results file and starts the backend
+(:mod:`experiments.backends`: ``local``, a ``pebble`` process pool, or ``ray``). Each worker
+memory-maps that ``events.npy`` read-only in its initializer, so the events exist once in
+memory whatever the worker count, and nothing about the data is pickled per trial.
+
+The parent asks a *trial source* (:func:`experiments.search.make_source`: grid, seeded random
+or Optuna TPE) for trials, keeps at most ``2 × workers`` of them in flight (so Bayesian search
+proposes from the results so far), and commits every finished trial at once, in one
+transaction, before telling the source (and MLflow, when configured) about it. Nothing else
+writes: a trial that was running when the parent died has no row, and ``mmsim resume`` runs it
+again.
 
 **Start method: ``spawn``.** ``fork`` copies a parent that holds a DuckDB connection, a
 ``rich`` refresh thread and possibly Numba/OpenMP thread pools, which is unsafe; ``forkserver``
@@ -12,9 +20,10 @@ would be fine on Linux but does not exist on Windows and saves only the imports.
 gives every worker a clean interpreter on every platform; its cost (imports and Numba
 compilation or cache load, about a second) is paid once per worker, not per trial.
 
-A trial that raises is recorded as ``failed`` with its error text and the sweep goes on.
-Ctrl-C cancels the trials not yet started, stops the workers, keeps everything committed and
-marks the sweep ``interrupted``. This module does not parse TOML and draws nothing.
+A trial that raises, exceeds ``[sweep] timeout_s`` or kills its worker is recorded as
+``failed`` with its error text and the sweep goes on. Ctrl-C cancels the queued and running
+trials, stops the workers, keeps everything committed and marks the sweep ``interrupted``
+(``mmsim resume RESULTS`` finishes it). This module does not parse TOML and draws nothing.
 
 See Also
 --------
@@ -25,13 +34,18 @@ experiments.trial : one trial.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
+import functools
+import hashlib
+import importlib
 import multiprocessing as mp
 import os
+import platform
+import socket
 import subprocess
 import sys
 import time
-import traceback
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,17 +54,25 @@ import attrs
 from experiments.config import SweepSpec, TrialSpec
 from experiments.progress import TrialOutcome
 from experiments.store import ResultStore
-from experiments.worker import WorkerContext, error_text, init_worker, run_one, run_trial_safely
+from experiments.worker import WorkerContext
 
 __all__ = [
+    "INFLIGHT_PER_WORKER",
     "MP_START_METHOD",
     "SweepResult",
     "cache_dir",
+    "code_revision",
     "code_version",
     "load_data",
+    "make_backend",
+    "package_versions",
     "resolve_workers",
     "run_sweep",
 ]
+
+INFLIGHT_PER_WORKER = 2
+"""Trials in flight per worker: enough to keep workers busy, few enough for Bayesian search to
+propose from recent results and for Ctrl-C to drop little queued work."""
 
 MP_START_METHOD = "spawn"
 """Start method of worker processes (see the module docstring for why)."""
@@ -63,15 +85,18 @@ class SweepResult:
     Attributes
     ----------
     sweep_id : str
-        Id of the new ``sweeps`` row.
+        Id of the ``sweeps`` row (new, or the resumed one).
     results : Path
         The DuckDB file.
     n_done, n_failed, n_total : int
-        Trial counts (``n_total - n_done - n_failed`` were not run: interrupted).
+        Trial counts, earlier runs of a resumed sweep included (``n_total - n_done -
+        n_failed`` were not run: interrupted).
     interrupted : bool
         Ctrl-C stopped the sweep.
     wall_s : float
         Wall time of the whole sweep, seconds (feed loading included).
+    n_resumed : int
+        Trials found already stored (``mmsim resume``).
     """
 
     sweep_id: str
@@ -81,6 +106,7 @@ class SweepResult:
     n_total: int
     interrupted: bool
     wall_s: float
+    n_resumed: int = 0
 
 
 def cache_dir() -> str:
@@ -112,7 +138,8 @@ def load_data(spec: SweepSpec) -> Any:
     Returns
     -------
     Feed
-        From :func:`venues.loaders.load_feed`.
+        From :func:`venues.loaders.load_feed`; its events are a read-only memory map of the
+        cache's ``events.npy``, which the workers map too.
 
     Raises
     ------
@@ -121,7 +148,7 @@ def load_data(spec: SweepSpec) -> Any:
     """
     from venues.loaders import load_feed
 
-    return load_feed(spec.data, cache_dir=cache_dir())
+    return load_feed(spec.data, cache_dir=cache_dir(), mmap=True)
 
 
 def resolve_workers(requested: int | None, spec: SweepSpec) -> int:
@@ -142,7 +169,60 @@ def resolve_workers(requested: int | None, spec: SweepSpec) -> int:
     n = spec.sweep.workers if requested is None else requested
     if n <= 0:
         n = os.cpu_count() or 1
-    return max(1, min(n, len(spec.trials) or 1))
+    return max(1, min(n, _n_planned(spec) or 1))
+
+
+def _n_planned(spec: SweepSpec) -> int:
+    method = getattr(spec.sweep, "method", "grid")
+    n_points = getattr(spec.sweep, "n_trials", None)
+    if method != "grid" and n_points:
+        return int(n_points) * int(spec.sweep.replicates)
+    return len(spec.trials)
+
+
+@functools.cache
+def code_revision() -> tuple[str | None, bool | None]:
+    """Git commit of this checkout and whether tracked files are modified.
+
+    Returns
+    -------
+    tuple of (str or None, bool or None)
+        Full commit hash and dirty flag; ``(None, None)`` outside a git checkout.
+    """
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except Exception:  # noqa: BLE001 - no git, not a checkout, no commits yet
+        return None, None
+    return rev, bool(dirty)
+
+
+@functools.cache
+def package_versions() -> dict[str, str]:
+    """Versions of Python and of the packages that shape results (stored per trial).
+
+    Returns
+    -------
+    dict of str to str
+        ``python``, ``mmsim``, ``numpy``, ``numba``, ``duckdb``, ``pyarrow``, ``attrs``,
+        ``cattrs`` (and ``optuna`` when installed); ``"unknown"`` when not found.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("mmsim", "numpy", "numba", "duckdb", "pyarrow", "attrs", "cattrs", "optuna"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "unknown"
+    return out
 
 
 def code_version() -> str:
@@ -153,25 +233,101 @@ def code_version() -> str:
     str
         e.g. ``"0.1.0 (git 1a2b3c4)"``.
     """
-    try:
-        from importlib.metadata import version
+    ver = package_versions().get("mmsim", "unknown")
+    rev, dirty = code_revision()
+    return f"{ver} (git {rev[:7]}{'+dirty' if dirty else ''})" if rev else ver
 
-        ver = version("mmsim")
-    except Exception:  # noqa: BLE001 - not installed as a distribution
-        ver = "unknown"
-    repo = Path(__file__).resolve().parent.parent
+
+# -- trial sources and backends ---------------------------------------------------------------
+
+
+class _GridSource:
+    """Fallback trial source: the expanded ``spec.trials`` in grid order, minus ``already``.
+
+    Used when :mod:`experiments.search` is not available; same interface as its sources.
+    """
+
+    def __init__(self, trials: tuple[TrialSpec, ...], already: Mapping[str, Any]):
+        self.total = len(trials)
+        self._todo = [t for t in trials if t.trial_id not in already]
+        self._next = 0
+
+    def next_trials(self, n: int) -> list[TrialSpec]:
+        out = self._todo[self._next:self._next + max(0, n)]
+        self._next += len(out)
+        return out
+
+    def report(self, trial: TrialSpec, metrics: Mapping[str, float] | None) -> None:
+        """Nothing to learn in a grid."""
+
+    def finished(self) -> bool:
+        return self._next >= len(self._todo)
+
+
+def make_source(spec: SweepSpec, *, results: Path, sweep_id: str,
+                already: Mapping[str, Any]) -> Any:
+    """The trial source of a sweep (:func:`experiments.search.make_source` when present)."""
     try:
-        rev = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()
-        return f"{ver} (git {rev}{'+dirty' if dirty else ''})"
-    except Exception:  # noqa: BLE001 - no git, not a checkout, no commits yet
-        return ver
+        search = importlib.import_module("experiments.search")
+    except ImportError:
+        search = None
+    if search is not None and hasattr(search, "make_source"):
+        return search.make_source(spec, results_path=str(results), sweep_id=sweep_id,
+                                  already=dict(already))
+    return _GridSource(spec.trials, already)
+
+
+def make_backend(name: str, *, feed: Any = None, strategy_cls: type | None = None) -> Any:
+    """Instantiate the backend registered as ``name`` in :data:`experiments.backends.BACKENDS`.
+
+    Parameters
+    ----------
+    name : str
+        ``"local"`` or ``"ray"``.
+    feed, strategy_cls : optional
+        Handed to the local backend (used when it runs trials in this process).
+
+    Returns
+    -------
+    Backend
+
+    Raises
+    ------
+    ValueError
+        Unknown name, or the backend cannot be imported (e.g. ``ray`` not installed).
+    """
+    from experiments.backends import BACKENDS
+
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; known: {', '.join(sorted(BACKENDS))}")
+    module_name, _, cls_name = BACKENDS[name].partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), cls_name)
+    except ImportError as exc:
+        raise ValueError(f"backend {name!r} is not available ({exc}); "
+                         f"install the extra: pip install 'mmsim[{name}]'") from exc
+    if name == "local":
+        return cls(feed=feed, strategy_cls=strategy_cls)
+    return cls()
+
+
+def _make_gpu(spec: SweepSpec, slots: int | None) -> Any:
+    """The sweep's GPU semaphore (``experiments.gpu.GpuSlots``), or ``None`` without the module."""
+    try:
+        from experiments.gpu import GpuSlots
+    except ImportError:
+        return None
+    return GpuSlots(slots, mp_context=mp.get_context(MP_START_METHOD))
+
+
+def _make_mlflow(spec: SweepSpec) -> Any:
+    uri = getattr(spec.sweep, "mlflow_uri", None)
+    if not uri:
+        return None
+    from experiments.mlflow_log import MlflowLogger
+
+    experiment = getattr(spec.sweep, "mlflow_experiment", None) or spec.sweep.name
+    return MlflowLogger(uri, experiment)
 
 
 # -- parent side ------------------------------------------------------------------------------
@@ -184,8 +340,11 @@ def run_sweep(
     workers: int,
     reporter: Any,
     feed: Any = None,
+    backend: str | None = None,
+    timeout_s: float | None = None,
+    resume_sweep_id: str | None = None,
 ) -> SweepResult:
-    """Run every trial of a sweep and store the results.
+    """Run the trials of a sweep (all of them, or those missing from a resumed one).
 
     Parameters
     ----------
@@ -194,12 +353,19 @@ def run_sweep(
     results : str or Path
         DuckDB file to write (created with its directory; appended to if it exists).
     workers : int
-        Worker processes, ``>= 1``; ``1`` runs in this process.
+        Worker processes, ``>= 1``; the local backend runs ``1`` in this process.
     reporter : Reporter
         Live view (:mod:`experiments.progress`).
     feed : Feed or None, default None
         Already-loaded feed; ``None`` loads it (:func:`load_data`) before the results file is
         touched.
+    backend : str or None, default None
+        ``"local"`` or ``"ray"``; ``None``: ``[sweep] backend`` (default ``"local"``).
+    timeout_s : float or None, default None
+        Per-trial time limit; ``None``: ``[sweep] timeout_s`` (default: none).
+    resume_sweep_id : str or None, default None
+        Continue this stored sweep: trials already in ``trials`` are not run again, new ones
+        are written under the same ``sweep_id``.
 
     Returns
     -------
@@ -210,105 +376,147 @@ def run_sweep(
     ------
     venues.loaders.DataError
         If the data cannot be loaded (nothing is written then).
+    ValueError
+        Unknown backend, or ``resume_sweep_id`` not in the file.
     """
     t0 = time.perf_counter()
+    backend_name = backend or getattr(spec.sweep, "backend", None) or "local"
+    if timeout_s is None:
+        timeout_s = getattr(spec.sweep, "timeout_s", None)
     if feed is None:
         feed = load_data(spec)
+    runner = make_backend(backend_name, feed=feed, strategy_cls=spec.strategy_cls)
     meta = getattr(feed, "meta", None)
+    data_sha = list(getattr(meta, "source_sha256", ()) or ())
+    method = str(getattr(spec.sweep, "method", "grid"))
+    direction = str(getattr(spec.sweep, "direction", "maximize"))
     store = ResultStore(results)
-    n_done = n_failed = 0
+    counts = {"done": 0, "failed": 0}
     interrupted = False
     sweep_id = ""
+    already: dict[str, Any] = {}
+    gpu: Any = None
+    mlflow: Any = None
     try:
-        sweep_id = store.begin_sweep(
-            name=spec.sweep.name,
-            config_path=str(spec.path),
-            config_toml=spec.toml_text,
-            root_seed=spec.sweep.seed,
-            replicates=spec.sweep.replicates,
-            n_trials=len(spec.trials),
-            workers=workers,
-            strategy_kind=spec.strategy_kind,
-            strategy_class=spec.strategy_path,
-            data_format=str(getattr(spec.data, "format", "")),
-            data_paths=list(getattr(spec.data, "paths", ())),
-            data_sha256=list(getattr(meta, "source_sha256", ()) or ()),
-            symbol=getattr(meta, "symbol", None),
-            code_version=code_version(),
-            param_columns=spec.columns,
-        )
-        reporter.start(name=spec.sweep.name, total=len(spec.trials), workers=workers,
-                       objective=spec.sweep.objective)
+        if resume_sweep_id is not None:
+            info = store.sweep_info(resume_sweep_id)
+            if info is None:
+                raise ValueError(f"{results}: no sweep {resume_sweep_id!r}")
+            sweep_id = resume_sweep_id
+            already = store.finished_trials(sweep_id)
+            store.reopen_sweep(sweep_id, workers=workers, backend=backend_name)
+            counts["failed"] = sum(1 for m in already.values() if m is None)
+            counts["done"] = len(already) - counts["failed"]
+        else:
+            sweep_id = store.begin_sweep(
+                name=spec.sweep.name,
+                config_path=str(spec.path),
+                config_toml=spec.toml_text,
+                root_seed=spec.sweep.seed,
+                replicates=spec.sweep.replicates,
+                n_trials=_n_planned(spec),
+                workers=workers,
+                strategy_kind=spec.strategy_kind,
+                strategy_class=spec.strategy_path,
+                data_format=str(getattr(spec.data, "format", "")),
+                data_paths=list(getattr(spec.data, "paths", ())),
+                data_sha256=data_sha,
+                symbol=getattr(meta, "symbol", None),
+                code_version=code_version(),
+                param_columns=spec.columns,
+                method=method, backend=backend_name, objective=spec.sweep.objective,
+                direction=direction, timeout_s=timeout_s,
+            )
+        rev, dirty = code_revision()
+        repro = {
+            "config_sha256": hashlib.sha256(spec.toml_text.encode()).hexdigest(),
+            "code_revision": rev, "code_dirty": dirty, "data_sha256": data_sha,
+            "package_versions": package_versions(),
+        }
+        source = make_source(spec, results=Path(results), sweep_id=sweep_id, already=already)
+        mlflow = _make_mlflow(spec)
+        gpu = _make_gpu(spec, getattr(spec.sweep, "gpu_slots", None))
+        ctx = WorkerContext(data=spec.data, cache_dir=cache_dir(), sys_path=tuple(sys.path),
+                            strategy_path=spec.strategy_path, search_dir=str(spec.path.parent),
+                            mmap=os.environ.get("MMSIM_FEED_MMAP", "1") != "0")
+        start = reporter.start
+        start_kw: dict[str, Any] = {"name": spec.sweep.name, "total": int(source.total),
+                                    "workers": workers, "objective": spec.sweep.objective}
+        try:
+            start(**start_kw, direction=direction, already=len(already))
+        except TypeError:  # a reporter with the older, shorter signature
+            start(**start_kw)
 
         def record(trial: TrialSpec, outcome: TrialOutcome) -> None:
-            nonlocal n_done, n_failed
+            nonlocal mlflow
             store.record_trial(
                 sweep_id, trial_id=trial.trial_id, trial_index=trial.index,
                 params=trial.params, replicate=trial.replicate, seed=trial.seed,
                 status=outcome.status, wall_s=outcome.wall_s, error=outcome.error,
                 traceback=outcome.traceback, metrics=outcome.metrics,
+                equity=outcome.equity, fills=outcome.fills,
+                repro={**repro, "host": outcome.host or socket.gethostname()},
             )
-            if outcome.status == "done":
-                n_done += 1
-            else:
-                n_failed += 1
+            counts["done" if outcome.status == "done" else "failed"] += 1
+            source.report(trial, dict(outcome.metrics) if outcome.status == "done" else None)
+            if mlflow is not None:
+                try:
+                    mlflow.log_trial(trial, outcome, sweep_id)
+                except Exception as exc:  # noqa: BLE001 - MLflow is optional, results are safe
+                    warnings.warn(f"MLflow logging disabled after an error: {exc}",
+                                  stacklevel=2)
+                    mlflow = None
             reporter.trial_done(trial, outcome)
 
+        runner.start(ctx, workers, gpu)
         try:
-            if workers <= 1:
-                for trial in spec.trials:
-                    record(trial, run_trial_safely(feed, trial, spec.strategy_cls))
-            else:
-                _run_pool(spec, workers, record)
+            _drive(source, runner, record, reporter, workers, timeout_s)
         except KeyboardInterrupt:
             interrupted = True
-        reporter.finish(interrupted=interrupted)
+            runner.cancel_all()
+        finally:
+            runner.shutdown()
+        _finish_reporter(reporter, interrupted, results)
         store.finish_sweep(sweep_id, "interrupted" if interrupted else "done")
     finally:
         store.close()
+        if mlflow is not None:
+            mlflow.close()
+        if gpu is not None and hasattr(gpu, "close"):
+            gpu.close()
+    n_total = int(source.total) if sweep_id else _n_planned(spec)
     return SweepResult(
-        sweep_id=sweep_id, results=Path(results), n_done=n_done, n_failed=n_failed,
-        n_total=len(spec.trials), interrupted=interrupted, wall_s=time.perf_counter() - t0,
+        sweep_id=sweep_id, results=Path(results), n_done=counts["done"],
+        n_failed=counts["failed"], n_total=n_total, interrupted=interrupted,
+        wall_s=time.perf_counter() - t0, n_resumed=len(already),
     )
 
 
-def _run_pool(spec: SweepSpec, workers: int, record: Any) -> None:
-    ctx = mp.get_context(MP_START_METHOD)
-    wctx = WorkerContext(data=spec.data, cache_dir=cache_dir(), sys_path=tuple(sys.path),
-                         strategy_path=spec.strategy_path, search_dir=str(spec.path.parent))
-    pool = cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=init_worker, initargs=(wctx,),
-    )
-    futures: dict[cf.Future, TrialSpec] = {}
+def _finish_reporter(reporter: Any, interrupted: bool, results: str | Path) -> None:
+    hint = f"resume with: mmsim resume {results}" if interrupted else None
     try:
-        for trial in spec.trials:
-            futures[pool.submit(run_one, trial)] = trial
-        for fut in cf.as_completed(futures):
-            trial = futures.pop(fut)
-            try:
-                outcome = fut.result()
-            except cf.process.BrokenProcessPool as exc:
-                outcome = TrialOutcome(
-                    trial_id=trial.trial_id, status="failed",
-                    error=f"BrokenProcessPool: worker process died ({exc})",
-                )
-            except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
-                outcome = TrialOutcome(
-                    trial_id=trial.trial_id, status="failed", error=error_text(exc),
-                    traceback="".join(traceback.format_exception(exc)),
-                )
+        reporter.finish(interrupted=interrupted, hint=hint)
+    except TypeError:  # older reporter signature
+        reporter.finish(interrupted=interrupted)
+
+
+def _drive(source: Any, runner: Any, record: Any, reporter: Any, workers: int,
+           timeout_s: float | None) -> None:
+    """Feed the backend from the source, at most ``INFLIGHT_PER_WORKER × workers`` in flight."""
+    limit = max(1, INFLIGHT_PER_WORKER * workers)
+    inflight = 0
+    tick = getattr(reporter, "tick", None)
+    while True:
+        new: list[TrialSpec] = []
+        if inflight < limit and not source.finished():
+            new = source.next_trials(limit - inflight)
+            for trial in new:
+                runner.submit(trial, timeout_s)
+            inflight += len(new)
+        if inflight == 0:
+            break  # nothing running and nothing more proposed
+        for trial, outcome in runner.poll(0.2):
+            inflight -= 1
             record(trial, outcome)
-    except KeyboardInterrupt:
-        for fut in futures:
-            fut.cancel()
-        # Running trials are abandoned: stop their processes rather than wait for them.
-        procs = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-        for p in procs:
-            p.join(timeout=5)
-        raise
-    else:
-        pool.shutdown(wait=True)
+        if tick is not None:
+            tick(runner.running())

@@ -42,6 +42,8 @@ class TrialOutcome:
         Equity curve of a finished trial.
     fills : ndarray of components.metrics.FILL_DTYPE or None
         Fill log of a finished trial.
+    host : str or None
+        Host name of the process that ran the trial.
     """
 
     trial_id: str
@@ -52,6 +54,7 @@ class TrialOutcome:
     traceback: str | None = None
     equity: Any = None
     fills: Any = None
+    host: str | None = None
 
 
 class Reporter(Protocol):
@@ -60,17 +63,22 @@ class Reporter(Protocol):
     Warnings
     --------
     Called from the parent process only, in this order: ``start`` once, ``trial_done`` once
-    per finished trial, ``finish`` once (also after Ctrl-C).
+    per finished trial and ``tick`` between polls, ``finish`` once (also after Ctrl-C).
     """
 
-    def start(self, *, name: str, total: int, workers: int, objective: str) -> None:
-        """A sweep of ``total`` trials begins on ``workers`` processes."""
+    def start(self, *, name: str, total: int, workers: int, objective: str,
+              direction: str = "maximize", already: int = 0) -> None:
+        """A sweep of ``total`` trials begins on ``workers`` processes (``already`` of them
+        stored by an earlier run: ``mmsim resume``); ``direction`` ranks the objective."""
 
     def trial_done(self, trial: Any, outcome: TrialOutcome) -> None:
         """``trial`` (a :class:`~experiments.config.TrialSpec`) finished with ``outcome``."""
 
-    def finish(self, *, interrupted: bool) -> None:
-        """The sweep ended (``interrupted``: by Ctrl-C)."""
+    def tick(self, running: list[tuple[Any, float]]) -> None:
+        """Trials running now, each with its start time (``time.monotonic()``); often."""
+
+    def finish(self, *, interrupted: bool, hint: str | None = None) -> None:
+        """The sweep ended (``interrupted``: by Ctrl-C; ``hint``: how to resume)."""
 
 
 def _fmt(x: Any) -> str:
@@ -81,6 +89,13 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+def _fmt_duration(s: float) -> str:
+    s = int(round(s))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
 class _Tally:
     """Counters shared by both reporters."""
 
@@ -89,35 +104,49 @@ class _Tally:
         self.total = 0
         self.workers = 1
         self.objective = "pnl"
+        self.direction = "maximize"
         self.done = 0
         self.failed = 0
+        self.already = 0
         self.t0 = time.perf_counter()
         self.best: list[tuple[float, Any, TrialOutcome]] = []
         self.axis_columns: list[str] = []
+        self.running: list[tuple[Any, float]] = []
 
-    def start(self, name: str, total: int, workers: int, objective: str) -> None:
+    def start(self, name: str, total: int, workers: int, objective: str,
+              direction: str = "maximize", already: int = 0) -> None:
         self.name, self.total, self.workers, self.objective = name, total, workers, objective
+        self.direction, self.already = direction, already
         self.t0 = time.perf_counter()
 
     def add(self, trial: Any, outcome: TrialOutcome) -> None:
+        self.running = [r for r in self.running if r[0].trial_id != trial.trial_id]
         if outcome.status == "done":
             self.done += 1
             value = outcome.metrics.get(self.objective)
             if value is not None and math.isfinite(value):
+                sign = 1.0 if self.direction == "minimize" else -1.0
                 self.best.append((float(value), trial, outcome))
-                self.best.sort(key=lambda b: (-b[0], b[1].trial_id))
+                self.best.sort(key=lambda b: (sign * b[0], b[1].trial_id))
                 del self.best[5:]
         else:
             self.failed += 1
 
     @property
     def finished(self) -> int:
+        """Finished in this run (resumed trials not counted)."""
         return self.done + self.failed
 
     @property
     def rate(self) -> float:
         dt = time.perf_counter() - self.t0
         return self.finished / dt if dt > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        left = self.total - self.already - self.finished
+        rate = self.rate
+        return left / rate if rate > 0 else None
 
 
 class PlainReporter:
@@ -144,10 +173,16 @@ class PlainReporter:
     def _print(self, line: str) -> None:
         print(line, file=self.stream, flush=True)
 
-    def start(self, *, name: str, total: int, workers: int, objective: str) -> None:
+    def start(self, *, name: str, total: int, workers: int, objective: str,
+              direction: str = "maximize", already: int = 0) -> None:
         """Print the header line."""
-        self.tally.start(name, total, workers, objective)
-        self._print(f"sweep {name}: {total} trials on {workers} worker(s)")
+        self.tally.start(name, total, workers, objective, direction, already)
+        resumed = f" ({already} already stored)" if already else ""
+        self._print(f"sweep {name}: {total} trials on {workers} worker(s){resumed}")
+
+    def tick(self, running: list[tuple[Any, float]]) -> None:
+        """Nothing: plain output has one line per finished trial only."""
+        self.tally.running = list(running)
 
     def trial_done(self, trial: Any, outcome: TrialOutcome) -> None:
         """Print ``[k/N] trial_id status params metric... (wall s)``."""
@@ -164,22 +199,25 @@ class PlainReporter:
         else:
             tail = f"error={outcome.error}"
         self._print(
-            f"[{t.finished:>{width}}/{t.total}] {trial.trial_id} {outcome.status:<6} "
-            f"{params} {tail} ({outcome.wall_s:.2f}s)"
+            f"[{t.already + t.finished:>{width}}/{t.total}] {trial.trial_id} "
+            f"{outcome.status:<6} {params} {tail} ({outcome.wall_s:.2f}s)"
         )
 
-    def finish(self, *, interrupted: bool) -> None:
-        """Print the totals."""
+    def finish(self, *, interrupted: bool, hint: str | None = None) -> None:
+        """Print the totals (and the resume hint after Ctrl-C)."""
         t = self.tally
         what = "interrupted" if interrupted else "finished"
         self._print(
             f"sweep {t.name} {what}: {t.done} done, {t.failed} failed, "
-            f"{t.total - t.finished} not run, {t.rate:.2f} trials/s"
+            f"{t.total - t.already - t.finished} not run, {t.rate:.2f} trials/s"
         )
+        if hint:
+            self._print(hint)
 
 
 class RichReporter:
-    """Live terminal dashboard: overall bar, ETA, trials/s, running workers, failures, best.
+    """Live terminal dashboard: overall bar, ETA, trials/s, one line per running trial (its
+    parameters and elapsed time), failures, and the best-so-far table (per ``direction``).
 
     Parameters
     ----------
@@ -198,6 +236,7 @@ class RichReporter:
         self._live: Any = None
         self._progress: Any = None
         self._task: Any = None
+        self._last_tick = 0.0
 
     def _render(self) -> Any:
         from rich.console import Group
@@ -205,16 +244,31 @@ class RichReporter:
         from rich.text import Text
 
         t = self.tally
-        running = min(t.workers, t.total - t.finished)
+        eta = t.eta_s
         status = Text.assemble(
-            ("running ", "dim"), (f"{running}", "bold"), ("  done ", "dim"),
+            ("running ", "dim"), (f"{len(t.running)}", "bold"), ("  done ", "dim"),
             (f"{t.done}", "bold green"), ("  failed ", "dim"),
             (f"{t.failed}", "bold red" if t.failed else "bold"), ("  rate ", "dim"),
-            (f"{t.rate:.2f} trials/s", "bold"),
+            (f"{t.rate:.2f} trials/s", "bold"), ("  ETA ", "dim"),
+            ("-" if eta is None else _fmt_duration(eta), "bold"),
+            *((("  resumed ", "dim"), (f"{t.already}", "bold")) if t.already else ()),
         )
         parts: list[Any] = [self._progress, status]
+        if t.running:
+            now = time.monotonic()
+            run = Table(title="running", title_justify="left", expand=False, show_edge=False)
+            run.add_column("trial_id")
+            for c in t.axis_columns:
+                run.add_column(c, justify="right")
+            run.add_column("elapsed", justify="right")
+            for trial, started in t.running:
+                run.add_row(trial.trial_id,
+                            *(_fmt(trial.params.get(c)) for c in t.axis_columns),
+                            f"{max(0.0, now - started):.1f}s")
+            parts.append(run)
         if t.best:
-            table = Table(title=f"best so far by {t.objective}", title_justify="left",
+            arrow = "↓" if t.direction == "minimize" else "↑"
+            table = Table(title=f"best so far by {t.objective} {arrow}", title_justify="left",
                           expand=False, show_edge=False)
             table.add_column("trial_id")
             for c in t.axis_columns:
@@ -231,7 +285,8 @@ class RichReporter:
             parts.append(table)
         return Group(*parts)
 
-    def start(self, *, name: str, total: int, workers: int, objective: str) -> None:
+    def start(self, *, name: str, total: int, workers: int, objective: str,
+              direction: str = "maximize", already: int = 0) -> None:
         """Open the live display."""
         from rich.live import Live
         from rich.progress import (
@@ -243,7 +298,7 @@ class RichReporter:
             TimeRemainingColumn,
         )
 
-        self.tally.start(name, total, workers, objective)
+        self.tally.start(name, total, workers, objective, direction, already)
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -254,7 +309,7 @@ class RichReporter:
             TimeRemainingColumn(),
             console=self.console,
         )
-        self._task = self._progress.add_task(f"sweep {name}", total=total)
+        self._task = self._progress.add_task(f"sweep {name}", total=total, completed=already)
         self._live = Live(self._render(), console=self.console, refresh_per_second=4,
                           transient=False)
         self._live.start()
@@ -262,15 +317,24 @@ class RichReporter:
     def trial_done(self, trial: Any, outcome: TrialOutcome) -> None:
         """Advance the bar and refresh the tables."""
         self.tally.add(trial, outcome)
-        self._progress.update(self._task, completed=self.tally.finished)
+        self._progress.update(self._task, completed=self.tally.already + self.tally.finished)
         if outcome.status != "done":
             self.console.print(
                 f"[red]failed[/red] {trial.trial_id}: {outcome.error}", highlight=False
             )
         self._live.update(self._render())
 
-    def finish(self, *, interrupted: bool) -> None:
-        """Close the live display and print the totals."""
+    def tick(self, running: list[tuple[Any, float]]) -> None:
+        """Refresh the running-trials table (elapsed times) at most 4 times a second."""
+        self.tally.running = list(running)
+        now = time.monotonic()
+        if self._live is not None and now - self._last_tick >= 0.25:
+            self._last_tick = now
+            self._live.update(self._render())
+
+    def finish(self, *, interrupted: bool, hint: str | None = None) -> None:
+        """Close the live display and print the totals (and the resume hint)."""
+        self.tally.running = []
         if self._live is not None:
             self._live.update(self._render())
             self._live.stop()
@@ -278,8 +342,10 @@ class RichReporter:
         what = "[yellow]interrupted[/yellow]" if interrupted else "[green]finished[/green]"
         self.console.print(
             f"sweep {t.name} {what}: {t.done} done, {t.failed} failed, "
-            f"{t.total - t.finished} not run, {t.rate:.2f} trials/s"
+            f"{t.total - t.already - t.finished} not run, {t.rate:.2f} trials/s"
         )
+        if hint:
+            self.console.print(hint, markup=False, highlight=False)
 
 
 def make_reporter(axis_columns: list[str] | None = None, *, plain: bool | None = None) -> Any:

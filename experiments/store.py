@@ -19,8 +19,35 @@ Tables (one row per sweep / trial; see README.md for example queries):
     ``pnl_per_1k_notional``, ``fees``, ``n_fills``, …). One row per trial with status
     ``done``; non-finite values (NaN, ±inf) are stored as NULL.
 
-Each finished trial is committed in its own transaction, so a crash loses only the trials that
-were running. This module holds no simulation logic and never reads a sweep file.
+``equity``
+    ``sweep_id``, ``trial_id``, ``ts_ns``, ``equity``, ``q``, ``mid``: the trial's equity curve
+    (:data:`components.metrics.EQUITY_DTYPE`), downsampled to at most
+    :data:`EQUITY_MAX_ROWS` evenly spaced rows (first and last kept) so that a 1,000-trial
+    sweep stays small; ``max_drawdown`` in ``metrics`` is computed on the full curve.
+``fills``
+    ``sweep_id``, ``trial_id`` and the :data:`components.metrics.FILL_DTYPE` fields (every
+    fill, not downsampled).
+``alerts``
+    ``sweep_id``, ``trial_id``, ``ts_ns``, ``monitor``, ``metric``, ``value``, ``limit``,
+    ``action``: risk-monitor alerts (empty until risk monitors report them).
+
+Reproducibility metadata is stored on every ``trials`` row: ``config_sha256``,
+``code_revision`` (git commit), ``code_dirty``, ``data_sha256`` (JSON list),
+``package_versions`` (JSON), ``host`` and ``seed``.
+
+Each finished trial is committed in its own transaction (its ``trials``, ``metrics``,
+``equity`` and ``fills`` rows together, the arrays inserted through Arrow), so a crash loses
+only the trials that were running.
+
+**Reading while a sweep runs.** DuckDB lets one process open a file for writing and its lock
+keeps every other process out, readers included. So the writer also drops each committed
+trial's rows as Parquet files under ``<results>.parts/<sweep_id>/<table>/<trial_id>.parquet``
+(and ``sweeps/<sweep_id>.parquet``); :func:`open_for_query` opens the DuckDB file read-only
+when it can and otherwise an in-memory DuckDB with views ``sweeps``, ``trials``, ``metrics``,
+``equity``, ``fills`` over those files. A sweep that ends ``done`` deletes its parts (the
+DuckDB file holds everything); an interrupted one keeps them until it is resumed and done.
+
+This module holds no simulation logic and never reads a sweep file.
 
 See Also
 --------
@@ -29,18 +56,96 @@ experiments.executor : the only caller that writes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
 import math
 import os
+import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 
-__all__ = ["STANDARD_METRICS", "ResultStore", "quote_ident"]
+__all__ = [
+    "EQUITY_MAX_ROWS",
+    "PART_TABLES",
+    "STANDARD_METRICS",
+    "ResultStore",
+    "downsample",
+    "open_for_query",
+    "parts_dir",
+    "quote_ident",
+]
+
+EQUITY_MAX_ROWS = 2000
+"""Most ``equity`` rows stored per trial (evenly spaced, first and last kept); 0 keeps all."""
+
+PART_TABLES = ("trials", "metrics", "equity", "fills")
+"""Tables mirrored as per-trial Parquet parts while a sweep runs."""
+
+EQUITY_COLUMNS = {"ts_ns": "BIGINT", "equity": "DOUBLE", "q": "DOUBLE", "mid": "DOUBLE"}
+FILL_COLUMNS = {
+    "ts_ns": "BIGINT", "client_order_id": "BIGINT", "side": "TINYINT", "is_maker": "BOOLEAN",
+    "px": "DOUBLE", "qty": "DOUBLE", "fee": "DOUBLE", "q_after": "DOUBLE", "mid": "DOUBLE",
+}
+ALERT_COLUMNS = {
+    "sweep_id": "VARCHAR", "trial_id": "VARCHAR", "ts_ns": "BIGINT", "monitor": "VARCHAR",
+    "metric": "VARCHAR", "value": "DOUBLE", "limit": "DOUBLE", "action": "VARCHAR",
+}
+REPRO_COLUMNS = {
+    "config_sha256": "VARCHAR", "code_revision": "VARCHAR", "code_dirty": "BOOLEAN",
+    "data_sha256": "JSON", "package_versions": "JSON", "host": "VARCHAR",
+}
+SWEEP_EXTRA_COLUMNS = {
+    "method": "VARCHAR", "backend": "VARCHAR", "objective": "VARCHAR", "direction": "VARCHAR",
+    "timeout_s": "DOUBLE",
+}
+
+
+def parts_dir(results: str | Path) -> Path:
+    """Directory of the Parquet parts of a results file: ``<results>.parts``."""
+    results = Path(results)
+    return results.with_name(results.name + ".parts")
+
+
+def downsample(arr: Any, max_rows: int) -> Any:
+    """At most ``max_rows`` evenly spaced rows of ``arr`` (first and last kept).
+
+    Parameters
+    ----------
+    arr : ndarray
+        Rows in time order.
+    max_rows : int
+        Limit; ``<= 0`` keeps everything.
+
+    Returns
+    -------
+    ndarray
+        ``arr`` itself when short enough, else a subset in the same order.
+    """
+    n = len(arr)
+    if max_rows <= 0 or n <= max_rows:
+        return arr
+    idx = np.unique(np.linspace(0, n - 1, max_rows).round().astype(np.int64))
+    return arr[idx]
+
+
+def _arrow_rows(sweep_id: str, trial_id: str, arr: Any, columns: Mapping[str, str]) -> Any:
+    """A pyarrow table ``sweep_id, trial_id, <columns>`` from a structured array."""
+    import pyarrow as pa
+
+    n = 0 if arr is None else len(arr)
+    arrays = [pa.array([sweep_id] * n, pa.string()), pa.array([trial_id] * n, pa.string())]
+    for c in columns:
+        arrays.append(pa.array(np.asarray(arr[c]) if n else np.empty(0, _NP[columns[c]])))
+    return pa.Table.from_arrays(arrays, names=["sweep_id", "trial_id", *columns])
+
+
+_NP = {"BIGINT": np.int64, "DOUBLE": np.float64, "TINYINT": np.int8, "BOOLEAN": np.bool_}
 
 STANDARD_METRICS = (
     "pnl",
@@ -73,6 +178,10 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _sql_str(x: Any) -> str:
+    return str(x).replace("'", "''")
+
+
 def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
 
@@ -91,6 +200,11 @@ class ResultStore:
     ----------
     path : str or Path
         DuckDB file; its parent directory is created.
+    parts : bool, default True
+        Also write each committed trial as Parquet parts under :func:`parts_dir` (for readers
+        while the sweep runs).
+    equity_max_rows : int, default EQUITY_MAX_ROWS
+        Downsampling limit of stored equity curves (0 keeps every row).
 
     Raises
     ------
@@ -104,11 +218,14 @@ class ResultStore:
     Single writer: only the sweep's parent process opens it; workers return results to it.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, parts: bool = True,
+                 equity_max_rows: int = EQUITY_MAX_ROWS):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(str(self.path))
         self._columns: dict[str, set[str]] = {}
+        self.parts = parts
+        self.equity_max_rows = equity_max_rows
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -118,12 +235,13 @@ class ResultStore:
         ).fetchall()
         return {r[0] for r in rows}
 
-    def _ensure_table(self, table: str, columns: Mapping[str, str], key: str) -> None:
+    def _ensure_table(self, table: str, columns: Mapping[str, str], key: str | None) -> None:
         """Create ``table`` or add the columns it lacks."""
         existing = self._existing_columns(table)
         if not existing:
             cols = ", ".join(f"{quote_ident(c)} {t}" for c, t in columns.items())
-            self.con.execute(f"CREATE TABLE {quote_ident(table)} ({cols}, PRIMARY KEY ({key}))")
+            pk = f", PRIMARY KEY ({key})" if key else ""
+            self.con.execute(f"CREATE TABLE {quote_ident(table)} ({cols}{pk})")
         else:
             for c, t in columns.items():
                 if c not in existing:
@@ -160,6 +278,11 @@ class ResultStore:
         symbol: str | None,
         code_version: str,
         param_columns: Mapping[str, str],
+        method: str = "grid",
+        backend: str = "local",
+        objective: str | None = None,
+        direction: str = "maximize",
+        timeout_s: float | None = None,
     ) -> str:
         """Create the tables as needed and register a new sweep.
 
@@ -181,6 +304,10 @@ class ResultStore:
             mmsim version (and git revision where known).
         param_columns : mapping of str to str
             ``trials`` parameter column → DuckDB type.
+        method, backend, objective, direction : str
+            Search method, execution backend, objective metric and its direction.
+        timeout_s : float or None
+            Per-trial time limit.
 
         Returns
         -------
@@ -200,7 +327,7 @@ class ResultStore:
                 "strategy_kind": "VARCHAR", "strategy_class": "VARCHAR",
                 "data_format": "VARCHAR", "data_paths": "JSON", "data_sha256": "JSON",
                 "symbol": "VARCHAR", "code_version": "VARCHAR", "created_at": "TIMESTAMP",
-                "finished_at": "TIMESTAMP", "status": "VARCHAR",
+                "finished_at": "TIMESTAMP", "status": "VARCHAR", **SWEEP_EXTRA_COLUMNS,
             },
             "sweep_id",
         )
@@ -212,26 +339,135 @@ class ResultStore:
         trial_cols.update({
             "params": "JSON", "replicate": "BIGINT", "seed": "BIGINT", "status": "VARCHAR",
             "wall_s": "DOUBLE", "error": "VARCHAR", "traceback": "VARCHAR",
-            "finished_at": "TIMESTAMP",
+            "finished_at": "TIMESTAMP", **REPRO_COLUMNS,
         })
         self._ensure_table("trials", trial_cols, "sweep_id, trial_id")
         metric_cols = {"sweep_id": "VARCHAR", "trial_id": "VARCHAR"}
         metric_cols.update({m: "DOUBLE" for m in STANDARD_METRICS})
         self._ensure_table("metrics", metric_cols, "sweep_id, trial_id")
+        key_cols = {"sweep_id": "VARCHAR", "trial_id": "VARCHAR"}
+        self._ensure_table("equity", {**key_cols, **EQUITY_COLUMNS}, None)
+        self._ensure_table("fills", {**key_cols, **FILL_COLUMNS}, None)
+        self._ensure_table("alerts", ALERT_COLUMNS, None)
         self.con.execute(
             "INSERT INTO sweeps (sweep_id, name, config_path, config_toml, config_sha256, "
             "root_seed, replicates, n_trials, workers, strategy_kind, strategy_class, "
-            "data_format, data_paths, data_sha256, symbol, code_version, created_at, status) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')",
+            "data_format, data_paths, data_sha256, symbol, code_version, created_at, status, "
+            "method, backend, objective, direction, timeout_s) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
             [
                 sweep_id, name, config_path, config_toml,
                 hashlib.sha256(config_toml.encode()).hexdigest(), root_seed, replicates,
                 n_trials, workers, strategy_kind, strategy_class, data_format,
                 json.dumps(list(data_paths)), json.dumps(list(data_sha256)), symbol,
-                code_version, created,
+                code_version, created, method, backend, objective, direction, timeout_s,
             ],
         )
+        self._write_sweep_part(sweep_id)
         return sweep_id
+
+    def _load_columns(self) -> None:
+        for t in ("sweeps", "trials", "metrics", "equity", "fills", "alerts"):
+            self._columns[t] = self._existing_columns(t)
+
+    def sweep_info(self, sweep_id: str | None = None) -> dict[str, Any] | None:
+        """The ``sweeps`` row of ``sweep_id``, or of the latest sweep not ``done`` (``None``).
+
+        Parameters
+        ----------
+        sweep_id : str or None, default None
+            The sweep; ``None`` picks the most recently created sweep whose status is not
+            ``done``.
+
+        Returns
+        -------
+        dict or None
+            Column → value; ``None`` when there is no such sweep.
+        """
+        if not self._existing_columns("sweeps"):
+            return None
+        if sweep_id is None:
+            cur = self.con.execute(
+                "SELECT * FROM sweeps WHERE status <> 'done' ORDER BY created_at DESC LIMIT 1")
+        else:
+            cur = self.con.execute("SELECT * FROM sweeps WHERE sweep_id = ?", [sweep_id])
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    def finished_trials(self, sweep_id: str) -> dict[str, dict[str, float] | None]:
+        """Trials of a sweep already stored: ``trial_id`` → metrics (``None`` when failed).
+
+        Parameters
+        ----------
+        sweep_id : str
+            The sweep.
+
+        Returns
+        -------
+        dict
+            One entry per stored trial; NULL metrics are NaN.
+        """
+        self._load_columns()
+        metric_cols = [c for c in self._columns.get("metrics", ()) if c not in ("sweep_id",
+                                                                                 "trial_id")]
+        sel = ", ".join(f"m.{quote_ident(c)}" for c in metric_cols) or "NULL"
+        cur = self.con.execute(
+            f"SELECT t.trial_id, t.status, {sel} FROM trials t LEFT JOIN metrics m "
+            "USING (sweep_id, trial_id) WHERE t.sweep_id = ?", [sweep_id])
+        out: dict[str, dict[str, float] | None] = {}
+        for tid, status, *vals in cur.fetchall():
+            if status == "done":
+                out[tid] = {c: (math.nan if v is None else float(v))
+                            for c, v in zip(metric_cols, vals, strict=True)}
+            else:
+                out[tid] = None
+        return out
+
+    def reopen_sweep(self, sweep_id: str, *, workers: int, backend: str) -> None:
+        """Mark an existing sweep ``running`` again (``mmsim resume``).
+
+        Parameters
+        ----------
+        sweep_id : str
+            The sweep.
+        workers : int
+            Worker count of this run (replaces the stored one).
+        backend : str
+            Backend of this run.
+        """
+        self._load_columns()
+        self.con.execute(
+            "UPDATE sweeps SET status = 'running', finished_at = NULL, workers = ?, backend = ? "
+            "WHERE sweep_id = ?", [workers, backend, sweep_id])
+        self._write_sweep_part(sweep_id)
+
+    # -- Parquet parts (readers while the sweep runs) ----------------------------------------
+
+    def _write_sweep_part(self, sweep_id: str) -> None:
+        if not self.parts:
+            return
+        d = parts_dir(self.path) / sweep_id / "sweeps"
+        d.mkdir(parents=True, exist_ok=True)
+        self._copy_to_parquet(
+            f"SELECT * FROM sweeps WHERE sweep_id = '{sweep_id}'", d / f"{sweep_id}.parquet")
+
+    def _copy_to_parquet(self, select: str, dest: Path) -> None:
+        tmp = dest.with_name("." + dest.name + ".tmp")
+        self.con.execute(f"COPY ({select}) TO '{_sql_str(tmp)}' (FORMAT parquet)")
+        os.replace(tmp, dest)  # readers never see a half-written file
+
+    def _write_trial_parts(self, sweep_id: str, trial_id: str) -> None:
+        if not self.parts:
+            return
+        base = parts_dir(self.path) / sweep_id
+        for table in PART_TABLES:
+            d = base / table
+            d.mkdir(parents=True, exist_ok=True)
+            self._copy_to_parquet(
+                f"SELECT * FROM {quote_ident(table)} WHERE sweep_id = '{sweep_id}' "
+                f"AND trial_id = '{trial_id}'", d / f"{trial_id}.parquet")
 
     def record_trial(
         self,
@@ -247,8 +483,11 @@ class ResultStore:
         error: str | None = None,
         traceback: str | None = None,
         metrics: Mapping[str, float] | None = None,
+        equity: Any = None,
+        fills: Any = None,
+        repro: Mapping[str, Any] | None = None,
     ) -> None:
-        """Write one finished trial (its ``trials`` row and, if done, its ``metrics`` row).
+        """Write one finished trial (``trials`` row; if done ``metrics``, ``equity``, ``fills``).
 
         Parameters
         ----------
@@ -270,10 +509,18 @@ class ResultStore:
             ``"Type: message"`` and the formatted traceback of a failed trial.
         metrics : mapping of str to float or None, default None
             Metric name → value; non-finite values become NULL.
+        equity : ndarray of EQUITY_DTYPE or None, default None
+            Equity curve (downsampled to ``equity_max_rows``).
+        fills : ndarray of FILL_DTYPE or None, default None
+            Fill log.
+        repro : mapping or None, default None
+            Reproducibility columns (:data:`REPRO_COLUMNS`): ``config_sha256``,
+            ``code_revision``, ``code_dirty``, ``data_sha256``, ``package_versions``, ``host``.
 
         Notes
         -----
-        One transaction per call: either both rows are written or neither.
+        One transaction per call: every row of the trial is written, or none. The Parquet
+        parts are written after the commit.
         """
         row: dict[str, Any] = {
             "sweep_id": sweep_id, "trial_id": trial_id, "trial_index": trial_index,
@@ -282,6 +529,8 @@ class ResultStore:
             "replicate": replicate, "seed": seed, "status": status, "wall_s": wall_s,
             "error": error, "traceback": traceback, "finished_at": _now(),
         }
+        for k, val in (repro or {}).items():
+            row[k] = json.dumps(val, sort_keys=True) if isinstance(val, list | dict | tuple) else val
         unknown = [c for c in row if c not in self._columns["trials"]]
         metric_row: dict[str, Any] | None = None
         if metrics is not None and status == "done":
@@ -294,10 +543,28 @@ class ResultStore:
             if metric_row is not None:
                 self._ensure_columns("metrics", metric_row, "DOUBLE")
                 self._insert("metrics", metric_row)
+            if status == "done":
+                if equity is not None and len(equity):
+                    self._insert_arrow("equity", _arrow_rows(
+                        sweep_id, trial_id, downsample(equity, self.equity_max_rows),
+                        EQUITY_COLUMNS))
+                if fills is not None and len(fills):
+                    self._insert_arrow("fills", _arrow_rows(sweep_id, trial_id, fills,
+                                                            FILL_COLUMNS))
             self.con.commit()
         except BaseException:
             self.con.rollback()
             raise
+        self._write_trial_parts(sweep_id, trial_id)
+
+    def _insert_arrow(self, table: str, data: Any) -> None:
+        self.con.register("_mmsim_rows", data)
+        try:
+            cols = ", ".join(quote_ident(c) for c in data.column_names)
+            self.con.execute(
+                f"INSERT INTO {quote_ident(table)} ({cols}) SELECT {cols} FROM _mmsim_rows")
+        finally:
+            self.con.unregister("_mmsim_rows")
 
     def _insert(self, table: str, row: Mapping[str, Any]) -> None:
         cols = ", ".join(quote_ident(c) for c in row)
@@ -320,11 +587,19 @@ class ResultStore:
             "UPDATE sweeps SET status = ?, finished_at = ? WHERE sweep_id = ?",
             [status, _now(), sweep_id],
         )
+        if status == "done":
+            self.con.execute("CHECKPOINT")
+            shutil.rmtree(parts_dir(self.path) / sweep_id, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                parts_dir(self.path).rmdir()  # only when no other sweep left parts
+        else:
+            self._write_sweep_part(sweep_id)
 
     def top_trials(
-        self, sweep_id: str, objective: str, columns: list[str], limit: int = 5
+        self, sweep_id: str, objective: str, columns: list[str], limit: int = 5,
+        direction: str = "maximize",
     ) -> tuple[list[str], list[tuple]]:
-        """Best finished trials of a sweep by ``objective`` (descending, NULLs last).
+        """Best finished trials of a sweep by ``objective`` (per ``direction``, NULLs last).
 
         Parameters
         ----------
@@ -336,6 +611,8 @@ class ResultStore:
             Extra ``trials`` columns to show (e.g. the swept parameters).
         limit : int, default 5
             Rows to return.
+        direction : {"maximize", "minimize"}, default "maximize"
+            Whether higher or lower objective values are better.
 
         Returns
         -------
@@ -354,7 +631,8 @@ class ResultStore:
         )
         cur = self.con.execute(
             f"SELECT {sel} FROM trials t JOIN metrics m USING (sweep_id, trial_id) "
-            f"WHERE t.sweep_id = ? ORDER BY m.{quote_ident(objective)} DESC NULLS LAST, "
+            f"WHERE t.sweep_id = ? ORDER BY m.{quote_ident(objective)} "
+            f"{'ASC' if direction == 'minimize' else 'DESC'} NULLS LAST, "
             "t.trial_id LIMIT ?",
             [sweep_id, limit],
         )
@@ -364,3 +642,43 @@ class ResultStore:
     def close(self) -> None:
         """Close the connection (checkpoints the file)."""
         self.con.close()
+
+
+def open_for_query(path: str | Path) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    """A read-only connection to a results file, or to its Parquet parts if it is locked.
+
+    Parameters
+    ----------
+    path : str or Path
+        The DuckDB results file.
+
+    Returns
+    -------
+    tuple of (DuckDBPyConnection, bool)
+        The connection and whether it reads the parts (``True``: a sweep is writing the file;
+        views ``sweeps``, ``trials``, ``metrics``, ``equity``, ``fills`` over
+        ``<path>.parts/*/<table>/*.parquet`` hold the trials committed so far by the running
+        and any unfinished sweeps).
+
+    Raises
+    ------
+    duckdb.IOException
+        If the file is locked and there are no parts to read.
+    """
+    path = Path(path)
+    try:
+        return duckdb.connect(str(path), read_only=True), False
+    except duckdb.IOException:
+        base = parts_dir(path)
+        if not base.is_dir():
+            raise
+    con = duckdb.connect(":memory:")
+    for table in ("sweeps", *PART_TABLES):
+        files = sorted(base.glob(f"*/{table}/*.parquet"))
+        if not files:
+            continue
+        listing = ", ".join(f"'{_sql_str(f)}'" for f in files)
+        con.execute(
+            f"CREATE VIEW {quote_ident(table)} AS SELECT * FROM "
+            f"read_parquet([{listing}], union_by_name = true)")
+    return con, True

@@ -8,6 +8,7 @@ outcome goes back to the parent, the only DuckDB writer.
 from __future__ import annotations
 
 import signal
+import socket
 import sys
 import time
 import traceback
@@ -19,7 +20,8 @@ import attrs
 from experiments.config import TrialSpec, resolve_strategy
 from experiments.progress import TrialOutcome
 
-__all__ = ["WorkerContext", "error_text", "init_worker", "run_one", "run_trial_safely"]
+__all__ = ["WorkerContext", "error_text", "init_worker", "init_worker_gpu", "run_one",
+           "run_trial_safely"]
 
 
 @attrs.frozen(kw_only=True)
@@ -38,6 +40,11 @@ class WorkerContext:
         ``module:Class`` of the strategy.
     search_dir : str
         Directory of the sweep file (user modules next to it are importable).
+    mmap : bool, default True
+        Memory-map the cached events (``events.npy`` beside the Parquet cache entry, written
+        by the parent) read-only instead of reading the Parquet into private memory: every
+        worker then shares one copy of the events through the page cache, and nothing about
+        the feed is pickled per trial.
     """
 
     data: Any
@@ -45,9 +52,11 @@ class WorkerContext:
     sys_path: tuple[str, ...]
     strategy_path: str
     search_dir: str
+    mmap: bool = True
 
 
 _STATE: dict[str, Any] = {}
+_HOST = socket.gethostname()
 
 
 def error_text(exc: BaseException) -> str:
@@ -87,6 +96,7 @@ def run_trial_safely(feed: Any, trial: TrialSpec, strategy_cls: type) -> TrialOu
             wall_s=time.perf_counter() - t0,
             error=error_text(exc),
             traceback=traceback.format_exc(),
+            host=_HOST,
         )
     return TrialOutcome(
         trial_id=trial.trial_id,
@@ -95,6 +105,7 @@ def run_trial_safely(feed: Any, trial: TrialSpec, strategy_cls: type) -> TrialOu
         wall_s=time.perf_counter() - t0,
         equity=result.equity,
         fills=result.fills,
+        host=_HOST,
     )
 
 
@@ -118,8 +129,24 @@ def init_worker(ctx: WorkerContext, *, ignore_sigint: bool = True) -> None:
             sys.path.append(p)
     from venues.loaders import load_feed
 
-    _STATE["feed"] = load_feed(ctx.data, cache_dir=ctx.cache_dir)
+    _STATE["feed"] = load_feed(ctx.data, cache_dir=ctx.cache_dir, mmap=ctx.mmap)
     _STATE["strategy_cls"] = resolve_strategy(ctx.strategy_path, Path(ctx.search_dir))[1]
+
+
+def init_worker_gpu(ctx: WorkerContext, gpu_handle: Any = None) -> None:
+    """:func:`init_worker`, then install the sweep's GPU semaphore (if any) in this process.
+
+    Parameters
+    ----------
+    ctx : WorkerContext
+    gpu_handle : object or None, default None
+        ``GpuSlots.worker_handle()`` of the parent (:mod:`experiments.gpu`); ``None``: none.
+    """
+    init_worker(ctx)
+    if gpu_handle is not None:
+        from experiments.gpu import install
+
+        install(gpu_handle)
 
 
 def run_one(trial: TrialSpec) -> TrialOutcome:

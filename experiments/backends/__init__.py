@@ -33,7 +33,12 @@ class Backend(Protocol):
     """
 
     def start(self, ctx: WorkerContext, workers: int, gpu: Any = None) -> None:
-        """Start ``workers`` workers prepared with ``ctx`` (``gpu``: the sweep's GPU slots)."""
+        """Start ``workers`` workers prepared with ``ctx``.
+
+        ``gpu`` is the sweep's :class:`experiments.gpu.GpuSlots` (or ``None``); each backend
+        takes the handle it needs from it (a process semaphore, a Ray actor) and installs it in
+        every worker with :func:`experiments.gpu.install`.
+        """
 
     def submit(self, trial: TrialSpec, timeout_s: float | None = None) -> None:
         """Queue ``trial``; a run longer than ``timeout_s`` seconds ends as ``failed``."""

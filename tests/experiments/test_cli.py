@@ -222,3 +222,29 @@ def test_query_prints_rows_and_rejects_bad_sql(tmp_path, capsys):
     assert "syntax error" in capsys.readouterr().err
     assert main(["query", str(tmp_path / "missing.duckdb"), "SELECT 1"]) == 2
     assert not (tmp_path / "missing.duckdb").exists()
+
+
+def test_schema_prints_json_or_explains(tmp_path, capsys):
+    """`mmsim schema` prints the JSON Schema of sweep files (or writes --out); without the
+    schema module it exits 2 with one line."""
+    import importlib.util
+    import json
+
+    rc = main(["schema"])
+    if importlib.util.find_spec("experiments.jsonschema") is None:
+        assert rc == 2 and "not available" in capsys.readouterr().err
+        return
+    assert rc == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert isinstance(schema, dict) and schema
+    out = tmp_path / "s.json"
+    assert main(["schema", "--out", str(out)]) == 0
+    assert json.loads(out.read_text()) == schema
+
+
+def test_backend_flag_accepts_only_known_backends(write_sweep, base_toml, capsys):
+    """--backend takes the names of experiments.backends.BACKENDS (argparse exits 2 otherwise)."""
+    with pytest.raises(SystemExit) as info:
+        main(["sweep", str(write_sweep(base_toml)), "--backend", "slurm"])
+    assert info.value.code == 2
+    assert "invalid choice: 'slurm'" in capsys.readouterr().err

@@ -216,3 +216,130 @@ def test_grid_size_and_unique_ids_property(gammas, models, replicates):
     pairs = Counter((t.venue.queue_model, t.strategy.gamma) for t in spec.trials)
     assert set(pairs.values()) == {replicates}
     assert set(pairs) == set(itertools.product(models, gammas))
+
+
+# --------------------------------------------------------------------------------------------
+# Ranges, choices and search methods
+# --------------------------------------------------------------------------------------------
+
+
+def test_step_range_and_choice_expand_like_lists(write_sweep, base_toml):
+    """A step range is its inclusive decimal points; a choice is a list; ints stay ints."""
+    body = base_toml.replace("[0.01, 0.1, 1.0]", "{ low = 0.01, high = 0.05, step = 0.01 }") \
+        .replace('["risk_averse", "prob_power"]', '{ choice = ["risk_averse", "prob_power"] }') \
+        .replace('kind = "glft"', 'kind = "glft"\nrecalibrate_every = { low = 2, high = 7, step = 5 }')
+    spec = load_sweep(write_sweep(body))
+    gammas = sorted({t.strategy.gamma for t in spec.trials})
+    assert gammas == [0.01, 0.02, 0.03, 0.04, 0.05]
+    assert {t.strategy.recalibrate_every for t in spec.trials} == {2, 7}
+    assert all(type(t.params["recalibrate_every"]) is int for t in spec.trials)
+    assert len(spec.trials) == 2 * 5 * 2 == spec.total
+    assert [a.kind for a in spec.axes] == ["choice", "range", "range"]
+    listed = load_sweep(write_sweep(base_toml.replace("[0.01, 0.1, 1.0]",
+                                                      "[0.01, 0.02, 0.03, 0.04, 0.05]"), "l.toml"))
+    same = {t.trial_id for t in spec.trials if t.strategy.recalibrate_every == 10}
+    assert same <= {t.trial_id for t in listed.trials}
+
+
+def test_log_range_with_n_is_a_log_spaced_grid(write_sweep, base_toml):
+    """``{ low, high, log = true, n = K }`` gives K log-spaced points, endpoints exact."""
+    spec = load_sweep(write_sweep(base_toml.replace(
+        "[0.01, 0.1, 1.0]", "{ low = 0.001, high = 1.0, log = true, n = 4 }")))
+    gammas = sorted({t.strategy.gamma for t in spec.trials})
+    assert gammas[0] == 0.001 and gammas[-1] == 1.0 and len(gammas) == 4
+    assert gammas[1] == pytest.approx(0.01) and gammas[2] == pytest.approx(0.1)
+
+
+def test_range_errors_name_their_key_path(write_sweep, base_toml):
+    """Bad ranges: reversed bounds, unknown keys, wrong types, validator failures on a bound,
+    a continuous range in a grid, step with log."""
+    body = base_toml.replace("[0.01, 0.1, 1.0]", "{ low = 1.0, high = 0.5 }").replace(
+        'kind = "glft"',
+        'kind = "glft"\n'
+        'order_qty = { low = 0.0, high = 1.0, step = 0.5 }\n'
+        'window_s = { low = 1.0, high = 2.0, sep = 0.1 }\n'
+        'recalibrate_every = { low = 1.5, high = 3 }\n'
+        'warmup_s = { low = 1.0, high = 5.0 }\n'
+        'max_position = { low = 0.1, high = 1.0, step = 0.1, log = true }\n'
+        'interval_ms = { choice = [] }\n',
+    )
+    problems = _problems(write_sweep(body))
+    assert "strategy.gamma: low 1.0 must be < high 0.5" in problems
+    assert any(p.startswith("strategy.order_qty.low: 0.0: must be > 0") for p in problems)
+    assert any(p.startswith("strategy.window_s.sep: unknown range key (did you mean 'step'?)")
+               for p in problems)
+    assert "strategy.recalibrate_every.low: expected an integer, got number 1.5" in problems
+    assert any(p.startswith("strategy.warmup_s: a continuous range cannot be a grid axis")
+               for p in problems)
+    assert any(p.startswith("strategy.max_position: step and log cannot be combined")
+               for p in problems)
+    assert "strategy.interval_ms.choice: needs at least one value" in problems
+
+
+def test_bad_choice_value_and_string_range(write_sweep, base_toml):
+    """A choice value is checked against the field's validator; a range needs a number."""
+    body = base_toml.replace('["risk_averse", "prob_power"]',
+                             '{ choice = ["risk_averse", "fifo"] }')
+    problems = _problems(write_sweep(body))
+    assert any(p.startswith("venue.queue_model.choice[1]: 'fifo': must be in") for p in problems)
+    body = base_toml.replace('["risk_averse", "prob_power"]', "{ low = 1, high = 2 }")
+    problems = _problems(write_sweep(body))
+    assert any(p.startswith("venue.queue_model: a range needs a numeric field") for p in problems)
+
+
+def test_method_settings_are_checked(write_sweep, base_toml):
+    """random/bayes need n_trials; grid refuses it; a small discrete space caps n_trials."""
+    problems = _problems(write_sweep(base_toml.replace("seed = 3", 'seed = 3\nmethod = "random"')))
+    assert any(p.startswith("sweep.n_trials: required for method = \"random\"") for p in problems)
+    problems = _problems(write_sweep(base_toml.replace("seed = 3", "seed = 3\nn_trials = 4")))
+    assert any(p.startswith("sweep.n_trials: only used by") for p in problems)
+    problems = _problems(write_sweep(base_toml.replace(
+        "seed = 3", 'seed = 3\nmethod = "bayes"\nn_trials = 7')))
+    assert any("more than the 6 distinct parameter point(s)" in p for p in problems)
+    problems = _problems(write_sweep(base_toml.replace("seed = 3", 'seed = 3\nmethod = "best"')))
+    assert any(p.startswith("sweep.method: must be in") for p in problems)
+
+
+def test_random_sweep_is_reproducible_and_deduplicated(write_sweep, base_toml):
+    """Random draws depend on the root seed only (not on key order); all-discrete spaces never
+    repeat a point; the trial ids and seeds are those of the same point in a grid."""
+    body = base_toml.replace("seed = 3", 'seed = 3\nmethod = "random"\nn_trials = 6')
+    a = load_sweep(write_sweep(body, "a.toml"))
+    assert len(a.trials) == 6 == a.total
+    assert len({t.trial_id for t in a.trials}) == 6  # the whole 2 x 3 space, no repeats
+    grid = load_sweep(write_sweep(base_toml, "g.toml"))
+    assert {t.trial_id: t.seed for t in a.trials} == {t.trial_id: t.seed for t in grid.trials}
+
+    cont = body.replace("[0.01, 0.1, 1.0]", "{ low = 0.001, high = 1.0, log = true }")
+    b1 = load_sweep(write_sweep(cont, "b1.toml"))
+    moved = cont.replace('profile = "binance_usdm"\n', "").replace(
+        "[venue]\n", '[venue]\nprofile = "binance_usdm"\n')
+    b2 = load_sweep(write_sweep(moved, "b2.toml"))
+    assert [t.trial_id for t in b1.trials] == [t.trial_id for t in b2.trials]
+    assert all(0.001 <= t.strategy.gamma <= 1.0 for t in b1.trials)
+    assert [t.index for t in b1.trials] == list(range(6))
+    b3 = load_sweep(write_sweep(cont.replace("seed = 3", "seed = 4"), "b3.toml"))
+    assert [t.strategy.gamma for t in b3.trials] != [t.strategy.gamma for t in b1.trials]
+
+
+def test_bayes_spec_has_no_precomputed_trials(write_sweep, base_toml):
+    """A bayes sweep validates without a study; trials come from experiments.search."""
+    body = base_toml.replace("seed = 3", 'seed = 3\nmethod = "bayes"\nn_trials = 5\n'
+                             'direction = "minimize"\nreplicates = 2').replace(
+        "[0.01, 0.1, 1.0]", "{ low = 0.001, high = 1.0, log = true }")
+    spec = load_sweep(write_sweep(body))
+    assert spec.trials == () and spec.total == 10 and spec.sweep.direction == "minimize"
+
+
+def test_round_trip_unstructure_structure(write_sweep, base_toml):
+    """TOML → spec → dict → spec gives equal venue and strategy configs."""
+    from experiments.config import converter
+
+    spec = load_sweep(write_sweep(base_toml))
+    for t in spec.trials:
+        for obj in (t.venue, t.strategy):
+            raw = converter.unstructure(obj)
+            assert json.loads(json.dumps(raw)) == raw
+            assert converter.structure(raw, type(obj)) == obj
+    assert converter.structure(converter.unstructure(spec.sweep), type(spec.sweep)) == spec.sweep
+    assert converter.structure(converter.unstructure(spec.data), type(spec.data)) == spec.data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 import types
 
 import duckdb
@@ -98,3 +99,129 @@ def test_resolve_workers(write_sweep, base_toml):
     assert resolve_workers(64, spec) == 6
     assert 1 <= resolve_workers(0, spec) <= 6
     assert resolve_workers(None, spec) == resolve_workers(0, spec)
+
+
+# -- the local backend on real data: timeouts, crashed workers, stored arrays ----------------
+
+EVIL_PLUGIN = '''
+import os
+import time
+
+from strategies.glft import GLFTQuoter
+
+
+class EvilQuoter(GLFTQuoter):
+    """gamma == 0.2 hangs, gamma == 0.3 kills its worker process, others run normally."""
+
+    def on_start(self):
+        if self.config.gamma == 0.2:
+            time.sleep(60)
+        if self.config.gamma == 0.3:
+            os._exit(3)
+        super().on_start()
+'''
+
+REAL_TOML = """
+[sweep]
+name = "evil"
+seed = 1
+
+[data]
+format = "binance_ws"
+paths = ["{sample}"]
+
+[venue]
+profile = "binance_usdm"
+tick_size = 0.01
+lot_size = 0.001
+
+[strategy]
+kind = "evil_plugin:EvilQuoter"
+order_qty = 0.05
+max_position = 0.5
+gamma = {gammas}
+"""
+
+
+@pytest.mark.timeout(180)
+def test_timeout_and_crashed_worker_fail_their_trials_only(tmp_path):
+    """A hanging trial ends 'failed' with a TimeoutError after timeout_s, a worker that dies
+    fails its trial with the exit code; pebble replaces the workers and the rest finish."""
+    from pathlib import Path
+
+    from experiments.backends.local import LocalBackend
+    from experiments.config import load_sweep
+    from experiments.executor import cache_dir, load_data
+    from experiments.worker import WorkerContext
+
+    sample = Path(__file__).resolve().parents[2] / "data/binance_usdm_ethusdt/ethusdt_20240718.gz"
+    (tmp_path / "evil_plugin.py").write_text(EVIL_PLUGIN)
+    body = (REAL_TOML.replace("{sample}", sample.as_posix())
+            .replace("{gammas}", "[0.01, 0.2, 0.3, 0.1]"))
+    toml = tmp_path / "evil.toml"
+    toml.write_text(body)
+    spec = load_sweep(toml)
+    load_data(spec)  # the parent parses once and writes the shared events.npy
+    ctx = WorkerContext(data=spec.data, cache_dir=cache_dir(), sys_path=tuple(sys.path),
+                        strategy_path=spec.strategy_path, search_dir=str(tmp_path))
+    backend = LocalBackend()
+    backend.start(ctx, 2)
+    try:
+        for t in spec.trials:
+            backend.submit(t, timeout_s=4.0)
+        got = {}
+        seen_running = False
+        deadline = time.monotonic() + 150
+        while len(got) < len(spec.trials) and time.monotonic() < deadline:
+            for trial, outcome in backend.poll(0.2):
+                got[trial.strategy.gamma] = outcome
+            seen_running |= bool(backend.running())
+    finally:
+        backend.shutdown()
+    assert seen_running
+    assert got[0.01].status == "done" and got[0.1].status == "done"
+    assert got[0.01].equity is not None and got[0.01].host
+    assert (got[0.2].status, got[0.2].error) == ("failed", "TimeoutError: trial exceeded 4 s")
+    assert got[0.3].status == "failed" and "exit code 3" in got[0.3].error
+
+
+def test_store_keeps_equity_fills_and_reproducibility_metadata(write_sweep, base_toml, tmp_path):
+    """Equity (downsampled), fills and per-trial metadata land in DuckDB in one transaction."""
+    import numpy as np
+
+    from components.metrics import EQUITY_DTYPE, FILL_DTYPE
+    from experiments.store import ResultStore
+
+    eq = np.zeros(5000, EQUITY_DTYPE)
+    eq["ts_ns"] = np.arange(5000)
+    eq["equity"] = np.linspace(0, 1, 5000)
+    fills = np.zeros(3, FILL_DTYPE)
+    fills["px"] = [1.0, 2.0, 3.0]
+    fills["is_maker"] = True
+    store = ResultStore(tmp_path / "r.duckdb")
+    sid = store.begin_sweep(
+        name="s", config_path="/x.toml", config_toml="", root_seed=1, replicates=1, n_trials=1,
+        workers=1, strategy_kind="glft", strategy_class="x:Y", data_format="binance_ws",
+        data_paths=[], data_sha256=["ab"], symbol=None, code_version="0",
+        param_columns={"gamma": "DOUBLE"},
+    )
+    store.record_trial(sid, trial_id="t1", trial_index=0, params={"gamma": 0.1}, replicate=0,
+                       seed=9, status="done", wall_s=0.1, metrics={"pnl": 1.0}, equity=eq,
+                       fills=fills, repro={"config_sha256": "c", "code_revision": "abc",
+                                           "code_dirty": True, "data_sha256": ["ab"],
+                                           "package_versions": {"numpy": "2"}, "host": "h"})
+    # the live Parquet parts exist until the sweep is done
+    assert (tmp_path / "r.duckdb.parts" / sid / "equity" / "t1.parquet").is_file()
+    assert store.finished_trials(sid)["t1"]["pnl"] == 1.0
+    store.finish_sweep(sid, "done")
+    store.close()
+    assert not (tmp_path / "r.duckdb.parts").exists()
+    con = duckdb.connect(str(tmp_path / "r.duckdb"), read_only=True)
+    n, first, last = con.execute("SELECT count(*), min(ts_ns), max(ts_ns) FROM equity").fetchone()
+    assert n <= 2000 and (first, last) == (0, 4999)
+    assert con.execute("SELECT px, is_maker FROM fills ORDER BY px").fetchall() == [
+        (1.0, True), (2.0, True), (3.0, True)]
+    assert con.execute("SELECT count(*) FROM alerts").fetchone() == (0,)
+    row = con.execute("SELECT config_sha256, code_revision, code_dirty, data_sha256, "
+                      "package_versions, host, seed FROM trials").fetchone()
+    assert row == ("c", "abc", True, '["ab"]', '{"numpy": "2"}', "h", 9)

@@ -46,3 +46,42 @@ def test_make_reporter_is_plain_off_a_terminal():
     """Under pytest stdout is captured (not a TTY): the plain reporter is chosen."""
     assert isinstance(make_reporter(["gamma"]), PlainReporter)
     assert isinstance(make_reporter(plain=False), RichReporter)
+
+
+def test_rich_view_shows_running_trials_eta_direction_and_resume_hint():
+    """Running trials with their parameters and elapsed time, ETA, a best-so-far table ranked
+    by the objective's direction, and the one-line resume hint after Ctrl-C."""
+    import time
+
+    console = Console(record=True, width=140, force_terminal=True)
+    rep = RichReporter(console, ["gamma"])
+    rep.start(name="g", total=4, workers=2, objective="pnl", direction="minimize")
+    for tid, g, pnl in (("a" * 16, 0.1, 5.0), ("b" * 16, 0.2, -3.0)):
+        rep.trial_done(_Trial(tid, g), TrialOutcome(trial_id=tid, status="done",
+                                                    metrics={"pnl": pnl}))
+    rep.tick([(_Trial("c" * 16, 0.7), time.monotonic() - 12.0)])
+    rep._live.refresh()
+    text = console.export_text()
+    assert "running" in text and "cccccccccccccccc" in text and "0.7" in text
+    assert "12." in text and "ETA" in text
+    best = text[text.index("best so far by pnl"):]
+    assert best.index("bbbbbbbbbbbbbbbb") < best.index("aaaaaaaaaaaaaaaa")  # minimize: -3 first
+    rep.finish(interrupted=True, hint="resume with: mmsim resume r.duckdb")
+    tail = console.export_text()
+    assert "interrupted" in tail and tail.rstrip().endswith("resume with: mmsim resume r.duckdb")
+
+
+def test_plain_reporter_resume_counts_and_hint():
+    """Resumed sweeps count stored trials; the hint is one plain line; tick prints nothing."""
+    buf = io.StringIO()
+    rep = PlainReporter(buf, ["gamma"])
+    rep.start(name="g", total=5, workers=1, objective="pnl", already=3)
+    rep.tick([(_Trial("c" * 16, 0.7), 0.0)])
+    rep.trial_done(_Trial("a" * 16, 0.1), TrialOutcome(trial_id="a" * 16, status="done",
+                                                       metrics={"pnl": 1.0}))
+    rep.finish(interrupted=True, hint="resume with: mmsim resume r.duckdb")
+    lines = buf.getvalue().splitlines()
+    assert lines[0] == "sweep g: 5 trials on 1 worker(s) (3 already stored)"
+    assert lines[1].startswith("[4/5] aaaaaaaaaaaaaaaa done")
+    assert lines[2].startswith("sweep g interrupted: 1 done, 0 failed, 1 not run")
+    assert lines[3] == "resume with: mmsim resume r.duckdb" and len(lines) == 4

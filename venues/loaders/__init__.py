@@ -228,6 +228,10 @@ def parse_feed(cfg: DataConfig) -> Feed:
         timestamps, duplicate trade id, or a gap with ``on_gap="stop"``.
     """
     paths = _resolve(cfg)
+    log = os.environ.get("MMSIM_PARSE_LOG")
+    if log:  # benchmarks count parses across processes (one line per parse)
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {cfg.format} {' '.join(paths)}\n")
     p = _parse(cfg, paths)
     validate(p)
     order = np.argsort(p.events["ts_local_ns"], kind="stable")
@@ -257,7 +261,9 @@ def parse_feed(cfg: DataConfig) -> Feed:
     )
 
 
-def load_feed(cfg: DataConfig, cache_dir: str | os.PathLike | None = None) -> Feed:
+def load_feed(
+    cfg: DataConfig, cache_dir: str | os.PathLike | None = None, *, mmap: bool = False
+) -> Feed:
     """Load a feed, through the Parquet cache when ``cache_dir`` is given.
 
     Parameters
@@ -268,6 +274,11 @@ def load_feed(cfg: DataConfig, cache_dir: str | os.PathLike | None = None) -> Fe
         Directory of the parsed-feed cache; created if missing. The key is the sha256 of the
         source bytes (in order), the options (format, symbol, on_gap, meta file bytes) and
         :data:`LOADER_VERSION`, so renamed/moved files still hit and edited files miss.
+    mmap : bool, default False
+        With a ``cache_dir``: return ``events`` as a read-only memory map of an uncompressed
+        ``events.npy`` kept beside the cache entry (written on first use, atomically), so that
+        several processes loading the same feed share one copy through the page cache.
+        Writing into those events raises ``ValueError``.
 
     Returns
     -------
@@ -293,9 +304,13 @@ def load_feed(cfg: DataConfig, cache_dir: str | os.PathLike | None = None) -> Fe
 
     paths = _resolve(cfg)
     key = cache.cache_key(cfg, paths)
-    hit = cache.read(cache_dir, key)
+    hit = cache.read(cache_dir, key, mmap=mmap)
     if hit is not None:
         return hit
     feed = parse_feed(cfg)
     cache.write(cache_dir, key, feed)
+    if mmap:
+        hit = cache.read(cache_dir, key, mmap=True)
+        if hit is not None:
+            return hit
     return feed

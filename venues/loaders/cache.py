@@ -1,7 +1,9 @@
 """Parquet cache of parsed feeds, keyed by content hash, written atomically.
 
 Layout: ``<cache_dir>/<key>/`` holding ``events.parquet`` and ``bbo.parquet`` (one column per
-dtype field) and ``feed.json`` (``FeedMeta``, gaps, warnings, loader version). The entry is
+dtype field) and ``feed.json`` (``FeedMeta``, gaps, warnings, loader version), plus, once a
+reader asked for ``mmap=True``, ``events.npy`` (the events uncompressed, memory-mappable and
+shared read-only by every process of a sweep). The entry is
 written into a temporary sibling directory and moved in place with :func:`os.replace`, so a
 crash leaves either no entry or a complete one (temporary leftovers are ignored). The key is the
 sha256 of :data:`venues.loaders.LOADER_VERSION`, the format, symbol and on_gap options, the
@@ -58,8 +60,31 @@ def _array(table: pa.Table, dtype: np.dtype) -> np.ndarray:
     return out
 
 
-def read(cache_dir, key: str):
-    """Return the cached :class:`~venues.loaders.Feed` for ``key``, or ``None`` on a miss."""
+def _events_npy(d: Path) -> np.ndarray:
+    """Read-only memory map of ``d/events.npy``, written from the Parquet entry if missing."""
+    npy = d / "events.npy"
+    if not npy.is_file():
+        events = _array(pq.read_table(d / "events.parquet"), EVENT_DTYPE)
+        fd, tmp = tempfile.mkstemp(prefix=".events.", suffix=".npy", dir=d)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, events, allow_pickle=False)
+            os.replace(tmp, npy)  # atomic: readers see no file or a complete one
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    mm = np.load(npy, mmap_mode="r", allow_pickle=False)
+    if mm.dtype != EVENT_DTYPE:
+        raise ValueError(f"{npy}: dtype {mm.dtype} is not EVENT_DTYPE")
+    return np.asarray(mm)  # plain read-only ndarray view of the map (Numba takes it)
+
+
+def read(cache_dir, key: str, *, mmap: bool = False):
+    """Return the cached :class:`~venues.loaders.Feed` for ``key``, or ``None`` on a miss.
+
+    With ``mmap=True`` the events are a read-only memory map of ``events.npy`` beside the
+    Parquet files (created from them on first use).
+    """
     from venues.loaders import LOADER_VERSION, Feed, FeedMeta
 
     d = Path(cache_dir) / key
@@ -67,7 +92,10 @@ def read(cache_dir, key: str):
         info = json.loads((d / "feed.json").read_text())
         if info.get("loader_version") != LOADER_VERSION:
             return None
-        events = _array(pq.read_table(d / "events.parquet"), EVENT_DTYPE)
+        if mmap:
+            events = _events_npy(d)
+        else:
+            events = _array(pq.read_table(d / "events.parquet"), EVENT_DTYPE)
         bbo = _array(pq.read_table(d / "bbo.parquet"), BBO_DTYPE)
     except (OSError, ValueError, KeyError, pa.ArrowException):
         return None

@@ -1,0 +1,198 @@
+"""The local backend: a ``pebble`` process pool on this machine (or this very process).
+
+Workers are started with ``spawn`` (see :mod:`experiments.executor` for why) and prepared once
+by :func:`experiments.worker.init_worker_gpu` (feed memory-mapped from the parent's cache, the
+strategy class imported, the GPU semaphore installed). Each trial is one pool task; with a
+``timeout_s`` pebble stops the worker running a trial that exceeds it and starts a fresh one,
+and the trial ends ``failed`` with ``TimeoutError: trial exceeded N s``. A worker that dies
+(segfault, ``os._exit``, killed by the OOM killer) fails its trial with the exit code and is
+replaced; the sweep goes on.
+
+**In-process mode.** With one worker and no timeout the trials run in the parent itself, one
+per :meth:`LocalBackend.poll`: no worker start-up (about a second of imports and Numba cache
+loading), the feed the parent already loaded is reused. A timeout needs a process to stop, so
+with ``timeout_s`` set even one worker runs in the pool.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import time
+import traceback
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from experiments.config import TrialSpec, resolve_strategy
+from experiments.progress import TrialOutcome
+from experiments.worker import WorkerContext, error_text, init_worker_gpu, run_one, run_trial_safely
+
+__all__ = ["LocalBackend"]
+
+MP_START_METHOD = "spawn"
+
+
+def _fmt_s(x: float) -> str:
+    return f"{x:g}"
+
+
+class LocalBackend:
+    """Run trials on a local process pool (``pebble.ProcessPool``) or in this process.
+
+    Parameters
+    ----------
+    feed : Feed or None, default None
+        The feed the parent loaded; used in in-process mode (``None``: load it there).
+    strategy_cls : type or None, default None
+        The strategy class, for in-process mode (``None``: resolve ``ctx.strategy_path``).
+    in_process : bool or None, default None
+        ``None``: in-process when ``workers == 1`` and no trial has a timeout (decided at the
+        first :meth:`submit`); ``False`` forces the pool.
+
+    Warnings
+    --------
+    Parent-side object; not thread-safe. See :class:`experiments.backends.Backend`.
+    """
+
+    def __init__(self, feed: Any = None, strategy_cls: type | None = None,
+                 in_process: bool | None = None):
+        self._feed = feed
+        self._strategy_cls = strategy_cls
+        self._in_process = in_process
+        self._pool: Any = None
+        self._ctx: WorkerContext | None = None
+        self._workers = 1
+        self._gpu: Any = None
+        self._futures: dict[Any, tuple[TrialSpec, float | None]] = {}
+        self._started_at: dict[Any, float] = {}
+        self._queue: deque[TrialSpec] = deque()
+        self._current: tuple[TrialSpec, float] | None = None
+
+    # -- protocol -------------------------------------------------------------------------
+
+    def start(self, ctx: WorkerContext, workers: int, gpu: Any = None) -> None:
+        """Remember the context; the pool itself starts at the first pool submission."""
+        self._ctx, self._workers, self._gpu = ctx, max(1, int(workers)), gpu
+
+    def _ensure_pool(self) -> None:
+        if self._pool is not None:
+            return
+        from pebble import ProcessPool
+
+        handle = self._gpu.worker_handle() if self._gpu is not None else None
+        self._pool = ProcessPool(
+            max_workers=self._workers, initializer=init_worker_gpu,
+            initargs=(self._ctx, handle), context=mp.get_context(MP_START_METHOD),
+        )
+
+    def _use_in_process(self, timeout_s: float | None) -> bool:
+        if self._in_process is None:
+            self._in_process = self._workers == 1 and timeout_s is None and self._pool is None
+        return bool(self._in_process) and timeout_s is None
+
+    def submit(self, trial: TrialSpec, timeout_s: float | None = None) -> None:
+        """Queue ``trial``; with ``timeout_s`` a longer run ends ``failed`` (pool mode)."""
+        if self._use_in_process(timeout_s):
+            self._queue.append(trial)
+            return
+        self._ensure_pool()
+        fut = self._pool.schedule(run_one, args=(trial,), timeout=timeout_s)
+        self._futures[fut] = (trial, timeout_s)
+
+    def _run_here(self) -> tuple[TrialSpec, TrialOutcome]:
+        trial = self._queue.popleft()
+        if self._strategy_cls is None:
+            assert self._ctx is not None
+            self._strategy_cls = resolve_strategy(self._ctx.strategy_path,
+                                                  Path(self._ctx.search_dir))[1]
+        if self._feed is None:
+            assert self._ctx is not None
+            from venues.loaders import load_feed
+
+            self._feed = load_feed(self._ctx.data, cache_dir=self._ctx.cache_dir,
+                                   mmap=self._ctx.mmap)
+        self._current = (trial, time.monotonic())
+        try:
+            return trial, run_trial_safely(self._feed, trial, self._strategy_cls)
+        finally:
+            self._current = None
+
+    def poll(self, timeout_s: float) -> list[tuple[TrialSpec, TrialOutcome]]:
+        """Finished trials; in-process mode runs (at most) one queued trial now."""
+        if self._queue:
+            return [self._run_here()]
+        if not self._futures:
+            return []
+        self._note_running()
+        done, _ = cf.wait(list(self._futures), timeout=timeout_s,
+                          return_when=cf.FIRST_COMPLETED)
+        out = []
+        for fut in done:
+            trial, limit = self._futures.pop(fut)
+            self._started_at.pop(fut, None)
+            out.append((trial, self._outcome(trial, fut, limit)))
+        self._note_running()
+        out.sort(key=lambda p: p[0].index)
+        return out
+
+    def _note_running(self) -> None:
+        now = time.monotonic()
+        for fut in self._futures:
+            if fut not in self._started_at and fut.running():
+                self._started_at[fut] = now
+
+    @staticmethod
+    def _outcome(trial: TrialSpec, fut: Any, limit: float | None) -> TrialOutcome:
+        from pebble import ProcessExpired
+
+        try:
+            return fut.result()
+        except cf.TimeoutError:
+            return TrialOutcome(trial_id=trial.trial_id, status="failed",
+                                wall_s=float(limit or 0.0),
+                                error=f"TimeoutError: trial exceeded {_fmt_s(limit or 0.0)} s")
+        except ProcessExpired as exc:
+            return TrialOutcome(
+                trial_id=trial.trial_id, status="failed",
+                error=f"ProcessExpired: worker process died (exit code {exc.exitcode})",
+            )
+        except cf.CancelledError:
+            return TrialOutcome(trial_id=trial.trial_id, status="failed",
+                                error="CancelledError: trial cancelled")
+        except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result, a broken pool
+            return TrialOutcome(
+                trial_id=trial.trial_id, status="failed", error=error_text(exc),
+                traceback="".join(traceback.format_exception(exc)),
+            )
+
+    def running(self) -> list[tuple[TrialSpec, float]]:
+        """Trials running now with their start time (``time.monotonic()``), by trial index."""
+        if self._current is not None:
+            return [self._current]
+        self._note_running()
+        out = [(self._futures[f][0], t0) for f, t0 in self._started_at.items()
+               if f in self._futures]
+        return sorted(out, key=lambda p: p[0].index)
+
+    def cancel_all(self) -> None:
+        """Drop queued trials and stop the workers running trials (nothing is waited for)."""
+        self._queue.clear()
+        for fut in list(self._futures):
+            fut.cancel()
+        self._futures.clear()
+        self._started_at.clear()
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool.join(timeout=10)
+            self._pool = None
+
+    def shutdown(self) -> None:
+        """Stop the pool (after :meth:`cancel_all`, or once every trial finished)."""
+        if self._pool is not None:
+            if self._futures:
+                self._pool.stop()
+            else:
+                self._pool.close()
+            self._pool.join(timeout=30)
+            self._pool = None
