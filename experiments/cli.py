@@ -213,7 +213,7 @@ def _run_and_summarise(spec: SweepSpec, args: argparse.Namespace, results: Path,
     store = ResultStore(results, parts=False)
     try:
         names, rows = store.top_trials(res.sweep_id, spec.sweep.objective, _axis_columns(spec),
-                                       direction=getattr(spec.sweep, "direction", "maximize"))
+                                       direction=spec.sweep.direction)
     finally:
         store.close()
     if rows:
@@ -236,10 +236,9 @@ def _run_and_summarise(spec: SweepSpec, args: argparse.Namespace, results: Path,
 def spec_from_stored(info: dict[str, Any]) -> SweepSpec:
     """Rebuild the :class:`SweepSpec` of a stored sweep from its ``sweeps`` row.
 
-    The stored TOML text is parsed with the stored config path as its location (relative data
-    paths and user strategy modules resolve as in the original run): through
-    ``experiments.config.load_sweep_text`` when it exists; else the original file itself when
-    it is unchanged (same SHA-256); else a temporary copy of the text written beside it.
+    The stored TOML text is parsed with the stored config path as its location, so relative
+    data paths and user strategy modules resolve as in the original run
+    (:func:`experiments.config.load_sweep_text`).
 
     Parameters
     ----------
@@ -255,34 +254,9 @@ def spec_from_stored(info: dict[str, Any]) -> SweepSpec:
     ConfigError
         If the stored text no longer validates (e.g. its data files moved).
     """
-    import hashlib
+    from experiments.config import load_sweep_text
 
-    import attrs
-
-    from experiments import config
-
-    path = Path(info["config_path"])
-    text = info["config_toml"]
-    loader = getattr(config, "load_sweep_text", None)
-    if loader is not None:
-        spec = loader(text, path)
-    elif path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == info[
-            "config_sha256"]:
-        spec = load_sweep(path)
-    else:
-        tmp = path.with_name(f".{path.stem}.resume-{info['sweep_id']}.toml")
-        try:
-            tmp.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(path, [f"cannot rebuild the stored sweep beside its original "
-                                     f"path ({exc})"]) from None
-        try:
-            spec = load_sweep(tmp)
-        finally:
-            tmp.unlink(missing_ok=True)
-        spec = attrs.evolve(spec, path=path,
-                            sweep=attrs.evolve(spec.sweep, name=info["name"]))
-    return spec
+    return load_sweep_text(info["config_toml"], Path(info["config_path"]))
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:

@@ -215,6 +215,20 @@ class SweepSection:
         for ``grid``); each runs ``replicates`` times. ``>= 1``.
     direction : {"maximize", "minimize"}, default "maximize"
         Whether a higher or a lower ``objective`` is better.
+    backend : {"local", "ray"}, default "local"
+        Where trials run: a local process pool, or Ray (a local instance, or the cluster at
+        ``$RAY_ADDRESS``). ``--backend`` overrides it.
+    timeout_s : float or None, default None
+        Per-trial wall-clock limit in seconds; a trial past it is stored as ``failed``
+        (``TimeoutError``) and the sweep goes on. ``None``: no limit.
+    gpu_slots : int or None, default None
+        How many trials may hold the GPU at once (:mod:`experiments.gpu`); ``None``: the number
+        of visible GPUs (0 without one: GPU stages run on the CPU).
+    mlflow_uri : str or None, default None
+        MLflow tracking URI; when set every finished trial is also logged there (needs the
+        ``mlflow`` extra).
+    mlflow_experiment : str or None, default None
+        MLflow experiment name; ``None``: the sweep name.
     """
 
     name: str = attrs.field(validator=v.min_len(1))
@@ -226,6 +240,11 @@ class SweepSection:
     method: str = attrs.field(default="grid", validator=v.in_(METHODS))
     n_trials: int | None = attrs.field(default=None, validator=v.optional(v.ge(1)))
     direction: str = attrs.field(default="maximize", validator=v.in_(DIRECTIONS))
+    backend: str = attrs.field(default="local", validator=v.in_(("local", "ray")))
+    timeout_s: float | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
+    gpu_slots: int | None = attrs.field(default=None, validator=v.optional(v.ge(0)))
+    mlflow_uri: str | None = attrs.field(default=None, validator=v.optional(v.min_len(1)))
+    mlflow_experiment: str | None = attrs.field(default=None, validator=v.optional(v.min_len(1)))
 
     @property
     def results_path(self) -> str:
@@ -732,11 +751,39 @@ def load_sweep(path: str | Path, *, check_files: bool = True) -> SweepSpec:
         path, duplicate trials.
     """
     path = Path(path)
-    shown = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(shown, [f"cannot read sweep file ({exc.strerror or exc})"]) from None
+        raise ConfigError(str(path), [f"cannot read sweep file ({exc.strerror or exc})"]) from None
+    return load_sweep_text(text, path, check_files=check_files)
+
+
+def load_sweep_text(text: str, path: str | Path, *, check_files: bool = True) -> SweepSpec:
+    """Validate and expand sweep-file text as if it were read from ``path``.
+
+    ``mmsim resume`` rebuilds a stored sweep this way: relative data paths and user strategy
+    modules resolve against ``path``'s directory, as in the original run.
+
+    Parameters
+    ----------
+    text : str
+        TOML text of a sweep file.
+    path : str or Path
+        Where the text came from (need not exist any more).
+    check_files : bool, default True
+        As in :func:`load_sweep`.
+
+    Returns
+    -------
+    SweepSpec
+
+    Raises
+    ------
+    ConfigError
+        As :func:`load_sweep`.
+    """
+    path = Path(path)
+    shown = str(path)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

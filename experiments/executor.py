@@ -173,8 +173,8 @@ def resolve_workers(requested: int | None, spec: SweepSpec) -> int:
 
 
 def _n_planned(spec: SweepSpec) -> int:
-    method = getattr(spec.sweep, "method", "grid")
-    n_points = getattr(spec.sweep, "n_trials", None)
+    method = spec.sweep.method
+    n_points = spec.sweep.n_trials
     if method != "grid" and n_points:
         return int(n_points) * int(spec.sweep.replicates)
     return len(spec.trials)
@@ -321,12 +321,12 @@ def _make_gpu(spec: SweepSpec, slots: int | None) -> Any:
 
 
 def _make_mlflow(spec: SweepSpec) -> Any:
-    uri = getattr(spec.sweep, "mlflow_uri", None)
+    uri = spec.sweep.mlflow_uri
     if not uri:
         return None
     from experiments.mlflow_log import MlflowLogger
 
-    experiment = getattr(spec.sweep, "mlflow_experiment", None) or spec.sweep.name
+    experiment = spec.sweep.mlflow_experiment or spec.sweep.name
     return MlflowLogger(uri, experiment)
 
 
@@ -380,15 +380,15 @@ def run_sweep(
         Unknown backend, or ``resume_sweep_id`` not in the file.
     """
     t0 = time.perf_counter()
-    backend_name = backend or getattr(spec.sweep, "backend", None) or "local"
+    backend_name = backend or spec.sweep.backend or "local"
     if timeout_s is None:
-        timeout_s = getattr(spec.sweep, "timeout_s", None)
+        timeout_s = spec.sweep.timeout_s
     if feed is None:
         feed = load_data(spec)
     runner = make_backend(backend_name, feed=feed, strategy_cls=spec.strategy_cls)
     meta = getattr(feed, "meta", None)
     data_sha = list(getattr(meta, "source_sha256", ()) or ())
-    method = str(getattr(spec.sweep, "method", "grid"))
+    method = str(spec.sweep.method)
     direction = str(getattr(spec.sweep, "direction", "maximize"))
     store = ResultStore(results)
     counts = {"done": 0, "failed": 0}
@@ -435,7 +435,7 @@ def run_sweep(
         }
         source = make_source(spec, results=Path(results), sweep_id=sweep_id, already=already)
         mlflow = _make_mlflow(spec)
-        gpu = _make_gpu(spec, getattr(spec.sweep, "gpu_slots", None))
+        gpu = _make_gpu(spec, spec.sweep.gpu_slots)
         ctx = WorkerContext(data=spec.data, cache_dir=cache_dir(), sys_path=tuple(sys.path),
                             strategy_path=spec.strategy_path, search_dir=str(spec.path.parent),
                             mmap=os.environ.get("MMSIM_FEED_MMAP", "1") != "0")

@@ -13,3 +13,14 @@ class ExplodingQuoter(GLFTQuoter):
 
 class NotAStrategy:
     """Has no config_class."""
+
+
+class SleepyQuoter(GLFTQuoter):
+    """GLFT quoter that sleeps in on_start when gamma >= 0.5 (to test per-trial timeouts)."""
+
+    def on_start(self):
+        if self.config.gamma >= 0.5:
+            import time
+
+            time.sleep(30)
+        super().on_start()

@@ -248,3 +248,26 @@ def test_backend_flag_accepts_only_known_backends(write_sweep, base_toml, capsys
         main(["sweep", str(write_sweep(base_toml)), "--backend", "slurm"])
     assert info.value.code == 2
     assert "invalid choice: 'slurm'" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(180)
+def test_sweep_timeout_from_toml_fails_slow_trial_and_continues(tmp_path):
+    """`[sweep] timeout_s` in the file: the slow trial is stored failed (TimeoutError), others done."""
+    shutil.copy(Path(__file__).with_name("mm_test_plugins.py"), tmp_path / "mm_test_plugins.py")
+    body = (
+        textwrap.dedent(TINY)
+        .replace("{sample}", SAMPLE_FILE.as_posix())
+        .replace("ExplodingQuoter", "SleepyQuoter")
+        .replace('seed = 11', 'seed = 11\ntimeout_s = 8.0')
+    )
+    toml = tmp_path / "slow.toml"
+    toml.write_text(body)
+    env = dict(os.environ, MMSIM_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(REPO))
+    db = tmp_path / "slow.duckdb"
+    proc = _mmsim(["sweep", str(toml), "--workers", "2", "--results", str(db), "--plain"], cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("SELECT gamma, status, error FROM trials ORDER BY gamma").fetchall()
+    con.close()
+    assert [(g, s) for g, s, _ in rows] == [(0.01, "done"), (0.1, "done"), (0.9, "failed")]
+    assert rows[2][2].startswith("TimeoutError: trial exceeded 8")
