@@ -132,8 +132,8 @@ def _fmt(x: Any) -> str:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     spec = load_sweep(args.config)
-    axes = " × ".join(f"{a.section}.{a.key}[{len(a.values)}]" for a in spec.axes) or "no axes"
-    print(f"{args.config}: OK: {len(spec.trials)} trials ({axes}, "
+    axes = " × ".join(a.describe() for a in spec.axes) or "no axes"
+    print(f"{args.config}: OK: {spec.total} trials, method {spec.sweep.method} ({axes}, "
           f"{spec.sweep.replicates} replicate(s)); strategy {spec.strategy_path}; "
           f"{len(spec.data.paths)} data file(s)")
     return EXIT_OK
@@ -147,6 +147,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     spec = load_sweep(args.config)
     n = len(spec.trials)
+    if spec.sweep.method == "bayes":
+        raise ConfigError(args.config, ["sweep.method: 'bayes' proposes its trials from earlier "
+                                        "results, so there is no trial N to run alone; use "
+                                        "`mmsim sweep` (or method = 'random' / 'grid' here)"])
     if not 0 <= args.trial < n:
         raise ConfigError(args.config, [f"--trial {args.trial}: out of range; the grid has "
                                         f"{n} trial(s), indices 0..{n - 1}"])

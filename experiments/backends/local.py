@@ -108,8 +108,11 @@ class LocalBackend:
                                                   Path(self._ctx.search_dir))[1]
         if self._feed is None:
             assert self._ctx is not None
+            from experiments import gpu
             from venues.loaders import load_feed
 
+            # in-process mode: this process is the worker, so it holds the GPU handle too
+            gpu.install(self._gpu.worker_handle() if self._gpu is not None else None)
             self._feed = load_feed(self._ctx.data, cache_dir=self._ctx.cache_dir,
                                    mmap=self._ctx.mmap)
         self._current = (trial, time.monotonic())

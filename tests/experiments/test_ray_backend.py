@@ -211,3 +211,26 @@ def test_ray_gpu_semaphore(ray_local):
         assert ray.get(sem.acquire.remote("c", 0.2)) is False  # full: times out
     finally:
         gpu.close()
+
+
+def test_sweep_on_ray_equals_sweep_on_local_pool(ray_local, write_sweep, tmp_path):
+    """The same sweep through run_sweep with backend='ray' and 'local' stores identical tables."""
+    import duckdb
+
+    from experiments.executor import run_sweep
+    from experiments.progress import make_reporter
+
+    spec, feed, _ = _sweep(write_sweep, "glft", [0.01, 0.1])
+    tables = {}
+    for backend in ("local", "ray"):
+        db = tmp_path / f"{backend}.duckdb"
+        res = run_sweep(spec, results=db, workers=2, reporter=make_reporter([], plain=True),
+                        feed=feed, backend=backend)
+        assert res.n_done == 2 and res.n_failed == 0
+        con = duckdb.connect(str(db), read_only=True)
+        metrics = con.execute("SELECT * EXCLUDE (sweep_id) FROM metrics ORDER BY trial_id").fetchall()
+        trials = con.execute("SELECT trial_id, seed, status FROM trials ORDER BY trial_id").fetchall()
+        fills = con.execute("SELECT * EXCLUDE (sweep_id) FROM fills ORDER BY trial_id, ts_ns").fetchall()
+        con.close()
+        tables[backend] = (metrics, trials, fills)
+    assert tables["local"] == tables["ray"]
