@@ -832,6 +832,20 @@ def load_sweep_text(text: str, path: str | Path, *, check_files: bool = True) ->
             except ValueError as exc:
                 problems.append(f"strategy.kind: {exc}")
 
+    # [venue] kind: the venue class (a value or a list of them), importable now
+    venue_kinds = tables["venue"].get("kind", "orderbook")
+    for n, vkind in enumerate(venue_kinds if isinstance(venue_kinds, list) else [venue_kinds]):
+        if isinstance(vkind, str) and ":" in vkind:
+            from venues.orderbook.venue import venue_class
+
+            if str(base_dir) not in sys.path:
+                sys.path.append(str(base_dir))
+            try:
+                venue_class(vkind)
+            except ValueError as exc:
+                where = f"venue.kind[{n}]" if isinstance(venue_kinds, list) else "venue.kind"
+                problems.append(f"{where}: {exc}")
+
     # [venue] and [strategy] axes: lists, ranges and choices
     method = sweep.method if sweep is not None else (
         sweep_raw.get("method") if sweep_raw.get("method") in METHODS else "grid"

@@ -17,7 +17,7 @@ from engine.kernel import Simulation
 from engine.time import ns_to_s
 from strategies.config import StrategyConfig
 from venues.orderbook.config import VenueConfig
-from venues.orderbook.venue import OrderBookVenue
+from venues.orderbook.venue import venue_class
 
 EQUITY_SAMPLE_MS = 100.0
 """Clock of the equity curve (and so of max_drawdown), ms."""
@@ -77,7 +77,7 @@ def run_trial(
     """
     sim = Simulation(seed)
     account = Account()
-    book = OrderBookVenue(sim, feed, venue, account, sample_ms=EQUITY_SAMPLE_MS)
+    book = venue_class(venue.kind)(sim, feed, venue, account, sample_ms=EQUITY_SAMPLE_MS)
     recorder = PnLRecorder(account, book)
     strategy_cls(sim, strategy, book)
     t0 = time.perf_counter()

@@ -24,3 +24,16 @@ class SleepyQuoter(GLFTQuoter):
 
             time.sleep(30)
         super().on_start()
+
+
+from venues.orderbook.venue import OrderBookVenue  # noqa: E402
+
+
+class WideMakerFeeVenue(OrderBookVenue):
+    """A user venue subclass: charges a maker fee of 10 bps whatever the profile says."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        import attrs
+
+        self.profile = attrs.evolve(self.profile, maker_fee_bps=10.0)

@@ -343,3 +343,21 @@ def test_round_trip_unstructure_structure(write_sweep, base_toml):
             assert converter.structure(raw, type(obj)) == obj
     assert converter.structure(converter.unstructure(spec.sweep), type(spec.sweep)) == spec.sweep
     assert converter.structure(converter.unstructure(spec.data), type(spec.data)) == spec.data
+
+
+def test_venue_kind_dotted_path_plugs_in_a_user_venue(write_sweep, base_toml, tmp_path):
+    """`[venue] kind = "module:Class"` names a user venue subclass; a bad path is a key error."""
+    import pytest as _pytest
+
+    from experiments.config import ConfigError, load_sweep
+    from venues.orderbook.venue import venue_class
+
+    plugin = 'profile = "binance_usdm"\nkind = "mm_test_plugins:WideMakerFeeVenue"'
+    body = base_toml.replace('profile = "binance_usdm"', plugin)
+    spec = load_sweep(write_sweep(body), check_files=False)
+    assert {t.venue.kind for t in spec.trials} == {"mm_test_plugins:WideMakerFeeVenue"}
+    assert venue_class(spec.trials[0].venue.kind).__name__ == "WideMakerFeeVenue"
+    bad = base_toml.replace('profile = "binance_usdm"', plugin.replace("WideMakerFeeVenue", "Nope"))
+    with _pytest.raises(ConfigError) as err:
+        load_sweep(write_sweep(bad, name="bad.toml"), check_files=False)
+    assert "venue.kind: cannot import venue 'mm_test_plugins:Nope'" in str(err.value)

@@ -19,6 +19,9 @@ class VenueConfig:
 
     Attributes
     ----------
+    kind : str, default "orderbook"
+        The venue class: ``"orderbook"`` (:class:`venues.orderbook.venue.OrderBookVenue`) or a
+        dotted ``"module:Class"`` path to a user subclass of it (same constructor and config).
     profile : {"hyperliquid", "binance_usdm"}, default "hyperliquid"
         Exchange rules and default fee schedule (see :mod:`venues.profiles`).
     tick_size : float or None, default None
@@ -42,6 +45,7 @@ class VenueConfig:
         Exponent ``n`` of the ``prob_power`` model, ``f(x) = x**n``.
     """
 
+    kind: str = attrs.field(default="orderbook", validator=v.matches_re(r"orderbook|[\w.]+:[\w.]+"))
     profile: str = attrs.field(default="hyperliquid", validator=v.in_(PROFILES))
     tick_size: float | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
     lot_size: float | None = attrs.field(default=None, validator=v.optional(v.gt(0)))

@@ -10,6 +10,7 @@ queue arithmetic (:mod:`components.queue`), accounting (:mod:`components.account
 
 from __future__ import annotations
 
+import importlib
 import math
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,38 @@ if TYPE_CHECKING:
 MAX_BOOK_TICKS = 50_000_000
 BOOK_WINDOW = 2.0
 """The dense book covers prices within a factor ``BOOK_WINDOW`` of the feed's median price."""
+
+
+def venue_class(kind: str) -> type:
+    """The venue class named by ``VenueConfig.kind``.
+
+    Parameters
+    ----------
+    kind : str
+        ``"orderbook"`` or a dotted ``"module:Class"`` path (the module must be importable).
+
+    Returns
+    -------
+    type
+        :class:`OrderBookVenue` or a subclass of it.
+
+    Raises
+    ------
+    ValueError
+        If the module or class cannot be imported or is not an :class:`OrderBookVenue` subclass.
+    """
+    if kind == "orderbook":
+        return OrderBookVenue
+    module_name, _, qualname = kind.partition(":")
+    try:
+        obj = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except Exception as exc:  # noqa: BLE001 - any import failure is a config problem
+        raise ValueError(f"cannot import venue {kind!r} ({type(exc).__name__}: {exc})") from None
+    if not (isinstance(obj, type) and issubclass(obj, OrderBookVenue)):
+        raise ValueError(f"venue {kind!r} is not a subclass of venues.orderbook.venue.OrderBookVenue")
+    return obj
 
 
 def venue_profile(config: VenueConfig, feed: Feed) -> VenueProfile:
