@@ -77,10 +77,22 @@ __all__ = [
     "trial_id_for",
 ]
 
-SECTIONS = ("sweep", "data", "venue", "strategy")
+SECTIONS = ("sweep", "data", "venue", "strategy", "chain", "pool", "hedger")
 """Top-level tables of a sweep file, in the order they are validated."""
 
 GRID_SECTIONS = ("venue", "strategy")
+OPTIONAL_SECTIONS = ("chain", "pool", "hedger")
+"""Tables a file may add for on-chain hedging; sweepable like [venue] and [strategy]."""
+
+
+def _optional_section_class(name: str) -> type:
+    if name == "hedger":
+        from strategies.hedger import HedgerConfig
+
+        return HedgerConfig
+    from venues.chain import ChainConfig, PoolConfig
+
+    return {"chain": ChainConfig, "pool": PoolConfig}[name]
 """Tables whose scalar fields may be swept (given as a list, a range or a choice)."""
 
 METHODS = ("grid", "random", "bayes")
@@ -420,6 +432,8 @@ class TrialSpec:
         Resolved strategy configuration (an instance of the strategy's ``config_class``).
     params : dict of str to object
         Every parameter by its ``trials`` column name, for the store and the reporters.
+    extras : dict of str to object
+        Resolved optional sections (``chain``, ``pool``, ``hedger``) present in the file.
     """
 
     index: int
@@ -429,6 +443,7 @@ class TrialSpec:
     venue: Any
     strategy: Any
     params: dict[str, Any]
+    extras: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -851,9 +866,13 @@ def load_sweep_text(text: str, path: str | Path, *, check_files: bool = True) ->
         sweep_raw.get("method") if sweep_raw.get("method") in METHODS else "grid"
     )
     venue_cls = _venue_config_class()
+    sections = GRID_SECTIONS + tuple(s for s in OPTIONAL_SECTIONS if s in raw)
     grid_classes = {"venue": venue_cls, "strategy": strategy_config_cls}
+    grid_classes.update({s: _optional_section_class(s) for s in sections if s in OPTIONAL_SECTIONS})
+    if "hedger" in raw and "pool" not in raw and tables["hedger"].get("venue", "pool") != "book":
+        problems.append("hedger.venue: hedging on a pool needs a [pool] table (or venue = \"book\")")
     axes: list[Axis] = []
-    for section in GRID_SECTIONS:
+    for section in sections:
         cls = grid_classes[section]
         if cls is None:
             continue
@@ -882,14 +901,15 @@ def load_sweep_text(text: str, path: str | Path, *, check_files: bool = True) ->
     ):
         raise ConfigError(shown, problems)
 
-    columns, column_of = _param_columns({"venue": venue_cls, "strategy": strategy_config_cls})
+    columns, column_of = _param_columns({s: grid_classes[s] for s in sections})
     axes = [attrs.evolve(a, column=column_of[(a.section, a.key)]) for a in axes]
     axis_keys = {(a.section, a.key) for a in axes}
     sweep_or_default = sweep or SweepSection(name=path.stem)
     resolver = _PointResolver(
         tables={s: {k: x for k, x in tables[s].items() if (s, k) not in axis_keys}
-                for s in GRID_SECTIONS},
+                for s in sections},
         classes=grid_classes,
+        sections=sections,
         axes=tuple(axes),
         column_of=column_of,
         strategy_path=strategy_path,
@@ -1194,6 +1214,7 @@ class _PointResolver:
 
     tables: dict[str, dict[str, Any]]
     classes: dict[str, type]
+    sections: tuple[str, ...]
     axes: tuple[Axis, ...]
     column_of: dict[tuple[str, str], str]
     strategy_path: str
@@ -1205,7 +1226,7 @@ class _PointResolver:
         """Structure both sections with the axes set to ``values`` (by column)."""
         resolved: dict[str, Any] = {}
         errors: list[tuple[str, str]] = []
-        for section in GRID_SECTIONS:
+        for section in self.sections:
             table = dict(self.tables[section])
             for a in self.axes:
                 if a.section == section:
@@ -1217,11 +1238,13 @@ class _PointResolver:
 
     def trials(self, resolved: dict[str, Any], first_index: int) -> list[TrialSpec]:
         """The ``replicates`` trials of one resolved point."""
-        unstructured = {s: converter.unstructure(resolved[s]) for s in GRID_SECTIONS}
+        unstructured = {s: converter.unstructure(resolved[s]) for s in self.sections}
         id_params = {"venue": unstructured["venue"],
                      "strategy": {"class": self.strategy_path, **unstructured["strategy"]}}
+        extras = {s: resolved[s] for s in self.sections if s in OPTIONAL_SECTIONS}
+        id_params.update({s: unstructured[s] for s in extras})
         params: dict[str, Any] = {"strategy_kind": self.kind}
-        for section in GRID_SECTIONS:
+        for section in self.sections:
             for key, value in unstructured[section].items():
                 col = self.column_of[(section, key)]
                 is_nested = isinstance(value, list | tuple | dict)
@@ -1232,7 +1255,7 @@ class _PointResolver:
             out.append(TrialSpec(
                 index=first_index + rep, trial_id=tid, replicate=rep,
                 seed=derive_seed(self.root_seed, tid), venue=resolved["venue"],
-                strategy=resolved["strategy"], params=params,
+                strategy=resolved["strategy"], params=params, extras=extras,
             ))
         return out
 
@@ -1242,7 +1265,7 @@ class _PointResolver:
         rep = {a.column: _representative(a) for a in self.axes}
         axis_keys = {(a.section, a.key) for a in self.axes}
         problems: list[str] = []
-        for section in GRID_SECTIONS:
+        for section in self.sections:
             table = dict(self.tables[section])
             table.update({a.key: rep[a.column] for a in self.axes if a.section == section})
             _, errs = _structure(table, self.classes[section], section)

@@ -54,6 +54,8 @@ def config_json_schema() -> dict[str, Any]:
     """
     from experiments.config import resolve_strategy
     from strategies import STRATEGY_KINDS
+    from strategies.hedger import HedgerConfig
+    from venues.chain import ChainConfig, PoolConfig
     from venues.loaders import DataConfig
     from venues.orderbook.config import VenueConfig
 
@@ -102,6 +104,12 @@ def config_json_schema() -> dict[str, Any]:
             "strategy": {"description": "kind names the strategy class; the other keys are "
                                         "its config_class's fields.",
                          "type": "object", "oneOf": branches},
+            "chain": {**_table_schema(ChainConfig, sweepable=True),
+                      "description": "Optional: the simulated chain (blocks, inclusion model) for on-chain hedging."},
+            "pool": {**_table_schema(PoolConfig, sweepable=True),
+                     "description": "Optional: the AMM pool the hedger swaps on."},
+            "hedger": {**_table_schema(HedgerConfig, sweepable=True),
+                       "description": "Optional: keeps the desk's inventory inside a band (pool or book)."},
         },
         "required": ["data", "strategy"],
         "additionalProperties": False,

@@ -7,6 +7,7 @@ This is the only place that assembles a simulation from configs; the sweep execu
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import attrs
 import numpy as np
@@ -18,6 +19,120 @@ from engine.time import ns_to_s
 from strategies.config import StrategyConfig
 from venues.orderbook.config import VenueConfig
 from venues.orderbook.venue import venue_class
+
+
+class Hedging:
+    """The on-chain side of a hedged trial: chain, pool, arbitrageur, hedger and a band probe.
+
+    Parameters
+    ----------
+    chain : venues.chain.Chain or None
+    hedger : strategies.hedger.Hedger
+    arbitrageur : strategies.arbitrageur.Arbitrageur or None
+    """
+
+    def __init__(self, chain, hedger, arbitrageur) -> None:
+        self.chain = chain
+        self.hedger = hedger
+        self.arbitrageur = arbitrageur
+        self.total_q: list[float] = []
+
+    def probe(self) -> None:
+        """Record the desk's total inventory (sampled at every block / hedge check)."""
+        self.total_q.append(self.hedger.total_q)
+
+    def metrics(self, book_pnl: float, mid: float) -> dict[str, float]:
+        """Hedge metrics: costs (quote units), counts, desk PnL and inventory in the band.
+
+        ``desk_pnl`` = order-book PnL + the on-chain wallet marked to the final mid; the hedge
+        costs (``hedge_slippage``, ``hedge_pool_fee``, ``hedge_bribe``, ``hedge_gas``,
+        ``hedge_fees``) are already inside it.
+        """
+        h = self.hedger
+        q = np.abs(np.array(self.total_q)) if self.total_q else np.zeros(1)
+        band = h.config.band + abs(h.config.target)
+        out = {f"hedge_{k}": float(v) for k, v in h.costs.items()}
+        out.update(
+            desk_pnl=float(book_pnl + h.onchain.cash + h.onchain.q * mid),
+            n_hedges=float(h.n_hedges),
+            n_tx_dropped=float(h.n_dropped),
+            n_arbs=float(self.arbitrageur.n_arbs if self.arbitrageur is not None else 0),
+            max_abs_total_q=float(q.max()),
+            frac_outside_band=float(np.mean(q > band + 1e-12)),
+            final_total_q=float(h.total_q),
+        )
+        return out
+
+
+PRIORITY_FEES_FILE = (
+    Path(__file__).resolve().parents[1] / "data" / "ethereum_block_fees" / "mev_inspect_txs_derived.csv.gz"
+)
+"""Bundled recorded priority fees used by the hedger's percentile bribe policy."""
+
+
+def recorded_priority_fees_gwei() -> np.ndarray:
+    """Recorded priority fees of the bundled Ethereum sample, gwei per gas (positive ones).
+
+    Raises
+    ------
+    venues.loaders.DataError
+        If the bundled file is missing or invalid.
+    """
+    from venues.loaders.eth_blocks import load_mev_inspect_txs
+
+    fees = load_mev_inspect_txs(PRIORITY_FEES_FILE)["priority_fee_per_gas_wei"] / 1e9
+    return fees[fees > 0]
+
+
+def add_hedging(sim, book, quoter, extras: dict):
+    """Wire the optional hedger (and its chain, pool and arbitrageur) into a simulation.
+
+    The pool is created at the first block, priced at the order book's mid then (times
+    ``1 + premium``); the arbitrageur keeps it near mid; the chain's gas is valued at the mid.
+
+    Parameters
+    ----------
+    sim : engine.kernel.Simulation
+    book : venues.orderbook.venue.OrderBookVenue
+    quoter : strategies.base.Strategy
+    extras : dict
+        Resolved optional sections (``hedger``, ``chain``, ``pool``).
+
+    Returns
+    -------
+    Hedging or None
+        ``None`` when there is no ``hedger`` section.
+    """
+    hcfg = extras.get("hedger")
+    if hcfg is None:
+        return None
+    from strategies.arbitrageur import Arbitrageur, ArbitrageurConfig
+    from strategies.hedger import Hedger
+    from venues.chain import Chain, ChainConfig, make_pool
+
+    chain = arb = None
+    if hcfg.venue == "pool":
+        pcfg = extras["pool"]
+        chain = Chain(sim, extras.get("chain") or ChainConfig(), {})
+        arb = Arbitrageur(ArbitrageurConfig(pool=pcfg.name), book)
+
+        def housekeeping(chain_, block_ts_ns: int) -> None:
+            mid = book.mid
+            if mid > 0:
+                chain_.native_price(mid)
+                if pcfg.name not in chain_.pools:
+                    chain_.pools[pcfg.name] = make_pool(pcfg, mid)
+
+        chain.participants += [housekeeping, arb]
+    fees = recorded_priority_fees_gwei() if hcfg.bribe_policy == "percentile" else None
+    hedger = Hedger(sim, hcfg, book, chain=chain, quoter=quoter, recorded_priority_fees_gwei=fees)
+    hedging = Hedging(chain, hedger, arb)
+    if chain is not None:
+        chain.participants.append(lambda chain_, ts: hedging.probe())
+    else:  # no chain: sample at the hedger's own checks
+        hedger.after_check = hedging.probe
+    return hedging
+
 
 EQUITY_SAMPLE_MS = 100.0
 """Clock of the equity curve (and so of max_drawdown), ms."""
@@ -49,7 +164,12 @@ class TrialResult:
 
 
 def run_trial(
-    feed, venue: VenueConfig, strategy: StrategyConfig, strategy_cls: type, seed: int
+    feed,
+    venue: VenueConfig,
+    strategy: StrategyConfig,
+    strategy_cls: type,
+    seed: int,
+    extras: dict | None = None,
 ) -> TrialResult:
     """Replay ``feed`` through one venue with one strategy and return its metrics.
 
@@ -64,6 +184,10 @@ def run_trial(
         A :class:`strategies.base.Strategy` subclass.
     seed : int
         The trial's seed; every component draws from its own stream of it.
+    extras : dict, optional
+        Resolved optional sections: ``hedger`` (:class:`strategies.hedger.HedgerConfig`), with
+        ``chain`` (:class:`venues.chain.ChainConfig`) and ``pool``
+        (:class:`venues.chain.PoolConfig`) for on-chain hedging (:func:`add_hedging`).
 
     Returns
     -------
@@ -79,7 +203,8 @@ def run_trial(
     account = Account()
     book = venue_class(venue.kind)(sim, feed, venue, account, sample_ms=EQUITY_SAMPLE_MS)
     recorder = PnLRecorder(account, book)
-    strategy_cls(sim, strategy, book)
+    quoter = strategy_cls(sim, strategy, book)
+    hedging = add_hedging(sim, book, quoter, extras or {})
     t0 = time.perf_counter()
     sim.run()
     wall = time.perf_counter() - t0
@@ -91,5 +216,7 @@ def run_trial(
         n_rejects=float(book.n_rejects),
         sim_span_s=ns_to_s(book.end_ns - book.start_ns),
     )
+    if hedging is not None:
+        metrics.update(hedging.metrics(metrics["pnl"], book.mid))
     sim.close()
     return TrialResult(metrics=metrics, equity=equity, fills=recorder.fills(), replay_wall_s=wall)

@@ -87,7 +87,7 @@ def run_trial_safely(feed: Any, trial: TrialSpec, strategy_cls: type) -> TrialOu
 
     t0 = time.perf_counter()
     try:
-        result = run_trial(feed, trial.venue, trial.strategy, strategy_cls, trial.seed)
+        result = run_trial(feed, trial.venue, trial.strategy, strategy_cls, trial.seed, trial.extras)
         metrics = {str(k): float(v) for k, v in dict(result.metrics).items()}
     except Exception as exc:  # noqa: BLE001 - a failing trial is data, not a crash
         return TrialOutcome(

@@ -27,7 +27,7 @@ def fake_trial(monkeypatch):
             self.equity = None
             self.fills = None
 
-    def run_trial(feed, venue, strategy, strategy_cls, seed):
+    def run_trial(feed, venue, strategy, strategy_cls, seed, extras=None):
         if strategy.gamma >= 0.5:
             raise ZeroDivisionError(f"fake failure at gamma={strategy.gamma}")
         per_1k = math.nan if strategy.gamma == 0.1 else seed % 1000 / 7.0
