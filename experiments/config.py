@@ -847,6 +847,14 @@ def load_sweep_text(text: str, path: str | Path, *, check_files: bool = True) ->
             except ValueError as exc:
                 problems.append(f"strategy.kind: {exc}")
 
+    # [pool] flow_path: recorded pool events, relative to the sweep file
+    flow = tables["pool"].get("flow_path")
+    if isinstance(flow, str):
+        flow_file = (base_dir / flow).resolve()
+        tables["pool"]["flow_path"] = str(flow_file)
+        if check_files and not flow_file.is_file():
+            problems.append(f"pool.flow_path: file not found: {flow_file}")
+
     # [venue] kind: the venue class (a value or a list of them), importable now
     venue_kinds = tables["venue"].get("kind", "orderbook")
     for n, vkind in enumerate(venue_kinds if isinstance(venue_kinds, list) else [venue_kinds]):

@@ -57,6 +57,7 @@ class Hedging:
             n_hedges=float(h.n_hedges),
             n_tx_dropped=float(h.n_dropped),
             n_arbs=float(self.arbitrageur.n_arbs if self.arbitrageur is not None else 0),
+            n_background_swaps=float(self.chain.n_background_swaps if self.chain is not None else 0),
             max_abs_total_q=float(q.max()),
             frac_outside_band=float(np.mean(q > band + 1e-12)),
             final_total_q=float(h.total_q),
@@ -124,6 +125,10 @@ def add_hedging(sim, book, quoter, extras: dict):
                     chain_.pools[pcfg.name] = make_pool(pcfg, mid)
 
         chain.participants += [housekeeping, arb]
+        if pcfg.flow_path is not None:
+            from venues.chain import recorded_flow
+
+            chain.add_background_flow(pcfg.name, *recorded_flow(pcfg.flow_path, book.start_ns, pcfg.flow_scale))
     fees = recorded_priority_fees_gwei() if hcfg.bribe_policy == "percentile" else None
     hedger = Hedger(sim, hcfg, book, chain=chain, quoter=quoter, recorded_priority_fees_gwei=fees)
     hedging = Hedging(chain, hedger, arb)

@@ -217,15 +217,26 @@ class Hedger(Strategy):
 
     def _on_chain_report(self, event) -> None:
         self._inflight = False
-        cost = event.bribe_paid + event.gas_paid
         self.costs["bribe"] += event.bribe_paid
         self.costs["gas"] += event.gas_paid
         if type(event) is TxDropped:
-            self.n_dropped += 1
-            self.onchain.cash -= cost  # a reverted swap still paid its gas and bribe
-            self.onchain.fees_paid += cost
-            return
-        assert type(event) is SwapExecuted
+            self.on_tx_dropped(event)
+        else:
+            self.on_swap(event)
+
+    def on_tx_dropped(self, event: TxDropped) -> None:
+        """Hook: a hedge transaction did not execute; it is resent at the next check.
+
+        A reverted swap (``reason == "slippage"``) still paid its gas and bribe.
+        """
+        cost = event.bribe_paid + event.gas_paid
+        self.n_dropped += 1
+        self.onchain.cash -= cost
+        self.onchain.fees_paid += cost
+
+    def on_swap(self, event: SwapExecuted) -> None:
+        """Hook: a hedge swap landed; book it in the on-chain wallet and split its costs."""
+        cost = event.bribe_paid + event.gas_paid
         pool = self.chain.pools[event.pool]
         quote_token = 1 - pool.base_token
         sells_base = event.zero_for_one == pool.sell_base_direction()

@@ -41,6 +41,7 @@ from components.chain_events import BlockProduced, SwapExecuted, TxDropped
 from engine.events import Priority
 from engine.kernel import Simulation
 from engine.time import ms_to_ns
+from venues.inclusion import draw_included
 
 BLOCK_TIME_MS = {"base": 2000.0, "arbitrum": 250.0, "bsc": 750.0, "ethereum": 12000.0}
 """Block times by chain, ms: Base 2 s, Arbitrum One 0.25 s, BNB Smart Chain 0.75 s (since the
@@ -103,6 +104,15 @@ class PoolConfig:
     base_token : {0, 1}, default 1
         Which token is the base asset (1: token0 = USDC, token1 = WETH, as on the recorded pool).
     decimals0, decimals1 : int, default 6 and 18
+    flow_path : str or None, default None
+        Recorded Uniswap v3 pool events (demeter-fetch ``*.pool.tick.csv.gz``/``*.tick.csv.gz``,
+        token0/token1 as this pool's) whose swaps are replayed as background flow: each recorded
+        swap's input amount is applied as an exact-input swap in its direction, its time shifted
+        so the first recorded swap lands at the start of the market-data feed. Relative paths
+        are relative to the sweep file.
+    flow_scale : float, default 1.0
+        Multiplier of the recorded input amounts (a recorded pool much deeper than this one
+        would otherwise push it far from mid every block).
     """
 
     name: str = "hedge"
@@ -113,6 +123,46 @@ class PoolConfig:
     base_token: int = attrs.field(default=1, validator=v.in_((0, 1)))
     decimals0: int = attrs.field(default=6, validator=[v.ge(0), v.le(36)])
     decimals1: int = attrs.field(default=18, validator=[v.ge(0), v.le(36)])
+    flow_path: str | None = attrs.field(default=None, validator=v.optional(v.min_len(1)))
+    flow_scale: float = attrs.field(default=1.0, validator=v.gt(0))
+
+
+def recorded_flow(path: str, start_ns: int, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Background flow from recorded pool events: ``(ts_ns, amount_in, zero_for_one)``.
+
+    Parameters
+    ----------
+    path : str
+        Recorded pool events (:func:`venues.loaders.uniswap_v3.load_pool_events`).
+    start_ns : int
+        Sim time at which the first recorded swap is placed; the others keep their spacing.
+    scale : float, default 1.0
+        Multiplier of the input amounts.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``ts_ns`` (int64), ``amount_in`` (object, Python ints, raw units), ``zero_for_one`` (bool).
+
+    Raises
+    ------
+    venues.loaders.DataError
+        If the file is missing or invalid (named with its row).
+    """
+    from venues.loaders.uniswap_v3 import SWAP, load_pool_events
+
+    ev = load_pool_events(path)
+    swaps = ev[ev["kind"] == SWAP]
+    amount0 = swaps["amount0"]
+    zero_for_one = np.array([int(a) > 0 for a in amount0], dtype=bool)
+    amount_in = np.array(
+        [int(int(a0 if z else a1) * scale) for a0, a1, z in zip(amount0, swaps["amount1"], zero_for_one, strict=True)],
+        dtype=object,
+    )
+    ts = swaps["block_timestamp"].astype(np.int64)
+    ts = ts - (ts[0] if ts.size else 0) + start_ns
+    keep = np.array([a > 0 for a in amount_in], dtype=bool)
+    return ts[keep], amount_in[keep], zero_for_one[keep]
 
 
 def make_pool(config: PoolConfig, mid: float) -> PoolAdapter:
@@ -276,6 +326,7 @@ class Chain(Component):
         self._rng = self.rng("inclusion")
         self.n_background_swaps = 0
         self.n_background_reverts = 0
+        self.n_background_skipped = 0
 
     # -- set-up -------------------------------------------------------------------------------
     def add_background_flow(
@@ -370,8 +421,7 @@ class Chain(Component):
         report_at = now + ms_to_ns(c.response_latency_ms)
         gas = self.gas_cost()
         for tx in ready:
-            p = 1.0 / (1.0 + math.exp(-(c.inclusion_a + c.inclusion_b * tx.bribe)))
-            if self._rng.random() >= p:
+            if not draw_included(self._rng, tx.bribe, c.inclusion_a, c.inclusion_b):
                 self._report(tx, TxDropped(report_at, tx.tx_id, "not_included", 0.0, 0.0, self.block_number, now))
                 continue
             n += 1
@@ -393,7 +443,13 @@ class Chain(Component):
         n = 0
         for name, (ts, amounts, directions) in self._flows.items():
             i = self._flow_pos[name]
-            adapter = self.pools[name]
+            adapter = self.pools.get(name)
+            if adapter is None:  # the pool does not exist yet: recorded swaps until now are skipped
+                while i < ts.size and ts[i] <= now:
+                    i += 1
+                    self.n_background_skipped += 1
+                self._flow_pos[name] = i
+                continue
             while i < ts.size and ts[i] <= now:
                 try:
                     adapter.swap(int(amounts[i]), bool(directions[i]))

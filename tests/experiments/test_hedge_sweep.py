@@ -66,3 +66,30 @@ def test_hedged_sweep_stores_hedge_metrics(tmp_path):
         assert r["n_hedges"] > 0 and r["hedge_pool_fee"] > 0 and r["hedge_bribe"] > 0
         assert r["desk_pnl"] != r["pnl"]
         assert r["max_abs_total_q"] < 2.0
+
+
+FLOW = REPO / "data" / "uniswap_v3_usdc_weth"
+
+
+def test_recorded_pool_flow_is_replayed_between_our_swaps(tmp_path):
+    """`[pool] flow_path` replays recorded Uniswap v3 swaps on the hedging pool (one trial)."""
+    from experiments.config import load_sweep
+    from experiments.worker import run_trial_safely
+    from venues.loaders import load_feed
+
+    flow = next(FLOW.glob("ethereum-*.pool.tick.csv.gz"))
+    body = TOML.replace('kind = ["pancake_v2", "aerodrome_volatile"]', f'kind = "pancake_v2"\nflow_path = "{flow}"\n'
+                        "flow_scale = 0.01")
+    toml = tmp_path / "flow.toml"
+    toml.write_text(body)
+    spec = load_sweep(toml)
+    assert spec.trials[0].extras["pool"].flow_path == str(flow)
+    outcome = run_trial_safely(load_feed(spec.data, cache_dir=tmp_path), spec.trials[0], spec.strategy_cls)
+    assert outcome.status == "done", outcome.error
+    assert outcome.metrics["n_background_swaps"] > 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text(body.replace(str(flow), "missing.csv.gz"))
+    from experiments.config import ConfigError
+
+    with pytest.raises(ConfigError, match="pool.flow_path: file not found"):
+        load_sweep(bad)
