@@ -37,6 +37,14 @@ bench:
     python bench/bench_replay.py
     python bench/bench_sweep.py
 
+# HTML report of a sweep (e.g. `just report results/gamma.duckdb results/gamma-report`)
+report RESULTS DIR *ARGS:
+    mmsim report {{RESULTS}} --out {{DIR}} {{ARGS}}
+
+# the documentation site (docs/ + mkdocs.yml; reference page generated from the config schema)
+docs *ARGS:
+    mkdocs build --strict {{ARGS}}
+
 # static checks
 lint:
     ruff check .

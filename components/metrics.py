@@ -12,6 +12,12 @@ Definitions (also in the README):
 ``max_drawdown``
     Largest fall of the equity curve (sampled on the venue's clock, 100 ms by default, and
     after every fill) below its running maximum, quote currency, ``>= 0``.
+``maker_volume``, ``taker_volume``
+    ``Σ px·qty`` of maker / taker fills, quote currency (:class:`Account`).
+
+Risk-adjusted ratios (Sharpe, Sortino, Calmar), VaR, markouts, inventory statistics, the
+fill ratio and the cost breakdown are defined in :mod:`components.performance`;
+:meth:`PnLRecorder.performance` computes them for a trial.
 """
 
 from __future__ import annotations
@@ -107,6 +113,18 @@ class PnLRecorder:
         curve["mid"] = np.concatenate([mid, fills["mid"]])
         curve["equity"] = np.concatenate([cash, fills["cash"]]) + curve["q"] * curve["mid"]
         return curve[np.argsort(curve["ts_ns"], kind="stable")]
+
+    def performance(self, *, n_orders: float, q_max: float, sample_ms: float = 1000.0, hedger=None,
+                    final_mid: float | None = None) -> dict[str, float]:  # fmt: skip
+        """Risk, adverse-selection, inventory and cost metrics of the run.
+
+        Shorthand for :func:`components.performance.trial_performance` on this recorder (see
+        there for the keys, definitions and units).
+        """
+        from components.performance import trial_performance
+
+        return trial_performance(self, n_orders=n_orders, q_max=q_max, sample_ms=sample_ms, hedger=hedger,
+                                 final_mid=final_mid)  # fmt: skip
 
     def metrics(self) -> dict[str, float]:
         """Per-trial metrics (see the module docstring for definitions)."""

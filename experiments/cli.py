@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", help="run SQL on a results file (read-only) and print a table")
     q.add_argument("config", metavar="RESULTS", help="DuckDB results file")
     q.add_argument("sql", metavar="SQL", help='e.g. "SELECT gamma, pnl FROM trials JOIN metrics USING (trial_id)"')
+
+    rp = sub.add_parser("report", help="write a self-contained HTML report (and PNG charts) of a sweep")
+    rp.add_argument("config", metavar="RESULTS", help="DuckDB results file")
+    rp.add_argument("--out", required=True, metavar="DIR", help="directory for index.html and the PNGs")
+    rp.add_argument("--sweep-id", default=None, metavar="ID",
+                    help="sweep to report on (default: the latest one created)")
     return p
 
 
@@ -340,6 +346,23 @@ def _cmd_query(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from experiments.report import ReportError, build_report
+
+    path = Path(args.config)
+    err = _console(stderr=True)
+    if not path.is_file():
+        err.print(f"error: {path}: results file not found", markup=False)
+        return EXIT_BAD_INPUT
+    try:
+        index = build_report(path, args.out, sweep_id=args.sweep_id)
+    except ReportError as exc:
+        err.print(f"error: {path}: {exc}", markup=False)
+        return EXIT_BAD_INPUT
+    print(f"wrote {index} (open it in a browser; PNG charts beside it)")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mmsim`` console script.
 
@@ -355,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = _parser().parse_args(argv)
     commands = {"run": _cmd_run, "sweep": _cmd_sweep, "validate": _cmd_validate,
-                "query": _cmd_query, "resume": _cmd_resume, "schema": _cmd_schema}
+                "query": _cmd_query, "resume": _cmd_resume, "schema": _cmd_schema,
+                "report": _cmd_report}
     bad_input = (ConfigError, *_data_error_types())
     try:
         return commands[args.command](args)

@@ -77,15 +77,19 @@ __all__ = [
     "trial_id_for",
 ]
 
-SECTIONS = ("sweep", "data", "venue", "strategy", "chain", "pool", "hedger")
+SECTIONS = ("sweep", "data", "venue", "strategy", "chain", "pool", "hedger", "risk")
 """Top-level tables of a sweep file, in the order they are validated."""
 
 GRID_SECTIONS = ("venue", "strategy")
-OPTIONAL_SECTIONS = ("chain", "pool", "hedger")
-"""Tables a file may add for on-chain hedging; sweepable like [venue] and [strategy]."""
+OPTIONAL_SECTIONS = ("chain", "pool", "hedger", "risk")
+"""Tables a file may add (on-chain hedging; risk monitors); sweepable like [venue] and [strategy]."""
 
 
 def _optional_section_class(name: str) -> type:
+    if name == "risk":
+        from strategies.risk import RiskConfig
+
+        return RiskConfig
     if name == "hedger":
         from strategies.hedger import HedgerConfig
 

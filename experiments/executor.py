@@ -454,7 +454,7 @@ def run_sweep(
                 params=trial.params, replicate=trial.replicate, seed=trial.seed,
                 status=outcome.status, wall_s=outcome.wall_s, error=outcome.error,
                 traceback=outcome.traceback, metrics=outcome.metrics,
-                equity=outcome.equity, fills=outcome.fills,
+                equity=outcome.equity, fills=outcome.fills, alerts=outcome.alerts,
                 repro={**repro, "host": outcome.host or socket.gethostname()},
             )
             counts["done" if outcome.status == "done" else "failed"] += 1

@@ -55,6 +55,7 @@ def config_json_schema() -> dict[str, Any]:
     from experiments.config import resolve_strategy
     from strategies import STRATEGY_KINDS
     from strategies.hedger import HedgerConfig
+    from strategies.risk import RiskConfig
     from venues.chain import ChainConfig, PoolConfig
     from venues.loaders import DataConfig
     from venues.orderbook.config import VenueConfig
@@ -110,6 +111,8 @@ def config_json_schema() -> dict[str, Any]:
                      "description": "Optional: the AMM pool the hedger swaps on."},
             "hedger": {**_table_schema(HedgerConfig, sweepable=True),
                        "description": "Optional: keeps the desk's inventory inside a band (pool or book)."},
+            "risk": {**_table_schema(RiskConfig, sweepable=True),
+                     "description": "Optional: risk monitors (VaR, drawdown, inventory, stale quotes, data gaps)."},
         },
         "required": ["data", "strategy"],
         "additionalProperties": False,

@@ -42,6 +42,8 @@ class TrialOutcome:
         Equity curve of a finished trial.
     fills : ndarray of components.metrics.FILL_DTYPE or None
         Fill log of a finished trial.
+    alerts : ndarray of strategies.risk.ALERT_DTYPE or None
+        Risk-monitor alerts of a finished trial, in time order.
     host : str or None
         Host name of the process that ran the trial.
     """
@@ -55,6 +57,7 @@ class TrialOutcome:
     equity: Any = None
     fills: Any = None
     host: str | None = None
+    alerts: Any = None
 
 
 class Reporter(Protocol):

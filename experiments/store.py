@@ -29,14 +29,15 @@ Tables (one row per sweep / trial; see README.md for example queries):
     fill, not downsampled).
 ``alerts``
     ``sweep_id``, ``trial_id``, ``ts_ns``, ``monitor``, ``metric``, ``value``, ``limit``,
-    ``action``: risk-monitor alerts (empty until risk monitors report them).
+    ``action``: risk-monitor alerts (:data:`strategies.risk.ALERT_DTYPE`), one row per
+    breach of a trial with status ``done``.
 
 Reproducibility metadata is stored on every ``trials`` row: ``config_sha256``,
 ``code_revision`` (git commit), ``code_dirty``, ``data_sha256`` (JSON list),
 ``package_versions`` (JSON), ``host`` and ``seed``.
 
 Each finished trial is committed in its own transaction (its ``trials``, ``metrics``,
-``equity`` and ``fills`` rows together, the arrays inserted through Arrow), so a crash loses
+``equity``, ``fills`` and ``alerts`` rows together, the arrays inserted through Arrow), so a crash loses
 only the trials that were running.
 
 **Reading while a sweep runs.** DuckDB lets one process open a file for writing and its lock
@@ -44,7 +45,7 @@ keeps every other process out, readers included. So the writer also drops each c
 trial's rows as Parquet files under ``<results>.parts/<sweep_id>/<table>/<trial_id>.parquet``
 (and ``sweeps/<sweep_id>.parquet``); :func:`open_for_query` opens the DuckDB file read-only
 when it can and otherwise an in-memory DuckDB with views ``sweeps``, ``trials``, ``metrics``,
-``equity``, ``fills`` over those files. A sweep that ends ``done`` deletes its parts (the
+``equity``, ``fills``, ``alerts`` over those files. A sweep that ends ``done`` deletes its parts (the
 DuckDB file holds everything); an interrupted one keeps them until it is resumed and done.
 
 This module holds no simulation logic and never reads a sweep file.
@@ -84,7 +85,7 @@ __all__ = [
 EQUITY_MAX_ROWS = 2000
 """Most ``equity`` rows stored per trial (evenly spaced, first and last kept); 0 keeps all."""
 
-PART_TABLES = ("trials", "metrics", "equity", "fills")
+PART_TABLES = ("trials", "metrics", "equity", "fills", "alerts")
 """Tables mirrored as per-trial Parquet parts while a sweep runs."""
 
 EQUITY_COLUMNS = {"ts_ns": "BIGINT", "equity": "DOUBLE", "q": "DOUBLE", "mid": "DOUBLE"}
@@ -96,6 +97,8 @@ ALERT_COLUMNS = {
     "sweep_id": "VARCHAR", "trial_id": "VARCHAR", "ts_ns": "BIGINT", "monitor": "VARCHAR",
     "metric": "VARCHAR", "value": "DOUBLE", "limit": "DOUBLE", "action": "VARCHAR",
 }
+ALERT_ROW_COLUMNS = {c: t for c, t in ALERT_COLUMNS.items() if c not in ("sweep_id", "trial_id")}
+"""The per-alert columns of ``alerts`` (after ``sweep_id``, ``trial_id``)."""
 REPRO_COLUMNS = {
     "config_sha256": "VARCHAR", "code_revision": "VARCHAR", "code_dirty": "BOOLEAN",
     "data_sha256": "JSON", "package_versions": "JSON", "host": "VARCHAR",
@@ -145,7 +148,8 @@ def _arrow_rows(sweep_id: str, trial_id: str, arr: Any, columns: Mapping[str, st
     return pa.Table.from_arrays(arrays, names=["sweep_id", "trial_id", *columns])
 
 
-_NP = {"BIGINT": np.int64, "DOUBLE": np.float64, "TINYINT": np.int8, "BOOLEAN": np.bool_}
+_NP = {"BIGINT": np.int64, "DOUBLE": np.float64, "TINYINT": np.int8, "BOOLEAN": np.bool_,
+       "VARCHAR": np.str_}
 
 STANDARD_METRICS = (
     "pnl",
@@ -486,8 +490,10 @@ class ResultStore:
         equity: Any = None,
         fills: Any = None,
         repro: Mapping[str, Any] | None = None,
+        alerts: Any = None,
     ) -> None:
-        """Write one finished trial (``trials`` row; if done ``metrics``, ``equity``, ``fills``).
+        """Write one finished trial (``trials`` row; if done ``metrics``, ``equity``, ``fills``,
+        ``alerts``).
 
         Parameters
         ----------
@@ -516,6 +522,8 @@ class ResultStore:
         repro : mapping or None, default None
             Reproducibility columns (:data:`REPRO_COLUMNS`): ``config_sha256``,
             ``code_revision``, ``code_dirty``, ``data_sha256``, ``package_versions``, ``host``.
+        alerts : ndarray of strategies.risk.ALERT_DTYPE or None, default None
+            Risk-monitor alerts (every one is stored).
 
         Notes
         -----
@@ -551,6 +559,9 @@ class ResultStore:
                 if fills is not None and len(fills):
                     self._insert_arrow("fills", _arrow_rows(sweep_id, trial_id, fills,
                                                             FILL_COLUMNS))
+                if alerts is not None and len(alerts):
+                    self._insert_arrow("alerts", _arrow_rows(sweep_id, trial_id, alerts,
+                                                             ALERT_ROW_COLUMNS))
             self.con.commit()
         except BaseException:
             self.con.rollback()
@@ -656,7 +667,7 @@ def open_for_query(path: str | Path) -> tuple[duckdb.DuckDBPyConnection, bool]:
     -------
     tuple of (DuckDBPyConnection, bool)
         The connection and whether it reads the parts (``True``: a sweep is writing the file;
-        views ``sweeps``, ``trials``, ``metrics``, ``equity``, ``fills`` over
+        views ``sweeps``, ``trials``, ``metrics``, ``equity``, ``fills``, ``alerts`` over
         ``<path>.parts/*/<table>/*.parquet`` hold the trials committed so far by the running
         and any unfinished sweeps).
 

@@ -17,6 +17,7 @@ from components.metrics import PnLRecorder
 from engine.kernel import Simulation
 from engine.time import ns_to_s
 from strategies.config import StrategyConfig
+from strategies.risk import add_risk
 from venues.orderbook.config import VenueConfig
 from venues.orderbook.venue import venue_class
 
@@ -158,6 +159,8 @@ class TrialResult:
         The sampled equity curve.
     fills : ndarray of components.metrics.FILL_DTYPE
         Every fill, in time order.
+    alerts : ndarray of strategies.risk.ALERT_DTYPE
+        Risk-monitor alerts, in time order (empty without a ``[risk]`` table).
     replay_wall_s : float
         Wall-clock time of the replay, seconds (not a metric: it differs between runs).
     """
@@ -165,6 +168,7 @@ class TrialResult:
     metrics: dict[str, float]
     equity: np.ndarray
     fills: np.ndarray
+    alerts: np.ndarray
     replay_wall_s: float
 
 
@@ -192,7 +196,9 @@ def run_trial(
     extras : dict, optional
         Resolved optional sections: ``hedger`` (:class:`strategies.hedger.HedgerConfig`), with
         ``chain`` (:class:`venues.chain.ChainConfig`) and ``pool``
-        (:class:`venues.chain.PoolConfig`) for on-chain hedging (:func:`add_hedging`).
+        (:class:`venues.chain.PoolConfig`) for on-chain hedging (:func:`add_hedging`); ``risk``
+        (:class:`strategies.risk.RiskConfig`) for risk monitors
+        (:func:`strategies.risk.add_risk`).
 
     Returns
     -------
@@ -210,6 +216,7 @@ def run_trial(
     recorder = PnLRecorder(account, book)
     quoter = strategy_cls(sim, strategy, book)
     hedging = add_hedging(sim, book, quoter, extras or {})
+    risk = add_risk(sim, book, quoter, account, hedging, (extras or {}).get("risk"), feed=feed)
     t0 = time.perf_counter()
     sim.run()
     wall = time.perf_counter() - t0
@@ -223,5 +230,15 @@ def run_trial(
     )
     if hedging is not None:
         metrics.update(hedging.metrics(metrics["pnl"], book.mid))
+    metrics.update(
+        recorder.performance(
+            n_orders=book.n_orders,
+            q_max=strategy.max_position,
+            hedger=hedging.hedger if hedging is not None else None,
+            final_mid=book.mid if hedging is not None else None,
+        )
+    )
+    metrics.update(risk.metrics())
+    alerts = risk.alerts()
     sim.close()
-    return TrialResult(metrics=metrics, equity=equity, fills=recorder.fills(), replay_wall_s=wall)
+    return TrialResult(metrics=metrics, equity=equity, fills=recorder.fills(), alerts=alerts, replay_wall_s=wall)

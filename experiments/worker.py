@@ -106,6 +106,7 @@ def run_trial_safely(feed: Any, trial: TrialSpec, strategy_cls: type) -> TrialOu
         equity=result.equity,
         fills=result.fills,
         host=_HOST,
+        alerts=getattr(result, "alerts", None),
     )
 
 

@@ -68,6 +68,12 @@ class Strategy(Component):
         Inventory from the fills reported so far, base units (long > 0).
     open_orders : dict of int to LocalOrder
         Orders sent and not known to be done, by client order id.
+    last_quote_ns : int or None
+        Sim time of the last :meth:`quote` call (a requote), ns; ``None`` before the first.
+    is_halted : bool
+        :meth:`halt` was called: quotes are pulled and no more are sent this run.
+    halt_reason : str or None
+        The reason given to :meth:`halt`.
 
     Warnings
     --------
@@ -89,8 +95,10 @@ class Strategy(Component):
         self.venue = venue
         self.q = 0.0
         self.open_orders: dict[int, LocalOrder] = {}
-        self._next_coid = 1
         self._order_qty: float | None = None  # order_qty on the venue's lot grid, set on first use
+        self.last_quote_ns: int | None = None
+        self.is_halted = False
+        self.halt_reason: str | None = None
 
     # -- commands ---------------------------------------------------------------------------
     def submit_limit(
@@ -114,8 +122,7 @@ class Strategy(Component):
         int
             The client order id.
         """
-        coid = self._next_coid
-        self._next_coid += 1
+        coid = self.venue.new_order_id()
         self.open_orders[coid] = LocalOrder(coid, int(side), px, qty)
         self.venue.submit(self._on_report, coid, int(side), px, qty, tif)
         return coid
@@ -133,11 +140,34 @@ class Strategy(Component):
         for coid in list(self.open_orders):
             self.cancel(coid)
 
+    def halt(self, reason: str) -> None:
+        """Stop quoting for the rest of the run: cancel every open order and every timer.
+
+        After a halt :meth:`quote` (and so :meth:`quote_around_touch`) does nothing; explicit
+        :meth:`submit_limit` calls still go through (a risk monitor flattens with an IOC that
+        way). Calling it again only keeps the first reason.
+
+        Parameters
+        ----------
+        reason : str
+            Why (e.g. ``"risk: drawdown 12.5 > 10"``); kept in :attr:`halt_reason`.
+
+        Warnings
+        --------
+        Command: called by risk monitors (:mod:`strategies.risk`) or by the strategy itself.
+        """
+        if not self.is_halted:
+            self.is_halted = True
+            self.halt_reason = reason
+        self._timers.clear()
+        self.cancel_all()
+
     def quote(self, *, bid_px: float | None, ask_px: float | None, qty: float) -> None:
         """Make the resting orders one bid at ``bid_px`` and one ask at ``ask_px``.
 
         Orders already at the wanted price are kept (their queue position too); others are
         cancelled; a missing side is sent as ALO. ``None`` means no order on that side.
+        Records the time in :attr:`last_quote_ns`; does nothing once :meth:`halt` was called.
 
         Parameters
         ----------
@@ -146,6 +176,9 @@ class Strategy(Component):
         qty : float
             Size of each new order, base units.
         """
+        if self.is_halted:
+            return
+        self.last_quote_ns = self.sim.now_ns
         for side, px in ((Side.BUY, bid_px), (Side.SELL, ask_px)):
             keep = False
             for order in list(self.open_orders.values()):

@@ -104,6 +104,8 @@ def test_book_hedging_and_determinism(feed):
     b = run_desk(feed, cfg, seed=3)
     assert np.array_equal(a["samples"], b["samples"])
     assert a["hedger"].n_hedges > 0 and a["hedger"].costs["fees"] > 0
+    # both strategies share the venue: every report reached the strategy that sent the order
+    assert a["quoter"].q + a["hedger"].q == pytest.approx(a["book_acct"].q)
     assert np.abs(a["samples"][:, 2]).max() <= cfg.band + 4 * 0.05
 
 

@@ -118,3 +118,38 @@ def test_fill_log_reconciles_with_metrics(feed):
     assert (f["side"] * f["qty"]).sum() == pytest.approx(r.metrics["final_q"])
     assert f["q_after"][-1] == pytest.approx(r.metrics["final_q"])
     assert (f["ts_ns"][1:] >= f["ts_ns"][:-1]).all()
+
+
+def test_strategies_sharing_a_venue_get_their_own_reports():
+    """Two strategies on one venue: order ids never collide and each gets only its own acks."""
+    from components.account import Account
+    from components.orders import Side
+    from engine.kernel import Simulation
+    from engine.testing import book_rows, make_feed
+    from strategies.base import Strategy
+    from strategies.config import StrategyConfig
+    from venues.orderbook.venue import OrderBookVenue
+
+    t0 = 1_000_000_000
+    feed = make_feed(book_rows(t0, [(100.0, 5.0)], [(100.02, 5.0)]) + [(t0 + 10**9, "depth", 1, 99.99, 1.0)])
+    sim = Simulation(0)
+    venue = OrderBookVenue(sim, feed, VenueConfig(profile="binance_usdm", tick_size=0.01, lot_size=0.001,
+                                                  min_notional=0.0), Account())  # fmt: skip
+
+    class OneBid(Strategy):
+        def on_start(self):
+            self.acks = []
+            self.set_timer("go", at_ns=t0 + 1000)
+
+        def on_timer(self, event):
+            self.submit_limit(side=Side.BUY, px=99.95, qty=1.0)  # below every recorded price: inside the book window
+
+        def on_order_accepted(self, event):
+            self.acks.append(event.client_order_id)
+
+    a = OneBid(sim, StrategyConfig(), venue, name="a")
+    b = OneBid(sim, StrategyConfig(), venue, name="b")
+    sim.run()
+    assert len(a.acks) == 1 and len(b.acks) == 1
+    assert a.acks != b.acks
+    assert set(a.acks) == set(a.open_orders) and set(b.acks) == set(b.open_orders)

@@ -178,13 +178,13 @@ class OrderBookVenue(Component):
         ref_px = float(np.median(priced[:: max(1, priced.size // 50_000)]))
         roi_lo_px = max(float(priced.min()), ref_px / BOOK_WINDOW)
         self.tick_size = tick = min(self.profile.tick_at(roi_lo_px), feed.meta.tick_size)
-        lo_tick, hi_tick, bad_row = K.scan_prices_nb(ev, 1.0 / tick)
+        _, _, bad_row = K.scan_prices_nb(ev, 1.0 / tick)
         if bad_row >= 0:
             raise ValueError(
                 f"feed row {bad_row}: price {ev['px'][bad_row]} is not on the venue's {tick} price grid"
             )
-        base = max(int(lo_tick), int(math.floor(ref_px / BOOK_WINDOW / tick)))
-        n_ticks = min(int(hi_tick), int(math.ceil(ref_px * BOOK_WINDOW / tick))) - base + 1
+        base = int(math.floor(ref_px / BOOK_WINDOW / tick))
+        n_ticks = int(math.ceil(ref_px * BOOK_WINDOW / tick)) - base + 1
         if n_ticks > MAX_BOOK_TICKS:
             raise ValueError(
                 f"the book window spans {n_ticks} ticks of {tick} (> {MAX_BOOK_TICKS}): check tick_size"
@@ -215,6 +215,7 @@ class OrderBookVenue(Component):
         self._owner: dict[int, object] = {}  # client order id -> report target
         self.n_orders = 0
         self.n_rejects = 0
+        self._last_order_id = 0
         self.fill_listeners: list = []  # callables(Fill) run at the venue after each fill is booked
         sim.add_feed(self)
 
@@ -363,6 +364,11 @@ class OrderBookVenue(Component):
         return False
 
     # -- commands (called by strategies; take effect after the entry latency) --------------
+    def new_order_id(self) -> int:
+        """A client order id unique on this venue (strategies sharing a venue never collide)."""
+        self._last_order_id += 1
+        return self._last_order_id
+
     def submit(
         self, owner, client_order_id: int, side: int, px: float, qty: float, tif: TimeInForce
     ) -> None:
@@ -446,6 +452,8 @@ class OrderBookVenue(Component):
         )
         if crosses and tif == TimeInForce.ALO:
             return self._reject(now, coid, "post_only_would_cross")
+        if not crosses and (j < 0 or j >= self._bids.size):
+            return self._reject(now, coid, "price_out_of_range")
         self._report(coid, OrderAccepted(now + self.latency.response_ns, coid, now))
         leaves = qty
         if crosses:
@@ -464,8 +472,6 @@ class OrderBookVenue(Component):
             return self._report(
                 coid, OrderCanceled(now + self.latency.response_ns, coid, leaves, now)
             )
-        if j < 0 or j >= self._bids.size:
-            return self._reject(now, coid, "price_out_of_range")
         if st[K.N_USED] >= K.MAX_ORDERS:
             K.compact_orders(self._orders, st)
             used = self._orders[: st[K.N_USED]]
