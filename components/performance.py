@@ -209,7 +209,8 @@ def sharpe_ratio(returns: np.ndarray, periods_per_year: float) -> float:
     if x.size < 2:
         return math.nan
     sd = float(np.std(x, ddof=1))
-    if not sd > 0:
+    # a std at rounding level relative to the values is a constant series: undefined, not huge
+    if not sd > 1e-12 * float(np.max(np.abs(x))):
         return math.nan
     return float(np.mean(x)) / sd * math.sqrt(periods_per_year)
 

@@ -77,15 +77,19 @@ __all__ = [
     "trial_id_for",
 ]
 
-SECTIONS = ("sweep", "data", "venue", "strategy", "chain", "pool", "hedger", "risk")
+SECTIONS = ("sweep", "data", "venue", "strategy", "chain", "pool", "hedger", "risk", "signal")
 """Top-level tables of a sweep file, in the order they are validated."""
 
 GRID_SECTIONS = ("venue", "strategy")
-OPTIONAL_SECTIONS = ("chain", "pool", "hedger", "risk")
+OPTIONAL_SECTIONS = ("chain", "pool", "hedger", "risk", "signal")
 """Tables a file may add (on-chain hedging; risk monitors); sweepable like [venue] and [strategy]."""
 
 
 def _optional_section_class(name: str) -> type:
+    if name == "signal":
+        from signals.pipeline import SignalConfig
+
+        return SignalConfig
     if name == "risk":
         from strategies.risk import RiskConfig
 

@@ -53,6 +53,7 @@ def config_json_schema() -> dict[str, Any]:
         :mod:`tomllib`.
     """
     from experiments.config import resolve_strategy
+    from signals.pipeline import SignalConfig
     from strategies import STRATEGY_KINDS
     from strategies.hedger import HedgerConfig
     from strategies.risk import RiskConfig
@@ -111,6 +112,8 @@ def config_json_schema() -> dict[str, Any]:
                      "description": "Optional: the AMM pool the hedger swaps on."},
             "hedger": {**_table_schema(HedgerConfig, sweepable=True),
                        "description": "Optional: keeps the desk's inventory inside a band (pool or book)."},
+            "signal": {**_table_schema(SignalConfig, sweepable=True),
+                       "description": "Optional: a walk-forward model signal for the quoter (alpha skew)."},
             "risk": {**_table_schema(RiskConfig, sweepable=True),
                      "description": "Optional: risk monitors (VaR, drawdown, inventory, stale quotes, data gaps)."},
         },

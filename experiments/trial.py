@@ -66,6 +66,32 @@ class Hedging:
         return out
 
 
+def add_signal(feed, quoter, cfg):
+    """Give the quoter the walk-forward model signal of the feed when ``[signal]`` is set.
+
+    Parameters
+    ----------
+    feed : venues.loaders.Feed
+    quoter : strategies.base.Strategy
+        Receives the :class:`components.signal.SignalFeed` as ``quoter.signal`` (the GLFT quoter
+        skews by ``alpha × signal`` ticks).
+    cfg : signals.pipeline.SignalConfig or None
+
+    Returns
+    -------
+    signals.pipeline.SignalSeries or None
+        The predictions (for metrics), ``None`` without a ``[signal]`` table.
+    """
+    if cfg is None:
+        return None
+    from components.signal import SignalFeed
+    from signals.pipeline import signal_series
+
+    series = signal_series(feed, cfg)
+    quoter.signal = SignalFeed(series.ts_ns, series.value, latency_ns=int(cfg.latency_ms * 1e6))
+    return series
+
+
 PRIORITY_FEES_FILE = (
     Path(__file__).resolve().parents[1] / "data" / "ethereum_block_fees" / "mev_inspect_txs_derived.csv.gz"
 )
@@ -215,6 +241,7 @@ def run_trial(
     book = venue_class(venue.kind)(sim, feed, venue, account, sample_ms=EQUITY_SAMPLE_MS)
     recorder = PnLRecorder(account, book)
     quoter = strategy_cls(sim, strategy, book)
+    signal = add_signal(feed, quoter, (extras or {}).get("signal"))
     hedging = add_hedging(sim, book, quoter, extras or {})
     risk = add_risk(sim, book, quoter, account, hedging, (extras or {}).get("risk"), feed=feed)
     t0 = time.perf_counter()
@@ -239,6 +266,9 @@ def run_trial(
         )
     )
     metrics.update(risk.metrics())
+    if signal is not None:
+        metrics.update(signal_hit_rate=signal.hit_rate, n_signal_events=float(signal.ts_ns.size),
+                       n_signal_predictions=float(np.isfinite(signal.value).sum()))  # fmt: skip
     alerts = risk.alerts()
     sim.close()
     return TrialResult(metrics=metrics, equity=equity, fills=recorder.fills(), alerts=alerts, replay_wall_s=wall)

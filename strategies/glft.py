@@ -135,6 +135,11 @@ class GLFTConfig(StrategyConfig):
         Largest depth (ticks from mid) used in the fit of ``log λ(δ) = log A − kδ``.
     min_half_spread_ticks : float, default 0.5
         Floor on each depth, in ticks, after the formula.
+    alpha : float, default 0.0
+        Signal skew: the quote centre moves by ``alpha × signal`` ticks (signal in [−1, 1] from
+        the signal component, see :mod:`components.signal`); 0 ignores the signal.
+    confidence_widen : float, default 0.0
+        Extra depth, in ticks, added to both sides times ``1 − confidence`` of the signal.
     """
 
     gamma: float = attrs.field(default=0.05, validator=v.gt(0))
@@ -144,6 +149,8 @@ class GLFTConfig(StrategyConfig):
     recalibrate_every: int = attrs.field(default=10, validator=v.ge(1))
     max_fit_depth_ticks: int = attrs.field(default=50, validator=v.ge(2))
     min_half_spread_ticks: float = attrs.field(default=0.5, validator=v.ge(0))
+    alpha: float = attrs.field(default=0.0)
+    confidence_widen: float = attrs.field(default=0.0, validator=v.ge(0))
 
 
 class GLFTQuoter(Strategy):
@@ -256,7 +263,25 @@ class GLFTQuoter(Strategy):
         A, k = fit_intensity_nb(depths, n, self._fit_grid)
         return sigma, A, k
 
+    signal = None
+    """Optional :class:`components.signal.SignalFeed` (set by the trial wiring)."""
+
     def target_depths(self, q: float) -> tuple[float, float]:
-        """Bid and ask depth from mid, in ticks, for inventory ``q`` (in order sizes) (hook)."""
+        """Bid and ask depth from mid, in ticks, for inventory ``q`` (in order sizes) (hook).
+
+        With a signal feed and ``alpha != 0`` the centre moves by ``alpha × signal`` ticks (the
+        bid depth shrinks and the ask depth grows for a positive signal); ``confidence_widen``
+        adds ``(1 − confidence) × confidence_widen`` ticks to both sides.
+        """
         c = self.config
-        return glft_depths(q, self.sigma, self.A, self.k, c.gamma, c.xi)
+        bid, ask = glft_depths(q, self.sigma, self.A, self.k, c.gamma, c.xi)
+        if self.signal is not None and (c.alpha != 0.0 or c.confidence_widen != 0.0):
+            value, confidence = self.signal.latest(self.now_ns)
+            if value == value:
+                bid -= c.alpha * value
+                ask += c.alpha * value
+            if confidence == confidence:
+                widen = (1.0 - confidence) * c.confidence_widen
+                bid += widen
+                ask += widen
+        return bid, ask

@@ -6,7 +6,7 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ["engine", "components", "strategies", "venues", "experiments"]
+PACKAGES = ["engine", "components", "strategies", "venues", "experiments", "signals"]
 
 
 def _modules():

@@ -93,3 +93,28 @@ def test_recorded_pool_flow_is_replayed_between_our_swaps(tmp_path):
 
     with pytest.raises(ConfigError, match="pool.flow_path: file not found"):
         load_sweep(bad)
+
+
+def test_signal_table_runs_and_stores_signal_metrics(tmp_path):
+    """`[signal]` builds the walk-forward signal; alpha is a sweep axis; hit rate is stored."""
+    from experiments.config import load_sweep
+    from experiments.worker import run_trial_safely
+    from venues.loaders import load_feed
+
+    body = (
+        TOML.split("[chain]")[0].replace("gamma = 0.001", "gamma = 0.01\nalpha = [0.0, 1.0]")
+        + "\n[signal]\nn_estimators = 20\n"
+    )
+    toml = tmp_path / "sig.toml"
+    toml.write_text(body)
+    spec = load_sweep(toml)
+    assert [t.strategy.alpha for t in spec.trials] == [0.0, 1.0]
+    feed = load_feed(spec.data, cache_dir=tmp_path)
+    os.environ["MMSIM_MODEL_CACHE"] = str(tmp_path / "models")
+    try:
+        outcomes = [run_trial_safely(feed, t, spec.strategy_cls) for t in spec.trials]
+    finally:
+        del os.environ["MMSIM_MODEL_CACHE"]
+    assert all(o.status == "done" for o in outcomes), [o.error for o in outcomes]
+    assert all(0.0 <= o.metrics["signal_hit_rate"] <= 1.0 for o in outcomes)
+    assert outcomes[0].metrics["n_signal_predictions"] > 0
