@@ -34,15 +34,18 @@ experiments.trial : one trial.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib
 import multiprocessing as mp
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Mapping
@@ -333,6 +336,27 @@ def _make_mlflow(spec: SweepSpec) -> Any:
 # -- parent side ------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Hold Ctrl-C until the block ends, then raise :class:`KeyboardInterrupt`.
+
+    A SIGINT delivered while DuckDB executes a statement interrupts that statement (DuckDB
+    raises "Query interrupted" instead of ``KeyboardInterrupt``), which would lose the trial
+    being committed and bypass the clean-stop path. Outside the main thread it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
 def run_sweep(
     spec: SweepSpec,
     *,
@@ -449,16 +473,17 @@ def run_sweep(
 
         def record(trial: TrialSpec, outcome: TrialOutcome) -> None:
             nonlocal mlflow
-            store.record_trial(
-                sweep_id, trial_id=trial.trial_id, trial_index=trial.index,
-                params=trial.params, replicate=trial.replicate, seed=trial.seed,
-                status=outcome.status, wall_s=outcome.wall_s, error=outcome.error,
-                traceback=outcome.traceback, metrics=outcome.metrics,
-                equity=outcome.equity, fills=outcome.fills, alerts=outcome.alerts,
-                repro={**repro, "host": outcome.host or socket.gethostname()},
-            )
-            counts["done" if outcome.status == "done" else "failed"] += 1
-            source.report(trial, dict(outcome.metrics) if outcome.status == "done" else None)
+            with _sigint_deferred():  # a Ctrl-C mid-write would abort DuckDB's query instead
+                store.record_trial(
+                    sweep_id, trial_id=trial.trial_id, trial_index=trial.index,
+                    params=trial.params, replicate=trial.replicate, seed=trial.seed,
+                    status=outcome.status, wall_s=outcome.wall_s, error=outcome.error,
+                    traceback=outcome.traceback, metrics=outcome.metrics,
+                    equity=outcome.equity, fills=outcome.fills, alerts=outcome.alerts,
+                    repro={**repro, "host": outcome.host or socket.gethostname()},
+                )
+                counts["done" if outcome.status == "done" else "failed"] += 1
+                source.report(trial, dict(outcome.metrics) if outcome.status == "done" else None)
             if mlflow is not None:
                 try:
                     mlflow.log_trial(trial, outcome, sweep_id)
