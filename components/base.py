@@ -46,6 +46,13 @@ class Component:
         """Kernel hook: run ``on_stop``. Do not override."""
         self.on_stop()
 
+    def close(self) -> None:
+        """Release large state at the end of a trial (called by :meth:`Simulation.close`).
+
+        Components reference each other (venue ↔ strategy callbacks), so without this their
+        memory would wait for Python's cyclic garbage collector. Default: nothing.
+        """
+
     def on_start(self) -> None:
         """Hook: called once before the first event. Set timers and subscriptions here."""
 

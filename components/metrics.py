@@ -70,6 +70,7 @@ class PnLRecorder:
         self.venue = venue
         self._fills: list[tuple[int, float, float, float]] = []
         self._log: list[tuple] = []
+        self._curve: np.ndarray | None = None
         venue.fill_listeners.append(self._after_fill)
 
     def _after_fill(self, fill) -> None:
@@ -94,6 +95,8 @@ class PnLRecorder:
         ndarray of EQUITY_DTYPE
             Rows in time order (a sample before a fill with the same timestamp).
         """
+        if self._curve is not None and getattr(self.venue, "is_closed", False):
+            return self._curve  # the venue was closed after the run: the curve is final
         samples = self.venue.touch_samples()
         mid = 0.5 * (samples["best_bid"] + samples["best_ask"])
         ok = np.isfinite(mid)
@@ -112,7 +115,8 @@ class PnLRecorder:
         curve["q"] = np.concatenate([q, fills["q"]])
         curve["mid"] = np.concatenate([mid, fills["mid"]])
         curve["equity"] = np.concatenate([cash, fills["cash"]]) + curve["q"] * curve["mid"]
-        return curve[np.argsort(curve["ts_ns"], kind="stable")]
+        self._curve = curve[np.argsort(curve["ts_ns"], kind="stable")]
+        return self._curve
 
     def performance(self, *, n_orders: float, q_max: float, sample_ms: float = 1000.0, hedger=None,
                     final_mid: float | None = None) -> dict[str, float]:  # fmt: skip

@@ -129,6 +129,10 @@ class Simulation:
         Components point back at the simulation; clearing the lists breaks those cycles so a
         finished trial's memory (e.g. a venue's book) is freed at once, not at the next GC pass.
         """
+        for c in self._components:
+            close = getattr(c, "close", None)
+            if close is not None:
+                close()
         self._components.clear()
         self._feeds.clear()
         self._handlers.clear()
@@ -160,19 +164,28 @@ class Simulation:
         feeds = self._feeds
         handlers = self._handlers
         market_data = int(Priority.MARKET_DATA)
-        end = (END_OF_TIME, 0)
         while not self._stopped:
-            ts, prio = heap[0][:2] if heap else end
+            if heap:
+                head = heap[0]
+                ts, prio = head[0], head[1]
+            else:
+                ts, prio = END_OF_TIME, 0
             if ts > until_ns:
                 ts, prio = until_ns, market_data + 1  # replay the data through until_ns
             inclusive = prio > market_data
             reached = True
             for f in feeds:
-                reached &= f.advance(ts, inclusive)
-            head = heap[0][:2] if heap else end
-            if not reached or head < (ts, prio):
-                continue  # a feed stopped early or scheduled something sooner: new horizon
-            if head[0] > until_ns:
+                if not f.advance(ts, inclusive):
+                    reached = False
+            if not reached:
+                continue  # a feed stopped early: new horizon
+            if heap:
+                head = heap[0]
+                if head[0] < ts or (head[0] == ts and head[1] < prio):
+                    continue  # a feed scheduled something sooner: new horizon
+                if head[0] > until_ns:
+                    break
+            else:
                 break
             ts_ns, _, _, target, event = queue.pop()
             if target is not None:

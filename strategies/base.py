@@ -179,17 +179,22 @@ class Strategy(Component):
         if self.is_halted:
             return
         self.last_quote_ns = self.sim.now_ns
-        for side, px in ((Side.BUY, bid_px), (Side.SELL, ask_px)):
-            keep = False
-            for order in list(self.open_orders.values()):
-                if order.side != side or order.is_cancel_pending:
+        keep_bid = keep_ask = False  # one pass: this runs at every decision
+        for order in list(self.open_orders.values()):
+            if order.is_cancel_pending:
+                continue
+            if order.side == 1:
+                if bid_px is not None and not keep_bid and order.px == bid_px:
+                    keep_bid = True
                     continue
-                if px is not None and not keep and order.px == px:
-                    keep = True
-                else:
-                    self.cancel(order.client_order_id)
-            if px is not None and not keep:
-                self.submit_limit(side=side, px=px, qty=qty)
+            elif ask_px is not None and not keep_ask and order.px == ask_px:
+                keep_ask = True
+                continue
+            self.cancel(order.client_order_id)
+        if bid_px is not None and not keep_bid:
+            self.submit_limit(side=Side.BUY, px=bid_px, qty=qty)
+        if ask_px is not None and not keep_ask:
+            self.submit_limit(side=Side.SELL, px=ask_px, qty=qty)
 
     def quote_around_touch(
         self, bid_px: float, ask_px: float, best_bid: float, best_ask: float

@@ -216,8 +216,17 @@ class OrderBookVenue(Component):
         self.n_orders = 0
         self.n_rejects = 0
         self._last_order_id = 0
+        self.is_closed = False  # set by close(): the book and samples are released
         self.fill_listeners: list = []  # callables(Fill) run at the venue after each fill is booked
         sim.add_feed(self)
+
+    def close(self) -> None:
+        """Drop the dense book, the order rows and the callbacks (end of the trial)."""
+        self.is_closed = True
+        self._book = self._bids = self._asks = None
+        self._samples = self._orders = None
+        self._owner.clear()
+        self.fill_listeners.clear()
 
     # -- the strategy's read-only view ----------------------------------------------------
     def _px(self, j) -> float:
