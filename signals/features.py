@@ -571,18 +571,17 @@ def ewma_vol(
         float64, shape ``(n,)``: the standard deviation of the returns (a fraction).
     """
     c = _f64(close, "close")
-    r = np.full(c.shape, np.nan)
-    if ts_ns is None:
-        r[1:] = c[1:] / c[:-1] - 1.0
-    else:
+    if not span >= 1:
+        raise ValueError("span must be >= 1")
+    if ts_ns is not None:
+        from signals.labels import daily_vol  # the one implementation of Snippet 3.1
+
         ts = np.asarray(ts_ns, dtype=np.int64)
         if ts.shape != c.shape:
             raise ValueError("ts_ns and close must have the same shape")
-        pos = np.searchsorted(ts, ts - int(lookback_ns), side="left") - 1
-        ok = pos >= 0
-        r[ok] = c[ok] / c[pos[ok]] - 1.0
-    if not span >= 1:
-        raise ValueError("span must be >= 1")
+        return daily_vol(ts, c, span=span, lookback_ns=int(lookback_ns))
+    r = np.full(c.shape, np.nan)
+    r[1:] = c[1:] / c[:-1] - 1.0
     return _nb.ewm_std_nb(r, 2.0 / (float(span) + 1.0))
 
 
