@@ -30,6 +30,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from signals._features_nb import ewm_std_nb  # pandas-equal online EWM std (NaN-aware)
+
 __all__ = [
     "BARRIER_LOWER",
     "BARRIER_UPPER",
@@ -70,39 +72,6 @@ LABEL_DTYPE = np.dtype(
 # --------------------------------------------------------------------------- daily volatility
 
 
-@nb.njit(cache=True)
-def _ewm_std_nb(x: np.ndarray, alpha: float) -> np.ndarray:  # pragma: no cover - numba
-    # Online form of pandas' ``ewmcov`` (adjust=True, bias=False), identical numerics.
-    n = x.shape[0]
-    out = np.full(n, np.nan)
-    if n == 0:
-        return out
-    decay = 1.0 - alpha
-    mean = x[0]
-    cov = 0.0
-    sum_wt = 1.0
-    sum_wt2 = 1.0
-    old_wt = 1.0
-    for i in range(1, n):
-        sum_wt *= decay
-        sum_wt2 *= decay * decay
-        old_wt *= decay
-        cur = x[i]
-        old_mean = mean
-        if mean != cur:
-            mean = (old_wt * old_mean + cur) / (old_wt + 1.0)
-        cov = (old_wt * (cov + (old_mean - mean) * (old_mean - mean)) + (cur - mean) * (cur - mean)) / (old_wt + 1.0)
-        sum_wt += 1.0
-        sum_wt2 += 1.0
-        old_wt += 1.0
-        num = sum_wt * sum_wt
-        den = num - sum_wt2
-        if den > 0.0:
-            v = num / den * cov
-            out[i] = np.sqrt(v) if v > 0.0 else 0.0
-    return out
-
-
 def ewm_std(x: np.ndarray, span: float) -> np.ndarray:
     """Exponentially weighted standard deviation, pandas ``x.ewm(span=span).std()``.
 
@@ -130,7 +99,7 @@ def ewm_std(x: np.ndarray, span: float) -> np.ndarray:
         raise ValueError("x must be 1-D")
     if not np.all(np.isfinite(x)):
         raise ValueError("x must be finite")
-    return _ewm_std_nb(x, 2.0 / (span + 1.0))
+    return ewm_std_nb(x, 2.0 / (span + 1.0))
 
 
 def _check_ts_close(ts_ns: np.ndarray, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
