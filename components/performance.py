@@ -208,9 +208,13 @@ def sharpe_ratio(returns: np.ndarray, periods_per_year: float) -> float:
     x = np.asarray(returns, dtype=np.float64)
     if x.size < 2:
         return math.nan
+    scale = float(np.max(np.abs(x)))
+    if not scale > 0:
+        return math.nan
+    x = x / scale  # the ratio is scale-free; unit scale keeps tiny values out of underflow
     sd = float(np.std(x, ddof=1))
     # a std at rounding level relative to the values is a constant series: undefined, not huge
-    if not sd > 1e-12 * float(np.max(np.abs(x))):
+    if not sd > 1e-12:
         return math.nan
     return float(np.mean(x)) / sd * math.sqrt(periods_per_year)
 
@@ -266,10 +270,13 @@ def sortino_ratio(returns: np.ndarray, periods_per_year: float, target: float = 
     x = np.asarray(returns, dtype=np.float64)
     if x.size < 2:
         return math.nan
-    dd = downside_deviation(x, target)
+    scale = float(np.max(np.abs(x - target)))
+    if not scale > 0:
+        return math.nan
+    dd = downside_deviation(x / scale, target / scale)  # scale-free, as for the Sharpe ratio
     if not dd > 0:
         return math.nan
-    return (float(np.mean(x)) - target) / dd * math.sqrt(periods_per_year)
+    return (float(np.mean(x)) - target) / scale / dd * math.sqrt(periods_per_year)
 
 
 def max_drawdown(equity: np.ndarray) -> float:
