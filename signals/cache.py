@@ -9,7 +9,10 @@ it. The key (:func:`cache_key`) is a SHA-256 over a canonical JSON of
 - the features config, the labels config, the model parameters (attrs classes, dicts, lists,
   scalars; arrays are replaced by their fingerprint),
 - the library versions (:func:`library_versions`: Python, numpy, xgboost, torch, scikit-learn,
-  and this cache's format number).
+  this cache's format number, mmsim's version and a hash of the ``signals`` package's source
+  files, so a code change never serves a stale model),
+- the training device (:func:`training_device`: ``"cpu"`` or ``"cuda"``; GPU training in bf16
+  gives a different model than CPU float32).
 
 Any change in any part gives a different key, hence a retrain.
 
@@ -53,6 +56,8 @@ __all__ = [
     "data_fingerprint",
     "default_cache_dir",
     "library_versions",
+    "signals_source_hash",
+    "training_device",
     "load_cached",
     "load_or_train",
 ]
@@ -62,7 +67,7 @@ CACHE_FORMAT = 1
 
 T = TypeVar("T")
 
-_LIBRARIES = ("numpy", "xgboost", "torch", "scikit-learn")
+_LIBRARIES = ("numpy", "xgboost", "torch", "scikit-learn", "mmsim")
 
 
 def default_cache_dir() -> Path:
@@ -71,16 +76,49 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "mmsim" / "models"
 
 
+def signals_source_hash() -> str:
+    """SHA-256 of the source files of the ``signals`` package (names and bytes, sorted by name).
+
+    Returns
+    -------
+    str
+        64 hex digits; changes whenever any ``signals/*.py`` file changes (a git revision
+        would miss uncommitted edits and is absent in an installed copy).
+    """
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def training_device() -> str:
+    """The device a model trained now in this process would use: ``"cuda"`` or ``"cpu"``.
+
+    ``"cuda"`` when the sweep's GPU semaphore is installed (:func:`experiments.gpu.installed`)
+    and a GPU is visible (:func:`experiments.gpu.visible_gpu_count`), else ``"cpu"``.
+    """
+    from experiments.gpu import installed, visible_gpu_count
+
+    return "cuda" if installed() and visible_gpu_count() > 0 else "cpu"
+
+
 def library_versions() -> dict[str, str | None]:
     """Versions that change what training produces (``None`` for a library not installed).
 
     Returns
     -------
     dict of str to str or None
-        ``python``, ``numpy``, ``xgboost``, ``torch``, ``scikit-learn`` (read from package
-        metadata, nothing is imported) and ``cache_format``.
+        ``python``, ``numpy``, ``xgboost``, ``torch``, ``scikit-learn`` and ``mmsim`` (read
+        from package metadata, nothing is imported), ``cache_format`` and ``signals_source``
+        (:func:`signals_source_hash`).
     """
-    out: dict[str, str | None] = {"python": platform.python_version(), "cache_format": str(CACHE_FORMAT)}
+    out: dict[str, str | None] = {
+        "python": platform.python_version(),
+        "cache_format": str(CACHE_FORMAT),
+        "signals_source": signals_source_hash(),
+    }
     for name in _LIBRARIES:
         try:
             out[name] = metadata.version(name)
@@ -180,6 +218,7 @@ def cache_key(
     labels: Any = None,
     model: Any = None,
     versions: Mapping[str, Any] | None = None,
+    device: str | None = None,
     extra: Any = None,
 ) -> str:
     """Content hash naming a trained model.
@@ -192,7 +231,9 @@ def cache_key(
     features, labels, model : attrs instance, dict, list, scalar, optional
         The features config, labels config and model parameters.
     versions : mapping, optional
-        Library versions; ``None`` → :func:`library_versions`.
+        Library and code versions; ``None`` → :func:`library_versions`.
+    device : str, optional
+        Training device; ``None`` → :func:`training_device`.
     extra : optional
         Anything else that changes the model (e.g. the fold of a walk-forward).
 
@@ -216,6 +257,7 @@ def cache_key(
         "labels": _canonical(labels),
         "model": _canonical(model),
         "versions": _canonical(dict(library_versions() if versions is None else versions)),
+        "device": training_device() if device is None else device,
         "extra": _canonical(extra),
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)

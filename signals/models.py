@@ -42,10 +42,13 @@ not bit-reproducible.
 
 Warnings
 --------
-The meta-label and confidence stages are trained on the level-0 model's *in-sample* outputs
-(no inner cross-validation): on a training set the primary model fits well, the meta model
-learns an optimistic picture of it. Out-of-sample figures come from
-:func:`signals.train.walk_forward`.
+The meta-label and confidence stages never see in-sample outputs of the stage below: the
+training rows are cut into ``meta_folds`` contiguous blocks in time order and each block's
+level-0 (and meta) inputs come from a model fitted on earlier blocks only, with an embargo gap
+of ``meta_embargo`` rows (AFML §3.6 trains the secondary model on the primary model's
+out-of-sample decisions; forward-only folds as AFML §12.2). The final level-0 model is then
+refitted on all training rows for prediction. Out-of-sample figures of the whole hierarchy come
+from :func:`signals.train.walk_forward`.
 
 ``torch`` is imported lazily (only :class:`HierarchicalModel` and the torch modules need it);
 ``xgboost`` only by :class:`XGBModel`.
@@ -536,6 +539,14 @@ class HierarchyParams:
     weight_decay : float, default 0.0
     seed : int, default 0
         Stage ``k`` (0, 1, 2) seeds torch with ``seed + k``.
+    meta_folds : int, default 4
+        Contiguous blocks of the training rows for the out-of-fold inputs of the meta and
+        confidence stages (≥ 3): block ``b ≥ 1`` gets level-0 outputs from a model fitted on
+        blocks ``< b``; block ``b ≥ 2`` gets meta outputs from a meta model fitted on blocks
+        ``1 … b−1``. The meta stage trains on blocks ``1 …``, the confidence stage on ``2 …``.
+    meta_embargo : int, default 0
+        Rows dropped from the end of each inner training set before the block it predicts
+        (set it to the label horizon in rows when labels span several rows).
     """
 
     task: str = attrs.field(default="classification", validator=v.in_(_TASKS))
@@ -551,6 +562,27 @@ class HierarchyParams:
     lr: float = attrs.field(default=1e-3, validator=v.gt(0))
     weight_decay: float = attrs.field(default=0.0, validator=v.ge(0))
     seed: int = attrs.field(default=0, validator=v.ge(0))
+    meta_folds: int = attrs.field(default=4, validator=v.ge(3))
+    meta_embargo: int = attrs.field(default=0, validator=v.ge(0))
+
+
+def _forward_blocks(rows: np.ndarray, n_blocks: int, embargo: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(earlier_rows, block_rows)`` for blocks ``1 … n_blocks−1`` of ``rows`` (time order).
+
+    ``earlier_rows`` are the rows of all earlier blocks less the last ``embargo`` of them.
+    Raises ValueError when a block or an inner training set would be empty.
+    """
+    blocks = np.array_split(rows, n_blocks)
+    out = []
+    for b in range(1, n_blocks):
+        earlier = np.concatenate(blocks[:b])
+        earlier = earlier[: max(earlier.size - embargo, 0)]
+        if earlier.size == 0 or blocks[b].size == 0:
+            raise ValueError(
+                f"{rows.size} training rows are too few for meta_folds={n_blocks} with meta_embargo={embargo}"
+            )
+        out.append((earlier, blocks[b]))
+    return out
 
 
 @contextlib.contextmanager
@@ -663,8 +695,13 @@ class HierarchicalModel:
             return torch.cat([feats[idx], z0[idx, None]], dim=1)  # feats unpadded
         return _windows(torch.stack([z0, zm], dim=1), idx, p.conf_seq_len)  # z0/zm padded
 
-    def _fit_stage(self, stage: int, inputs_fn: Any, target: Any, weight: Any, idx: Any, loss: str) -> Any:
-        """Train one stage inside the GPU semaphore; returns the module on the CPU."""
+    def _fit_stage(
+        self, stage: int, inputs_fn: Any, target: Any, weight: Any, idx: Any, loss: str, record: bool = True
+    ) -> Any:
+        """Train one stage inside the GPU semaphore; returns the module on the CPU.
+
+        ``record=False`` (the inner out-of-fold fits) leaves :attr:`devices_used` unchanged.
+        """
         import torch
         import torch.nn.functional as F
 
@@ -699,8 +736,19 @@ class HierarchicalModel:
                         lv.backward()
                         opt.step()
                 module.to("cpu").eval()
-        self.devices_used.append(plan.device)
+        if record:
+            self.devices_used.append(plan.device)
         return module
+
+    @staticmethod
+    def _eval_rows(module: Any, inputs_fn: Any, rows: np.ndarray, chunk: int = 4096) -> Any:
+        """Outputs of ``module`` for the given row indices (CPU, no grad)."""
+        import torch
+
+        idx = torch.from_numpy(np.asarray(rows, dtype=np.int64))
+        with torch.no_grad():
+            outs = [module(inputs_fn(idx[s : s + chunk])).float() for s in range(0, len(idx), chunk)]
+        return torch.cat(outs) if outs else torch.zeros(0)
 
     @staticmethod
     def _eval(module: Any, inputs_fn: Any, n: int, chunk: int = 4096) -> Any:
@@ -762,25 +810,38 @@ class HierarchicalModel:
             wt = torch.from_numpy(wn)
             feats_pad = _pad(feats, p.seq_len)
 
-        # stage 0: level-0 price model
+        # stage 0: level-0 price model; out-of-fold outputs for the meta stage, then a final fit on all rows
         if p.task == "classification":
             t0, loss0 = (yt > 0).float(), "bce"
         else:
             t0, loss0 = yt / self.y_scale, "mse"
-        self.price = self._fit_stage(0, lambda b: self._inputs(0, feats_pad, None, None, b), t0, wt, idx, loss0)
+        inputs0 = lambda b: self._inputs(0, feats_pad, None, None, b)  # noqa: E731
+        folds = _forward_blocks(np.sort(rows), p.meta_folds, p.meta_embargo)
+        z0 = torch.zeros(n)
+        for earlier, block in folds:
+            inner = self._fit_stage(0, inputs0, t0, wt, torch.from_numpy(earlier), loss0, record=False)
+            with _torch_runtime(DevicePlan("cpu"), p.seed):
+                z0[torch.from_numpy(block)] = self._eval_rows(inner, inputs0, block)
+        self.price = self._fit_stage(0, inputs0, t0, wt, idx, loss0)
 
-        with _torch_runtime(DevicePlan("cpu"), p.seed):
-            z0 = self._eval(self.price, lambda b: self._inputs(0, feats_pad, None, None, b), n)
-            side = torch.sign(z0)
-            meta_t = (side * yt > 0).float()
-        # stage 1: meta-label model
-        self.meta = self._fit_stage(1, lambda b: self._inputs(1, feats, z0, None, b), meta_t, wt, idx, "bce")
+        meta_rows = np.concatenate([block for _, block in folds])
+        side = torch.sign(z0)
+        meta_t = (side * yt > 0).float()
+        # stage 1: meta-label model on out-of-fold level-0 outputs; out-of-fold meta outputs for stage 2
+        inputs1 = lambda b: self._inputs(1, feats, z0, None, b)  # noqa: E731
+        zm = torch.zeros(n)
+        conf_rows = []
+        for earlier, block in _forward_blocks(meta_rows, p.meta_folds - 1, p.meta_embargo):
+            inner = self._fit_stage(1, inputs1, meta_t, wt, torch.from_numpy(earlier), "bce", record=False)
+            with _torch_runtime(DevicePlan("cpu"), p.seed):
+                zm[torch.from_numpy(block)] = self._eval_rows(inner, inputs1, block)
+            conf_rows.append(block)
+        self.meta = self._fit_stage(1, inputs1, meta_t, wt, torch.from_numpy(meta_rows), "bce")
 
-        with _torch_runtime(DevicePlan("cpu"), p.seed):
-            zm = self._eval(self.meta, lambda b: self._inputs(1, feats, z0, None, b), n)
-            zz = _pad(torch.stack([z0, zm], dim=1), p.conf_seq_len)
-        # stage 2: confidence
-        self.confidence = self._fit_stage(2, lambda b: _windows(zz, b, p.conf_seq_len), meta_t, wt, idx, "bce")
+        # stage 2: confidence on windows of out-of-fold (level-0, meta) outputs (0 where none exists)
+        zz = _pad(torch.stack([z0, zm], dim=1), p.conf_seq_len)
+        conf_idx = torch.from_numpy(np.concatenate(conf_rows))
+        self.confidence = self._fit_stage(2, lambda b: _windows(zz, b, p.conf_seq_len), meta_t, wt, conf_idx, "bce")
         return self
 
     def predict_components(self, X: Any, rows: Any = None) -> dict[str, np.ndarray]:

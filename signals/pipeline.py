@@ -120,7 +120,6 @@ def signal_series(feed, cfg: SignalConfig, *, cache_dir=None) -> SignalSeries:
         If the feed yields too few bars or labelled events for ``n_splits`` folds.
     """
     from signals.bars import make_bars, trades_from_events
-    from signals.cv import walk_forward as wf_splits
     from signals.data import book_top
     from signals.features import FeatureConfig, make_features
     from signals.labels import daily_vol, triple_barrier_labels
@@ -152,12 +151,7 @@ def signal_series(feed, cfg: SignalConfig, *, cache_dir=None) -> SignalSeries:
                        n_estimators=cfg.n_estimators, epochs=cfg.epochs)  # fmt: skip
     t0, t1 = labels["t0"].astype(np.int64), labels["t1"].astype(np.int64)
 
-    def expanding_purged(t0_ns, t1_ns):
-        # folds whose purged training set is empty (the start of a short feed) predict nothing
-        splits = wf_splits(len(t0_ns), cfg.n_splits, t0=t0_ns, t1=t1_ns, embargo_pct=cfg.embargo_pct)
-        return [(train, test) for train, test in splits if len(train) > 0]
-
-    value = walk_forward(mcfg, X[t0_idx], y, w, t0, t1, cache_dir=cache_dir, split=expanding_purged)
+    value = walk_forward(mcfg, X[t0_idx], y, w, t0, t1, cache_dir=cache_dir)  # forward-only folds
     value = np.clip(np.asarray(value, dtype=np.float64), -1.0, 1.0)
     return SignalSeries(ts_ns=close_ts[t0_idx], value=value, y=y, feature_names=list(names))
 

@@ -5,9 +5,13 @@ The two entry points of the research API that fit models (AFML ch. 7 for the val
 - :func:`train_models` fits the model :class:`ModelConfig` describes on all rows (an XGBoost
   model or the PyTorch hierarchy of :mod:`signals.models`), optionally through the on-disk cache
   of :mod:`signals.cache`;
-- :func:`walk_forward` gives purged out-of-sample predictions: for every fold of
-  :class:`signals.cv.PurgedKFold` (purging and embargo, AFML ch. 7.4) a model is fitted on the
-  training rows and predicts the test rows; each fold's model is cached under its own key.
+- :func:`walk_forward` gives purged out-of-sample predictions: by default forward-only folds
+  (:func:`signals.cv.walk_forward`, AFML §12.2, expanding or rolling window, purged and
+  embargoed as in AFML ch. 7.4): every prediction comes from a model trained only on labels that
+  ended before the predicted row started. ``cv="purged_kfold"`` selects
+  :class:`signals.cv.PurgedKFold` by name (its training sets include rows *after* the test block,
+  i.e. future data; see the warning in :func:`walk_forward`). Each fold's model is cached under
+  its own key.
 
 Inputs are arrays with rows in time order: ``X`` (n, f) features, ``y`` (n,) labels (triple
 barrier ``{-1, 0, 1}``, AFML ch. 3.4) or returns, ``w`` (n,) sample weights (AFML ch. 4.5),
@@ -34,10 +38,13 @@ from attrs import validators as v
 from signals.cache import cache_key, data_fingerprint, load_or_train
 from signals.models import HierarchicalModel, HierarchyParams, XGBModel, XGBParams
 
-__all__ = ["KINDS", "ModelConfig", "TrainedModels", "train_models", "walk_forward"]
+__all__ = ["CV_METHODS", "KINDS", "ModelConfig", "TrainedModels", "train_models", "walk_forward"]
 
 KINDS = ("xgboost", "hierarchy")
 """Model kinds: :class:`signals.models.XGBModel`, :class:`signals.models.HierarchicalModel`."""
+
+CV_METHODS = ("walk_forward", "purged_kfold")
+"""Fold schemes of :func:`walk_forward`: forward-only (default) or purged k-fold (trains on the future)."""
 
 
 @attrs.frozen
@@ -52,15 +59,25 @@ class ModelConfig:
         ``"classification"`` of the labels or ``"regression"`` of a return.
     seed : int, default 0
     n_splits : int, default 5
-        Folds of :class:`signals.cv.PurgedKFold` in :func:`walk_forward`.
+        Test blocks (folds) of :func:`walk_forward`.
     embargo_pct : float, default 0.01
-        Embargo after each test fold, fraction of the rows (AFML ch. 7.4.2).
+        Embargo between training and test rows, fraction of the rows (AFML ch. 7.4.2).
+    cv : str, default "walk_forward"
+        ``"walk_forward"``: forward-only folds (:func:`signals.cv.walk_forward`), the last
+        ``n_splits`` blocks of rows each predicted by a model trained on earlier, purged and
+        embargoed rows; the first block has no prediction (NaN). ``"purged_kfold"``:
+        :class:`signals.cv.PurgedKFold` (every row predicted, but training sets contain
+        later rows: for research on CV itself, not for a backtest signal).
+    train_size : int or None, default None
+        ``None``: expanding training window; an int: rolling window of that many rows
+        (``cv="walk_forward"`` only).
     n_estimators, max_depth, learning_rate, subsample, colsample_bytree : int or float
         XGBoost (:class:`signals.models.XGBParams`), with ``min_child_weight``, ``reg_lambda``,
         ``max_bin``, ``n_jobs``.
     seq_len, lstm_hidden, lstm_layers, mlp_hidden, conf_seq_len, conf_hidden : int
         Hierarchy (:class:`signals.models.HierarchyParams`), with ``dropout``, ``epochs``,
-        ``batch_size``, ``lr``, ``weight_decay``.
+        ``batch_size``, ``lr``, ``weight_decay``, ``meta_folds`` and ``meta_embargo`` (the
+        out-of-fold inner folds of the meta and confidence stages).
     """
 
     kind: str = attrs.field(validator=v.in_(KINDS))
@@ -68,6 +85,8 @@ class ModelConfig:
     seed: int = attrs.field(default=0, validator=v.ge(0))
     n_splits: int = attrs.field(default=5, validator=v.ge(2))
     embargo_pct: float = attrs.field(default=0.01, validator=[v.ge(0), v.lt(1)])
+    cv: str = attrs.field(default="walk_forward", validator=v.in_(CV_METHODS))
+    train_size: int | None = attrs.field(default=None, validator=v.optional(v.ge(1)))
     # XGBoost
     n_estimators: int = 200
     max_depth: int = 4
@@ -90,6 +109,8 @@ class ModelConfig:
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.0
+    meta_folds: int = 4
+    meta_embargo: int = 0
 
     def model_params(self) -> XGBParams | HierarchyParams:
         """The parameters of this kind's model (validated); the model part of the cache key.
@@ -198,9 +219,22 @@ def train_models(
 
 
 def _default_splitter(cfg: ModelConfig) -> Callable[[Any, Any], Iterable[tuple[Any, Any]]]:
+    """``split(t0_ns, t1_ns)`` of ``cfg.cv`` (forward-only folds with no training row dropped)."""
     from signals.cv import PurgedKFold
+    from signals.cv import walk_forward as forward_splits
 
-    return PurgedKFold(cfg.n_splits, cfg.embargo_pct).split
+    if cfg.cv == "purged_kfold":
+        return PurgedKFold(cfg.n_splits, cfg.embargo_pct).split
+
+    def forward(t0_ns: Any, t1_ns: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+        t0, t1 = np.asarray(t0_ns, dtype=np.int64), np.asarray(t1_ns, dtype=np.int64)
+        folds = forward_splits(
+            len(t0), cfg.n_splits, cfg.train_size, t0=t0, t1=t1, embargo_pct=cfg.embargo_pct
+        )
+        # a fold whose purged training set is empty (the start of a short series) predicts nothing
+        return [(train, test) for train, test in folds if len(train) > 0]
+
+    return forward
 
 
 def walk_forward(
@@ -215,12 +249,23 @@ def walk_forward(
     with_confidence: bool = False,
     split: Callable[[Any, Any], Iterable[tuple[Any, Any]]] | None = None,
 ) -> np.ndarray:
-    """Purged out-of-sample predictions: every row predicted by a model that never saw its label.
+    """Out-of-sample predictions: every predicted row comes from a model that never saw its label.
+
+    With the default ``cfg.cv = "walk_forward"`` the folds are forward-only: a test block is
+    predicted by a model fitted on earlier rows only, with labels that end before the block
+    starts (purging, AFML §7.4.1) and an embargo gap (§7.4.2). The first block is never
+    predicted (NaN), nor is any block whose purged training set is empty.
+
+    Warnings
+    --------
+    ``cfg.cv = "purged_kfold"`` (:class:`signals.cv.PurgedKFold`, AFML §7.4) predicts every row,
+    but a fold's model is trained on rows *after* the test block too: it learns from the
+    future, so its predictions must not drive a backtest. Use it to study the CV itself.
 
     Parameters
     ----------
     cfg : ModelConfig
-        ``n_splits`` and ``embargo_pct`` set the folds.
+        ``cv``, ``n_splits``, ``embargo_pct`` and ``train_size`` set the folds.
     X, y, w
         As in :func:`train_models` (``w`` may be ``None``).
     t0_ns, t1_ns : array-like of int, shape (n,)
@@ -231,13 +276,14 @@ def walk_forward(
     with_confidence : bool, default False
         Also return the confidence.
     split : callable, optional
-        ``split(t0_ns, t1_ns)`` yielding ``(train_rows, test_rows)``; ``None`` →
-        ``signals.cv.PurgedKFold(cfg.n_splits, cfg.embargo_pct).split``.
+        ``split(t0_ns, t1_ns)`` yielding ``(train_rows, test_rows)``; ``None`` → the folds of
+        ``cfg.cv`` described above.
 
     Returns
     -------
     numpy.ndarray
-        Shape (n,): the signal, NaN for rows in no test fold; with ``with_confidence`` shape
+        Shape (n,): the signal, NaN for rows in no test fold (with forward-only folds, at least
+        the first block); with ``with_confidence`` shape
         (n, 2): columns signal, confidence.
     """
     X = np.asarray(X)

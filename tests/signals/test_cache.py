@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import attrs
 import numpy as np
@@ -65,6 +66,9 @@ def test_key_is_deterministic_and_order_free():
         {"model": XGBParams(n_estimators=6)},
         {"model": XGBParams(n_estimators=5, seed=1)},
         {"versions": {**library_versions(), "xgboost": "0.0.1"}},
+        {"versions": {**library_versions(), "signals_source": "0" * 64}},
+        {"versions": {**library_versions(), "mmsim": "0.0.0"}},
+        {"device": "cuda"},
         {"extra": {"fold": 1}},
     ],
 )
@@ -197,3 +201,25 @@ def test_hierarchy_round_trip_through_the_cache(tmp_path):
     for name in ca:
         assert np.array_equal(ca[name], cb[name]), name
     assert sorted(p.name for p in (tmp_path / ("c" * 64) / "model").iterdir()) == ["config.json", "weights.pt"]
+
+
+def test_key_follows_the_signals_source_and_the_device(tmp_path, monkeypatch):
+    """Editing any signals/*.py file or moving training to the GPU gives a new key (no stale model)."""
+    import signals.cache as sc
+    from experiments import gpu
+
+    base = cache_key(**KW)
+    assert library_versions()["signals_source"] == sc.signals_source_hash()
+    assert library_versions()["mmsim"] is not None
+    fake = tmp_path / "signals"
+    fake.mkdir()
+    for src in Path(sc.__file__).resolve().parent.glob("*.py"):
+        (fake / src.name).write_bytes(src.read_bytes())
+    (fake / "features.py").write_bytes((fake / "features.py").read_bytes() + b"\n# edited\n")
+    monkeypatch.setattr(sc, "__file__", str(fake / "cache.py"))
+    assert cache_key(**KW) != base
+    monkeypatch.undo()
+    assert cache_key(**KW) == base and sc.training_device() == "cpu"
+    monkeypatch.setattr(gpu, "visible_gpu_count", lambda: 1)
+    monkeypatch.setattr(gpu, "_INSTALLED", {"kind": "mp", "handle": object()})
+    assert sc.training_device() == "cuda" and cache_key(**KW) != base

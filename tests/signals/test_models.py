@@ -220,7 +220,8 @@ def test_no_gpu_slot_means_cpu_and_every_stage_takes_the_semaphore(data, monkeyp
     assert m.device_used == "cpu" and calls == ["enter", "exit"]
     calls.clear()
     h = HierarchicalModel(attrs_evolve(TINY_HIER, epochs=1)).fit(X[:200], y[:200], w[:200])
-    assert h.devices_used == ["cpu"] * 3 and calls == ["enter", "exit"] * 3
+    # meta_folds=4: 3 inner level-0 fits + the final one, 2 inner meta fits + the final one, confidence
+    assert h.devices_used == ["cpu"] * 3 and calls == ["enter", "exit"] * (3 + 1 + 2 + 1 + 1)
 
 
 def test_unpatched_gpu_slot_without_a_sweep_runs_on_cpu(data):
@@ -329,9 +330,82 @@ def test_walk_forward_with_purged_kfold(data, tmp_path, kind):
     n = len(X)
     t0 = np.arange(n, dtype=np.int64) * 60_000_000_000
     t1 = t0 + 5 * 60_000_000_000
-    cfg = ModelConfig(kind=kind, n_splits=3, embargo_pct=0.01, n_estimators=20, seq_len=4, epochs=4, lr=1e-2)
+    cfg = ModelConfig(
+        kind=kind, cv="purged_kfold", n_splits=3, embargo_pct=0.01, n_estimators=20, seq_len=4, epochs=4, lr=1e-2
+    )
     out = walk_forward(cfg, X, y, w, t0, t1, cache_dir=tmp_path, with_confidence=True)
     assert out.shape == (n, 2) and not np.isnan(out).any()
     assert _hit_rate(out[:, 0], y) > 0.7
     again = walk_forward(cfg, X, y, w, t0, t1, cache_dir=tmp_path, with_confidence=True)  # from the cache
     assert np.array_equal(out, again)
+
+
+def test_walk_forward_default_trains_only_on_the_past(data, monkeypatch):
+    """Default folds are forward-only: every training label ends before the rows it predicts begin."""
+    import signals.train as T
+
+    X, y, w = data
+    n = len(X)
+    t0 = np.arange(n, dtype=np.int64) * 60_000_000_000
+    t1 = t0 + 7 * 60_000_000_000  # each label spans 7 rows: purging must drop 7 rows before a block
+    seen = []
+    real_fit, real_predict = T._fit, T.TrainedModels.predict_components
+
+    def fit(cfg, X_, y_, w_, rows):
+        seen.append(["fit", np.asarray(rows)])
+        return real_fit(cfg, X_, y_, w_, rows)
+
+    def predict_components(self, X_, rows=None):
+        seen[-1].append(np.asarray(rows))
+        return real_predict(self, X_, rows)
+
+    monkeypatch.setattr(T, "_fit", fit)
+    monkeypatch.setattr(T.TrainedModels, "predict_components", predict_components)
+    cfg = ModelConfig(kind="xgboost", n_splits=4, embargo_pct=0.01, n_estimators=5)
+    assert cfg.cv == "walk_forward"
+    out = walk_forward(cfg, X, y, w, t0, t1)
+    assert len(seen) == 4
+    for _, train, test in seen:
+        assert t1[train].max() <= t0[test].min()  # purged: no training label overlaps the block
+        # purging keeps rows e with e + 7 <= start; the embargo then drops floor(0.01 n) more rows
+        assert train.max() == test.min() - 7 - n // 100
+    first = n - 4 * (n // 5)
+    assert np.isnan(out[:first]).all() and np.isfinite(out[first:]).all()
+    rolling = ModelConfig(kind="xgboost", n_splits=4, train_size=100, n_estimators=5)
+    seen.clear()
+    walk_forward(rolling, X, y, w, t0, t1)
+    assert [len(train) for _, train, _ in seen] == [100] * 4
+
+
+def test_meta_and_confidence_stages_see_only_out_of_fold_outputs(data, monkeypatch):
+    """AFML §3.6: the secondary model learns from the primary's out-of-sample decisions.
+
+    Every output fed to a higher stage comes from an inner model fitted on strictly earlier rows
+    (less the embargo), the meta stage trains on rows 1/4.. of the training set and the
+    confidence stage on rows 2/4.. of it (meta_folds = 4 contiguous blocks).
+    """
+    X, y, w = data
+    rows = np.arange(400)
+    fits, evals = [], []
+    real_fit, real_eval = HierarchicalModel._fit_stage, HierarchicalModel._eval_rows
+
+    def fit_stage(self, stage, inputs_fn, target, weight, idx, loss, record=True):
+        fits.append((stage, idx.numpy().copy(), record))
+        return real_fit(self, stage, inputs_fn, target, weight, idx, loss, record)
+
+    def eval_rows(module, inputs_fn, block, chunk=4096):
+        evals.append((fits[-1], np.asarray(block).copy()))
+        return real_eval(module, inputs_fn, block, chunk)
+
+    monkeypatch.setattr(HierarchicalModel, "_fit_stage", fit_stage)
+    monkeypatch.setattr(HierarchicalModel, "_eval_rows", staticmethod(eval_rows))
+    HierarchicalModel(attrs_evolve(TINY_HIER, epochs=1, meta_embargo=5)).fit(X, y, w, rows=rows)
+    blocks = np.array_split(rows, 4)  # [0,100) [100,200) [200,300) [300,400)
+    assert len(evals) == 3 + 2
+    for (_stage, train, record), block in evals:
+        assert not record and train.max() == block.min() - 1 - 5  # strictly earlier, embargo 5 rows
+    assert [e[1].min() for e in evals] == [100, 200, 300, 200, 300]
+    final = {stage: idx for stage, idx, record in fits if record}
+    assert np.array_equal(final[0], rows)
+    assert np.array_equal(final[1], np.concatenate(blocks[1:]))
+    assert np.array_equal(final[2], np.concatenate(blocks[2:]))

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from signals.api import FeatureConfig, ModelConfig, SignalDataConfig, load_data, make_features, walk_forward
-from signals.cv import walk_forward as wf_splits
 from signals.labels import daily_vol, triple_barrier_labels
 from signals.weights import average_uniqueness
 
@@ -31,14 +30,11 @@ def test_cpu_training_run_on_recorded_candles(tmp_path):
     t0, t1 = labels["t0"].astype(np.int64), labels["t1"].astype(np.int64)
     cfg = ModelConfig(kind="xgboost", n_estimators=50, n_splits=5, embargo_pct=0.01)
 
-    def split(a, b):
-        return [(tr, te) for tr, te in wf_splits(len(a), 5, t0=a, t1=b, embargo_pct=0.01) if len(tr)]
-
-    pred = walk_forward(cfg, X[labels["t0_idx"]], labels["label"], w, t0, t1, cache_dir=tmp_path, split=split)
+    pred = walk_forward(cfg, X[labels["t0_idx"]], labels["label"], w, t0, t1, cache_dir=tmp_path)
     done = np.isfinite(pred)
     assert done.sum() > 0.5 * pred.size
     y = labels["label"][done]
     hit = np.mean(np.sign(pred[done])[y != 0] == y[y != 0])
     assert 0.3 < hit < 0.7  # an honest out-of-sample number on efficient-market data, not a fit
-    again = walk_forward(cfg, X[labels["t0_idx"]], labels["label"], w, t0, t1, cache_dir=tmp_path, split=split)
+    again = walk_forward(cfg, X[labels["t0_idx"]], labels["label"], w, t0, t1, cache_dir=tmp_path)
     assert np.array_equal(pred, again, equal_nan=True)  # CPU training is reproducible (and cached)
