@@ -37,6 +37,11 @@ bench:
     python bench/bench_replay.py
     python bench/bench_sweep.py
 
+# fill-for-fill cross-validation against hftbacktest 2.4.4 (dev extra): both data sets, three
+# queue models, aligned and default modes; JSON on stdout, exit 1 if an aligned run misses target
+crossval *ARGS:
+    python bench/crossval_hftbacktest.py --json --check {{ARGS}}
+
 # HTML report of a sweep (e.g. `just report results/gamma.duckdb results/gamma-report`)
 report RESULTS DIR *ARGS:
     mmsim report {{RESULTS}} --out {{DIR}} {{ARGS}}

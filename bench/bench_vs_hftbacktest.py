@@ -5,28 +5,26 @@ with a GLFT quoter deciding every 100 ms, 10 ms entry / 10 ms response latency, 
 queue model, maker 2 bp / taker 5 bp. Each side: one warm-up trial (JIT compile, page faults),
 then the median wall time of ``--repeats`` timed trials; ``events/s = rows replayed / wall``.
 
-hftbacktest is NOT a dependency of mmsim: it is never imported by the package or the tests,
-only by the ``--engine hftbacktest`` / ``--convert`` modes of this script, which run in a
-separate virtual environment outside the repository::
-
-    python -m venv /tmp/hbtvenv
-    /tmp/hbtvenv/bin/pip install hftbacktest==2.4.4 'numpy<2.3'
+hftbacktest 2.4.4 comes with the ``dev`` extra (``pip install -e '.[dev]'``; it needs
+``numpy<2.3``). The ``mmsim`` package never imports it: only this script,
+``bench/crossval_hftbacktest.py`` (which reuses the GLFT loop, :func:`hbt_asset` and
+:func:`run_hbt_glft` defined here) and their tests do.
 
 Steps (run from the repository root)::
 
     # 1. convert the raw captures with hftbacktest's own converter
     #    (hftbacktest.data.utils.binancefutures.convert) -> /tmp/hbt_data/*.npz
-    /tmp/hbtvenv/bin/python bench/bench_vs_hftbacktest.py --convert [--npz-dir /tmp/hbt_data]
+    python bench/bench_vs_hftbacktest.py --convert [--npz-dir /tmp/hbt_data]
 
     # 2a. hftbacktest side (our own GLFT loop on its public API, @njit)
-    /tmp/hbtvenv/bin/python bench/bench_vs_hftbacktest.py --engine hftbacktest \\
+    python bench/bench_vs_hftbacktest.py --engine hftbacktest \\
         --data /tmp/hbt_data/btcusdt_20240808.npz [--tick 0.1 --lot 0.001 --qty 0.002]
 
     # 2b. mmsim side (bench/bench_replay.py's bench_one on the same raw capture)
     python bench/bench_vs_hftbacktest.py --engine mmsim [--dataset btcusdt_20240808]
 
     # 3. both, back to back in one session, with ratios (hftbacktest runs in a subprocess
-    #    of --hbt-python; mmsim in this process)
+    #    of --hbt-python, default this interpreter; mmsim in this process)
     python bench/bench_vs_hftbacktest.py --engine both [--rounds 2] [--out FILE]
 
 Every mode prints one JSON object. Data sets (``--dataset``): ``btcusdt_20240808`` (the
@@ -70,7 +68,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "binance_ws_depth_trades_hftbacktest" / "usdm"
 DEFAULT_NPZ_DIR = Path("/tmp/hbt_data")
-DEFAULT_HBT_PYTHON = "/tmp/hbtvenv/bin/python"
+DEFAULT_HBT_PYTHON = sys.executable
 
 # name -> (raw capture paths in replay order, tick, lot, order qty)
 DATASETS = {
@@ -137,10 +135,55 @@ def convert(npz_dir: Path, names: list[str]) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------
-# --engine hftbacktest (hbt venv)
+# hftbacktest side: the GLFT rule on hftbacktest's API (shared with bench/crossval_hftbacktest.py)
 # ----------------------------------------------------------------------------------------------
+QUEUE_MODELS = ("risk_averse", "prob_power", "prob_log")
+"""mmsim's ``[venue] queue_model`` names; :func:`hbt_asset` maps each to hftbacktest's model."""
+QUEUE_POWER = 3.0  # prob_power exponent n (mmsim queue_power default; hftbacktest PowerProbQueueFunc n)
+MAX_DEPTH_TICKS = float(FIT_DEPTHS)  # GLFTConfig.max_depth_ticks default: max_fit_depth_ticks
+PRICE_BAND = 0.05  # GLFTConfig.price_band default
+HBT_FILLED = 3  # hftbacktest.order.FILLED
+
+
+def hbt_asset(arrays, tick: float, lot: float, queue: str, *, partial_fill: bool = False):
+    """A ``BacktestAsset`` over ``arrays`` with the common settings.
+
+    Linear contract, constant 10 ms / 10 ms order latency, 2 / 5 bp fees on traded value,
+    ``NoPartialFillExchange`` (``partial_fill=False``) or ``PartialFillExchange``, and the
+    queue model named by mmsim's ``queue`` (``risk_averse`` → ``RiskAdverseQueueModel``,
+    ``prob_power`` → ``PowerProbQueueFunc(3)``, ``prob_log`` → ``LogProbQueueFunc``).
+    """
+    from hftbacktest import BacktestAsset
+
+    asset = (
+        BacktestAsset()
+        .data(arrays)
+        .linear_asset(1.0)
+        .constant_order_latency(LATENCY_NS, LATENCY_NS)
+        .trading_value_fee_model(MAKER_FEE, TAKER_FEE)
+        .tick_size(tick)
+        .lot_size(lot)
+        .last_trades_capacity(10_000)
+    )
+    asset = asset.partial_fill_exchange() if partial_fill else asset.no_partial_fill_exchange()
+    if queue == "risk_averse":
+        return asset.risk_adverse_queue_model()
+    if queue == "prob_power":
+        return asset.power_prob_queue_model(QUEUE_POWER)
+    if queue == "prob_log":
+        return asset.log_prob_queue_model()
+    raise ValueError(f"unknown queue model {queue!r} (one of {QUEUE_MODELS})")
+
+
 def _build_hbt_strategy():
-    """Compile-on-first-call GLFT loop written against hftbacktest's public API."""
+    """Compile-on-first-call GLFT loop written against hftbacktest's public API.
+
+    It computes the same quotes as :class:`strategies.glft.GLFTQuoter` with the settings above
+    (``GLFTConfig`` defaults): the same arrival depths, σ, intensity fit (``NaN`` when not
+    identified, then the last identified A, k are kept), formula, depth floor and cap, price
+    band, rounding, touch rule and order keeping. It also logs every fill (exchange time,
+    side, price in ticks, qty) and the equity at every step (local time, mark-to-mid).
+    """
     import numpy as np
     from hftbacktest import BUY, BUY_EVENT, GTX, LIMIT, NEW, NONE
     from numba import njit
@@ -153,6 +196,8 @@ def _build_hbt_strategy():
         sxx = 0.0
         sxy = 0.0
         m = 0
+        c_first = -1
+        c_last = -1
         for j in range(n_grid):
             x = j + 0.5
             c = 0
@@ -160,19 +205,38 @@ def _build_hbt_strategy():
                 if depths[i] >= x:
                     c += 1
             if c > 0:
+                if c_first < 0:
+                    c_first = c
+                c_last = c
                 y = math.log(c / n)
                 sx += x
                 sy += y
                 sxx += x * x
                 sxy += x * y
                 m += 1
-        if m < 3:
+        if m < 3 or c_first == c_last:  # too few points, or flat lambda: k not identified
             return np.nan, np.nan
         slope = (m * sxy - sx * sy) / (m * sxx - sx * sx)
         return math.exp((sy - slope * sx) / m), -slope
 
     @njit
-    def glft_loop(hbt, order_qty, gamma, stats):
+    def log_fills(hbt, fills, fill_ts, n_fills):
+        # orders the local side already knows as filled (before clear_inactive_orders drops them)
+        orders = hbt.orders(0)
+        values = orders.values()
+        while values.has_next():
+            o = values.get()
+            if o.status == HBT_FILLED and n_fills < fills.shape[0]:
+                fill_ts[n_fills] = o.exch_timestamp
+                fills[n_fills, 0] = o.exch_timestamp
+                fills[n_fills, 1] = 1.0 if o.side == BUY else -1.0
+                fills[n_fills, 2] = o.exec_price_tick
+                fills[n_fills, 3] = o.exec_qty
+                n_fills += 1
+        return n_fills
+
+    @njit
+    def glft_loop(hbt, order_qty, gamma, stats, fills, fill_ts, equity, equity_ts):
         depth_buf = np.full(WINDOW_STEPS, np.nan)
         dmid_buf = np.full(WINDOW_STEPS, np.nan)
         n_steps = 0
@@ -184,9 +248,26 @@ def _build_hbt_strategy():
         n_submit = 0
         n_cancel = 0
         n_dec = 0
+        n_fills = 0
+        n_eq = 0
+        n_unident = 0
         while hbt.elapse(INTERVAL_NS) == 0:
             n_dec += 1
+            n_fills = log_fills(hbt, fills, fill_ts, n_fills)
             hbt.clear_inactive_orders(0)
+            depth = hbt.depth(0)
+            tick = depth.tick_size
+            bb = depth.best_bid
+            ba = depth.best_ask
+            if n_eq < equity.shape[0] and bb < ba:
+                sv = hbt.state_values(0)
+                equity_ts[n_eq] = hbt.current_timestamp
+                equity[n_eq, 0] = hbt.current_timestamp
+                equity[n_eq, 1] = sv.balance + sv.position * 0.5 * (bb + ba) - sv.fee
+                equity[n_eq, 2] = np.nan
+                equity[n_eq, 3] = A
+                equity[n_eq, 4] = k
+                n_eq += 1
             # 1. market trades since the previous step: deepest buy / sell prints
             trades = hbt.last_trades(0)
             max_buy = np.nan
@@ -200,10 +281,6 @@ def _build_hbt_strategy():
                     if not (min_sell <= px):
                         min_sell = px
             hbt.clear_last_trades(0)
-            depth = hbt.depth(0)
-            tick = depth.tick_size
-            bb = depth.best_bid
-            ba = depth.best_ask
             if not bb < ba:  # empty / crossed (NaN compares False)
                 continue
             bb_t = int(round(bb / tick))
@@ -212,19 +289,29 @@ def _build_hbt_strategy():
             # 2. arrival depth and mid change of this step; periodic refit
             if prev_mid == prev_mid:
                 slot = n_steps % WINDOW_STEPS
-                if max_buy != max_buy:
-                    arr = prev_mid - min_sell / tick
-                elif min_sell != min_sell:
-                    arr = max_buy / tick - prev_mid
+                # prices in whole ticks (as strategies.glft.in_ticks): exact half-tick depths
+                buy_t = float(round(max_buy / tick)) if max_buy == max_buy else np.nan
+                sell_t = float(round(min_sell / tick)) if min_sell == min_sell else np.nan
+                if buy_t != buy_t:
+                    arr = prev_mid - sell_t
+                elif sell_t != sell_t:
+                    arr = buy_t - prev_mid
                 else:
-                    arr = max(max_buy / tick - prev_mid, prev_mid - min_sell / tick)
+                    arr = max(buy_t - prev_mid, prev_mid - sell_t)
                 depth_buf[slot] = arr
+                if n_eq > 0 and equity_ts[n_eq - 1] == hbt.current_timestamp:
+                    equity[n_eq - 1, 2] = arr  # trace: the step's arrival depth, ticks
                 dmid_buf[slot] = mid - prev_mid
                 n_steps += 1
                 if n_steps >= WARMUP_STEPS and n_steps % RECAL_EVERY == 0:
                     n = min(n_steps, WINDOW_STEPS)
                     sigma = np.std(dmid_buf[:n])
-                    A, k = fit_intensity(depth_buf, n, FIT_DEPTHS)
+                    A_new, k_new = fit_intensity(depth_buf, n, FIT_DEPTHS)
+                    if 0.0 < A_new < np.inf and 0.0 < k_new < np.inf:
+                        A = A_new
+                        k = k_new
+                    else:
+                        n_unident += 1
             prev_mid = mid
             if not (A > 0 and k > 0 and sigma == sigma):
                 continue
@@ -236,8 +323,9 @@ def _build_hbt_strategy():
             c2 = math.sqrt(gamma / (2.0 * A * k) * math.exp((k / gamma + 1.0) * lr))
             half = c1 + 0.5 * sigma * c2
             skew = sigma * c2
-            bid_d = max(half + skew * q, MIN_DEPTH_TICKS)
-            ask_d = max(half - skew * q, MIN_DEPTH_TICKS)
+            cap = max(min(MAX_DEPTH_TICKS, PRICE_BAND * mid), MIN_DEPTH_TICKS)
+            bid_d = min(max(half + skew * q, MIN_DEPTH_TICKS), cap)
+            ask_d = min(max(half - skew * q, MIN_DEPTH_TICKS), cap)
             bid_t = int(math.floor(mid - bid_d + 1e-9))
             ask_t = int(math.ceil(mid + ask_d - 1e-9))
             if bid_t >= ba_t:
@@ -275,6 +363,7 @@ def _build_hbt_strategy():
                 hbt.submit_sell_order(0, next_id, ask_t * tick, order_qty, GTX, LIMIT, False)
                 next_id += 1
                 n_submit += 1
+        n_fills = log_fills(hbt, fills, fill_ts, n_fills)  # fills reported in the last partial step
         sv = hbt.state_values(0)
         depth = hbt.depth(0)
         mid_px = 0.5 * (depth.best_bid + depth.best_ask)
@@ -288,9 +377,52 @@ def _build_hbt_strategy():
         stats[7] = sigma
         stats[8] = A
         stats[9] = k
+        stats[10] = n_fills
+        stats[11] = n_eq
+        stats[12] = n_unident
         return n_dec
 
     return glft_loop
+
+
+_HBT_LOOP = None
+
+
+def run_hbt_glft(arrays, tick: float, lot: float, qty: float, queue: str, *, partial_fill: bool = False) -> dict:
+    """One GLFT run on hftbacktest over event ``arrays`` (loaded npz ``data``, replay order).
+
+    Returns
+    -------
+    dict
+        ``stats`` (ndarray of 13 floats, see ``glft_loop``), ``fills`` (float64, shape
+        (n, 4): exchange ns (rounded to float64), side ±1, price in ticks, qty), ``fill_ts``
+        (int64, shape (n,): the exact exchange ns of each fill), ``equity`` (float64, shape (m, 5):
+        local ns, mark-to-mid equity in quote units after fees; trace: the step's arrival
+        depth in ticks or NaN, and A, k in force before the step's refit), ``equity_ts`` (int64,
+        shape (m,): the exact local ns of each equity row) and ``wall_s`` (building the
+        asset and backtest, the loop and ``close``).
+    """
+    import numpy as np
+    from hftbacktest import HashMapMarketDepthBacktest
+
+    global _HBT_LOOP
+    if _HBT_LOOP is None:
+        _HBT_LOOP = _build_hbt_strategy()
+    span = int(arrays[-1]["local_ts"][-1]) - int(arrays[0]["local_ts"][0])
+    stats = np.zeros(13)
+    fills = np.zeros((100_000, 4))
+    fill_ts = np.zeros(100_000, dtype=np.int64)
+    equity = np.zeros((span // INTERVAL_NS + 16, 5))
+    equity_ts = np.zeros(equity.shape[0], dtype=np.int64)
+    t0 = time.perf_counter()
+    hbt = HashMapMarketDepthBacktest([hbt_asset(arrays, tick, lot, queue, partial_fill=partial_fill)])
+    _HBT_LOOP(hbt, qty, GAMMA, stats, fills, fill_ts, equity, equity_ts)
+    hbt.close()
+    wall = time.perf_counter() - t0
+    n = int(stats[10])
+    return {"stats": stats, "fills": fills[:n].copy(), "fill_ts": fill_ts[:n].copy(),
+            "equity": equity[: int(stats[11])].copy(), "equity_ts": equity_ts[: int(stats[11])].copy(),
+            "wall_s": wall}  # fmt: skip
 
 
 def bench_hftbacktest(data: list[Path], tick: float, lot: float, qty: float, repeats: int, queue: str) -> dict:
@@ -298,7 +430,7 @@ def bench_hftbacktest(data: list[Path], tick: float, lot: float, qty: float, rep
     import hftbacktest
     import numba
     import numpy as np
-    from hftbacktest import TRADE_EVENT, BacktestAsset, HashMapMarketDepthBacktest
+    from hftbacktest import TRADE_EVENT
 
     t0 = time.perf_counter()
     arrays = [np.load(str(p))["data"] for p in data]
@@ -306,38 +438,18 @@ def bench_hftbacktest(data: list[Path], tick: float, lot: float, qty: float, rep
     n_rows = sum(len(a) for a in arrays)
     n_trades = int(sum(((a["ev"] & 0xFF) == TRADE_EVENT).sum() for a in arrays))
     span_s = (int(arrays[-1]["local_ts"][-1]) - int(arrays[0]["local_ts"][0])) / 1e9
-    strategy = _build_hbt_strategy()
 
     def one_trial():
-        asset = (
-            BacktestAsset()
-            .data(arrays)
-            .linear_asset(1.0)
-            .constant_order_latency(LATENCY_NS, LATENCY_NS)
-            .no_partial_fill_exchange()
-            .trading_value_fee_model(MAKER_FEE, TAKER_FEE)
-            .tick_size(tick)
-            .lot_size(lot)
-            .last_trades_capacity(10_000)
-        )
-        if queue == "risk_adverse":
-            asset = asset.risk_adverse_queue_model()
-        else:
-            asset = asset.power_prob_queue_model(3.0)
-        hbt = HashMapMarketDepthBacktest([asset])
-        stats = np.zeros(10)
-        strategy(hbt, qty, GAMMA, stats)
-        hbt.close()
-        return stats
+        return run_hbt_glft(arrays, tick, lot, qty, queue)
 
     t0 = time.perf_counter()
     one_trial()  # warm-up: numba compile of the loop and hftbacktest's jitclasses
     warm_s = time.perf_counter() - t0
     walls, stats = [], None
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        stats = one_trial()
-        walls.append(time.perf_counter() - t0)
+        res = one_trial()
+        stats = res["stats"]
+        walls.append(res["wall_s"])
     wall = statistics.median(walls)
     return {
         "engine": "hftbacktest",
@@ -454,7 +566,8 @@ def main() -> None:
     ap.add_argument("--tick", type=float, default=0.1)
     ap.add_argument("--lot", type=float, default=0.001)
     ap.add_argument("--qty", type=float, default=0.002)
-    ap.add_argument("--queue", choices=("risk_adverse", "power3"), default="risk_adverse")
+    ap.add_argument("--queue", choices=QUEUE_MODELS, default="risk_averse",
+                    help="queue model (mmsim names; prob_power = hftbacktest PowerProbQueueFunc(3))")  # fmt: skip
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=1, help="both: back-to-back rounds")
     ap.add_argument("--npz-dir", type=Path, default=DEFAULT_NPZ_DIR)

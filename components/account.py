@@ -2,6 +2,8 @@
 
 :class:`Account` is the ledger a venue updates on every fill (and on every funding payment).
 It is a plain ``__slots__`` class, not an attrs record, because it is mutated in the hot path.
+It books linear contracts (size in base units, money in the quote currency) and inverse
+contracts (Binance COIN-M: size in contracts of a fixed USD value, money in the base coin).
 It holds no fee schedule (the venue computes the fee, see :mod:`venues.profiles`), no margin
 or liquidation model, and no multi-asset balances.
 
@@ -25,8 +27,16 @@ _FLAT_RTOL = 1e-12
 class Account:
     """Cash, signed position and PnL of one strategy on one instrument, average-cost method.
 
-    All money amounts are in quote units (USDC, USDT); sizes in base units. Cash starts at
-    zero, so :meth:`equity` is the PnL since the start.
+    Linear (default): money amounts are in quote units (USDC, USDT); sizes in base units.
+    Inverse (``contract_size`` given): sizes are contracts worth ``contract_size`` quote units
+    each and every money amount (cash, PnL, fees, funding, volumes) is in the base coin.
+    Cash starts at zero, so :meth:`equity` is the PnL since the start.
+
+    Parameters
+    ----------
+    contract_size : float or None, default None
+        ``None``: linear. Otherwise the quote value of one inverse contract (10 or 100 USD on
+        Binance COIN-M); finite and ``> 0``.
 
     Attributes
     ----------
@@ -50,6 +60,8 @@ class Account:
         Sum of ``px·qty`` of taker fills, in quote units.
     n_fills : int
         Number of fills.
+    contract_size : float or None
+        ``None`` for a linear account, else the quote value of one inverse contract.
 
     Warnings
     --------
@@ -69,6 +81,17 @@ class Account:
                      = realized_pnl + unrealized_pnl(mark) − fees_paid − funding_paid
                      = net_pnl(mark)
 
+    **Inverse contracts.** A contract pays ``contract_size`` quote units, so holding ``n``
+    contracts from price ``entry`` to ``exit`` earns ``n × C × (1/entry − 1/exit)`` coin
+    (Binance COIN-M PnL formula). Writing ``x = 1/price`` and ``Q = −n·C`` this is the linear
+    ledger in ``(Q, x)``: the account books every inverse fill ``(side, px, n)`` as the linear
+    fill ``(−side, 1/px, n·C)``. The average entry is then the contract-weighted *harmonic* mean
+    of the fill prices (Binance's COIN-M average entry price), ``cash`` is in coin, and::
+
+        equity(mark) = cash − q·C/mark = realized_pnl + unrealized_pnl(mark) − fees − funding
+
+    with ``unrealized_pnl(mark) = q·C·(1/avg_entry_px − 1/mark)``.
+
     Examples
     --------
     >>> acct = Account()
@@ -78,6 +101,11 @@ class Account:
     (-1.0, 103.0, 6.0)
     >>> round(acct.equity(101.0), 10), round(acct.net_pnl(101.0), 10)
     (7.92, 7.92)
+    >>> inv = Account(contract_size=10.0)                       # ETHUSD_PERP: 10 USD/contract
+    >>> inv.on_fill(+1, 2000.0, 5.0, fee=0.0, is_maker=True)    # long 5 contracts = 0.025 ETH
+    >>> inv.on_fill(-1, 2500.0, 5.0, fee=0.0, is_maker=True)    # 5 × 10 × (1/2000 − 1/2500)
+    >>> round(inv.realized_pnl, 12), inv.q
+    (0.005, 0.0)
     """
 
     __slots__ = (
@@ -90,10 +118,23 @@ class Account:
         "maker_volume",
         "taker_volume",
         "n_fills",
+        "contract_size",
+        "_lq",
+        "_lx",
     )
 
-    def __init__(self) -> None:
-        """Create a flat account with zero cash."""
+    _PUBLIC = (
+        "cash", "q", "avg_entry_px", "realized_pnl", "fees_paid", "funding_paid",
+        "maker_volume", "taker_volume", "n_fills",
+    )  # fmt: skip
+
+    def __init__(self, contract_size: float | None = None) -> None:
+        """Create a flat account with zero cash (inverse when ``contract_size`` is given)."""
+        if contract_size is not None and not (math.isfinite(contract_size) and contract_size > 0):
+            raise ValueError(f"contract_size must be finite and > 0, got {contract_size!r}")
+        self.contract_size = None if contract_size is None else float(contract_size)
+        self._lq = 0.0  # position in the linear ledger (q, or -q*C when inverse)
+        self._lx = 0.0  # average entry in the ledger's price (px, or 1/px when inverse)
         self.cash = 0.0
         self.q = 0.0
         self.avg_entry_px = 0.0
@@ -114,9 +155,10 @@ class Account:
         px : float
             Fill price, in quote units per base unit. Finite and ``> 0``.
         qty : float
-            Fill size, in base units. Finite and ``> 0``.
+            Fill size, in base units (contracts for an inverse account). Finite and ``> 0``.
         fee : float
-            Fee charged, in quote units; negative for a rebate. Finite.
+            Fee charged, in the account's currency (quote units; coin when inverse); negative
+            for a rebate. Finite.
         is_maker : bool
             ``True`` if the fill added liquidity; decides which volume counter grows.
 
@@ -133,7 +175,9 @@ class Account:
         Notes
         -----
         ``cash −= side·px·qty + fee``; ``q += side·qty``; realised PnL and average entry by
-        the average-cost method (class Notes), including flips through zero. A closing fill
+        the average-cost method (class Notes), including flips through zero. Inverse: booked
+        as the linear fill ``(−side, 1/px, qty·contract_size)``, so ``cash += side·qty·C/px −
+        fee`` (coin) and ``q += side·qty`` (contracts). A closing fill
         whose size equals the position to a relative ``1e-12`` closes it exactly
         (``q = 0.0``), with the realised PnL taken from the booked cash so that the ledger
         identity still holds.
@@ -155,9 +199,25 @@ class Account:
         if not math.isfinite(fee):
             raise ValueError(f"fill fee must be finite, got {fee!r}")
         s = 1.0 if side == 1 else -1.0
-        notional = px * qty
-        q = self.q
-        self.cash -= s * notional + fee
+        c = self.contract_size
+        if c is None:
+            self._book(s, px, qty, fee, px * qty, is_maker)
+            self.q = self._lq
+            self.avg_entry_px = self._lx
+            return
+        q_new = self.q + s * qty
+        self._book(-s, 1.0 / px, qty * c, fee, qty * c / px, is_maker)
+        if self._lq == 0.0:
+            self.q = 0.0
+            self.avg_entry_px = 0.0
+        else:
+            self.q = q_new
+            self.avg_entry_px = 1.0 / self._lx
+
+    def _book(self, s: float, x: float, w: float, fee: float, notional: float, is_maker: bool) -> None:
+        """Linear average-cost booking of side ``s``, price ``x``, size ``w`` (class Notes)."""
+        q = self._lq
+        self.cash -= s * x * w + fee
         self.fees_paid += fee
         if is_maker:
             self.maker_volume += notional
@@ -168,26 +228,26 @@ class Account:
         if q == 0.0 or (q > 0.0) == (s > 0.0):
             # Opening or adding: size-weighted average entry.
             pos = abs(q)
-            self.avg_entry_px = (self.avg_entry_px * pos + notional) / (pos + qty)
-            self.q = q + s * qty
+            self._lx = (self._lx * pos + x * w) / (pos + w)
+            self._lq = q + s * w
             return
         pos = abs(q)
-        avg = self.avg_entry_px
+        avg = self._lx
         sign_q = -s
-        if qty < pos * (1.0 - _FLAT_RTOL):
+        if w < pos * (1.0 - _FLAT_RTOL):
             # Partial close: average entry unchanged.
-            self.realized_pnl += sign_q * qty * (px - avg)
-            self.q = q + s * qty
-        elif qty <= pos * (1.0 + _FLAT_RTOL):
-            # Exact close (to rounding): the cash moved by px*qty, the position held pos.
-            self.realized_pnl += sign_q * (notional - avg * pos)
-            self.q = 0.0
-            self.avg_entry_px = 0.0
+            self.realized_pnl += sign_q * w * (x - avg)
+            self._lq = q + s * w
+        elif w <= pos * (1.0 + _FLAT_RTOL):
+            # Exact close (to rounding): the cash moved by x*w, the position held pos.
+            self.realized_pnl += sign_q * (x * w - avg * pos)
+            self._lq = 0.0
+            self._lx = 0.0
         else:
-            # Flip through zero: close pos at px, open the remainder at px.
-            self.realized_pnl += sign_q * pos * (px - avg)
-            self.q = q + s * qty
-            self.avg_entry_px = px
+            # Flip through zero: close pos at x, open the remainder at x.
+            self.realized_pnl += sign_q * pos * (x - avg)
+            self._lq = q + s * w
+            self._lx = x
 
     def on_funding(self, payment: float) -> None:
         """Book a funding payment.
@@ -195,9 +255,9 @@ class Account:
         Parameters
         ----------
         payment : float
-            Cash paid by this account, in quote units; negative when funding is received
-            (e.g. a short while the rate is positive). Hyperliquid:
-            ``q × oracle_px × hourly_rate``.
+            Cash paid by this account, in its currency (quote units; coin when inverse);
+            negative when funding is received (e.g. a short while the rate is positive).
+            See :func:`components.funding.funding_payment`.
 
         Raises
         ------
@@ -231,7 +291,8 @@ class Account:
         Returns
         -------
         float
-            ``q·(mark − avg_entry_px)``, in quote units.
+            ``q·(mark − avg_entry_px)`` in quote units (linear) or
+            ``q·C·(1/avg_entry_px − 1/mark)`` in coin (inverse).
 
         Examples
         --------
@@ -240,7 +301,40 @@ class Account:
         >>> a.unrealized_pnl(12.0)
         6.0
         """
-        return self.q * (mark - self.avg_entry_px)
+        return self._lq * (self._ledger_px(mark) - self._lx)
+
+    def _ledger_px(self, mark):
+        return mark if self.contract_size is None else 1.0 / mark
+
+    def position_value(self, q, mark):
+        """Signed value of ``q`` at ``mark`` as booked in ``cash`` (works on arrays).
+
+        Parameters
+        ----------
+        q : float or ndarray
+            Signed position: base units (linear) or contracts (inverse).
+        mark : float or ndarray
+            Mark price, quote units per base unit, ``> 0``.
+
+        Returns
+        -------
+        float or ndarray
+            ``q·mark`` (linear, quote units) or ``−q·C/mark`` (inverse, coin: the ledger holds
+            a long inverse position as a short of ``q·C`` quote units, class Notes), so that
+            ``equity = cash + position_value(q, mark)``.
+        """
+        if self.contract_size is None:
+            return q * mark
+        return -q * self.contract_size / mark
+
+    def notional(self, q, mark):
+        """Absolute value of a position at ``mark``, in the account's currency (works on arrays).
+
+        Returns ``|q|·mark`` (linear) or ``|q|·C/mark`` coin (inverse).
+        """
+        if self.contract_size is None:
+            return abs(q) * mark
+        return abs(q) * self.contract_size / mark
 
     def equity(self, mark: float) -> float:
         """Cash plus the position valued at ``mark``, relative to a zero starting cash.
@@ -253,8 +347,9 @@ class Account:
         Returns
         -------
         float
-            ``cash + q·mark``, in quote units; equal to :meth:`net_pnl` up to rounding. Add the
-            starting capital for an absolute balance.
+            ``cash + position_value(q, mark)``: ``cash + q·mark`` in quote units (linear) or
+            ``cash − q·C/mark`` in coin (inverse); equal to :meth:`net_pnl` up to rounding. Add
+            the starting capital for an absolute balance.
 
         Examples
         --------
@@ -263,7 +358,7 @@ class Account:
         >>> round(a.equity(12.0), 10)
         5.9
         """
-        return self.cash + self.q * mark
+        return self.cash + self._lq * self._ledger_px(mark)
 
     def net_pnl(self, mark: float) -> float:
         """Total PnL at ``mark``: realised + unrealised − fees − funding.
@@ -298,14 +393,15 @@ class Account:
         Returns
         -------
         dict of str to float or int
-            One entry per attribute in ``__slots__``.
+            ``cash``, ``q``, ``avg_entry_px``, ``realized_pnl``, ``fees_paid``,
+            ``funding_paid``, ``maker_volume``, ``taker_volume``, ``n_fills``.
 
         Examples
         --------
         >>> Account().snapshot()["n_fills"]
         0
         """
-        return {name: getattr(self, name) for name in self.__slots__}
+        return {name: getattr(self, name) for name in self._PUBLIC}
 
     def __repr__(self) -> str:
         """Readable one-line summary."""

@@ -43,9 +43,12 @@ class SwapExecuted(Event):
     bribe_paid : float
         Priority fee / bribe paid, quote units.
     gas_paid : float
-        Base-fee gas cost, quote units.
+        Base-fee gas cost plus the L1 data fee where the chain charges one, quote units.
     block_number : int
     block_ts_ns : int
+    sandwich_loss : float, default 0.0
+        Output lost to a sandwich around this swap (shortfall against the same swap without
+        it), quote units; already inside ``amount_out``.
     """
 
     tx_id: int
@@ -57,6 +60,7 @@ class SwapExecuted(Event):
     gas_paid: float
     block_number: int
     block_ts_ns: int
+    sandwich_loss: float = 0.0
 
 
 @attrs.frozen(slots=True)
@@ -67,7 +71,8 @@ class TxDropped(Event):
     ----------
     tx_id : int
     reason : str
-        ``"not_included"`` (lost the inclusion draw for its block) or ``"slippage"`` (included
+        ``"not_included"`` (lost the inclusion draw for its block), ``"block_full"`` (outbid:
+        no gas left in the block after higher-paying transactions) or ``"slippage"`` (included
         but reverted: output below ``min_amount_out``; gas and bribe are paid).
     bribe_paid, gas_paid : float
         Costs paid, quote units (0 when not included).

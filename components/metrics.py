@@ -3,15 +3,24 @@
 Definitions (also in the README):
 
 ``pnl``
-    Net PnL in quote currency at the end of the run: cash + q · final mid, starting flat with
-    zero cash; fees are already inside cash.
+    Net PnL of the order-book account in quote currency at the end of the run: cash + q ·
+    final mid, starting flat with zero cash; fees are already inside cash (a hedged desk's
+    total is ``desk_pnl``).
 ``pnl_per_1k_notional``
     ``pnl / peak_notional × 1000``: net PnL per $1,000 of *peak inventory notional*, where
     ``peak_notional = max_t |q_t| · mid_t`` over every fill and every sample. NaN for a trial
     that never held inventory.
 ``max_drawdown``
     Largest fall of the equity curve (sampled on the venue's clock, 100 ms by default, and
-    after every fill) below its running maximum, quote currency, ``>= 0``.
+    after every fill) below its running maximum, quote currency, ``>= 0``. For a hedged desk
+    the curve includes every tracked account (the hedger's on-chain wallet,
+    :meth:`PnLRecorder.track_account`), so it is the desk's drawdown.
+``n_fills``
+    Order-book fills of the account, a count (stored as ``BIGINT``).
+``zero_fills``
+    1 when the trial had no fill at all (an idle quoter: its ratios are undefined and the
+    live view and the summary rank it after every trial that traded), else 0 (stored as
+    ``BOOLEAN``).
 ``maker_volume``, ``taker_volume``
     ``Σ px·qty`` of maker / taker fills, quote currency (:class:`Account`).
 
@@ -71,7 +80,46 @@ class PnLRecorder:
         self._fills: list[tuple[int, float, float, float]] = []
         self._log: list[tuple] = []
         self._curve: np.ndarray | None = None
+        self._tracked: list[tuple[Account, list[tuple[int, float, float]]]] = []
         venue.fill_listeners.append(self._after_fill)
+
+    def track_account(self, account: Account):
+        """Add another account of the desk (e.g. a hedger's on-chain wallet) to the equity.
+
+        Its ``cash + q · mid``, marked to the order book's mid, joins every equity row from
+        the time of each change on (rows at the same time included).
+
+        Parameters
+        ----------
+        account : components.account.Account
+
+        Returns
+        -------
+        callable
+            ``changed(ts_ns)``: call it after every change of the account (cash or q) with
+            the simulation time of the change, ns; it logs ``(ts_ns, cash, q)``.
+        """
+        log: list[tuple[int, float, float]] = []
+        self._tracked.append((account, log))
+
+        def changed(ts_ns: int) -> None:
+            log.append((int(ts_ns), float(account.cash), float(account.q)))
+            self._curve = None
+
+        return changed
+
+    def record_cash(self, ts_ns: int, mark: float | None = None) -> None:
+        """Log the account after a cash change that is not a fill (a funding payment) at ``ts_ns``.
+
+        The equity curve then carries the change from ``ts_ns`` on; :meth:`fills` is unchanged.
+        The row is marked at the book's mid, else ``mark`` (quote units per base unit).
+        """
+        mid = self.venue.mid
+        if not mid == mid:
+            mid = mark if mark is not None else self.account.avg_entry_px
+        acct = self.account
+        self._fills.append((int(ts_ns), acct.cash, acct.q, mid))
+        self._curve = None
 
     def _after_fill(self, fill) -> None:
         mid = self.venue.mid
@@ -93,7 +141,10 @@ class PnLRecorder:
         Returns
         -------
         ndarray of EQUITY_DTYPE
-            Rows in time order (a sample before a fill with the same timestamp).
+            Rows in time order (a sample before a fill with the same timestamp). ``equity``
+            is the desk's: the book account plus every tracked account
+            (:meth:`track_account`) as of that time, all marked to the row's mid; ``q`` is
+            the book account's inventory.
         """
         if self._curve is not None and getattr(self.venue, "is_closed", False):
             return self._curve  # the venue was closed after the run: the curve is final
@@ -114,8 +165,18 @@ class PnLRecorder:
         curve["ts_ns"] = np.concatenate([ts, fills["ts"]])
         curve["q"] = np.concatenate([q, fills["q"]])
         curve["mid"] = np.concatenate([mid, fills["mid"]])
-        curve["equity"] = np.concatenate([cash, fills["cash"]]) + curve["q"] * curve["mid"]
-        self._curve = curve[np.argsort(curve["ts_ns"], kind="stable")]
+        # cash + position value: q·mid (linear) or −q·C/mid in coin (inverse, Account Notes)
+        curve["equity"] = np.concatenate([cash, fills["cash"]]) + self.account.position_value(curve["q"], curve["mid"])
+        curve = curve[np.argsort(curve["ts_ns"], kind="stable")]
+        for _, log in self._tracked:
+            if not log:
+                continue
+            w = np.array(log, dtype=[("ts", np.int64), ("cash", np.float64), ("q", np.float64)])
+            j = np.searchsorted(w["ts"], curve["ts_ns"], side="right") - 1
+            has = j >= 0
+            jj = np.maximum(j, 0)
+            curve["equity"] += np.where(has, w["cash"][jj] + w["q"][jj] * curve["mid"], 0.0)
+        self._curve = curve
         return self._curve
 
     def performance(self, *, n_orders: float, q_max: float, sample_ms: float = 1000.0, hedger=None,
@@ -135,13 +196,13 @@ class PnLRecorder:
         acct = self.account
         curve = self.equity_curve()
         mid = float(curve["mid"][-1]) if curve.size else math.nan
-        pnl = acct.cash + acct.q * mid if curve.size else 0.0
+        pnl = acct.equity(mid) if curve.size else 0.0
         if curve.size:
             eq = curve["equity"]
             max_dd = float(np.max(np.maximum.accumulate(eq) - eq))
             abs_q = np.abs(curve["q"])
             max_abs_q = float(abs_q.max())
-            peak_notional = float((abs_q * curve["mid"]).max())
+            peak_notional = float(acct.notional(curve["q"], curve["mid"]).max())  # coin when inverse
         else:
             max_dd = max_abs_q = peak_notional = 0.0
         return {
@@ -152,6 +213,7 @@ class PnLRecorder:
             "realized_pnl": float(acct.realized_pnl),
             "fees": float(acct.fees_paid),
             "n_fills": float(acct.n_fills),
+            "zero_fills": float(acct.n_fills == 0),
             "maker_volume": float(acct.maker_volume),
             "taker_volume": float(acct.taker_volume),
             "max_drawdown": max_dd,

@@ -22,15 +22,35 @@ class Side(IntEnum):
 
 
 class TimeInForce(IntEnum):
-    """Time in force, Hyperliquid names.
+    """Time in force (Hyperliquid names, with the Binance aliases).
 
-    ``GTC`` rests (takes first if it crosses); ``ALO`` (add-liquidity-only, post-only) is
-    rejected if it would cross on arrival; ``IOC`` takes what it can and cancels the rest.
+    ``GTC``
+        Good till canceled: takes the liquidity it crosses on arrival, then rests the remainder
+        at its limit price (Binance ``GTC``, Hyperliquid ``Gtc``).
+    ``ALO`` = ``GTX`` = ``POST_ONLY``
+        Add liquidity only: rejected (``"post_only_would_cross"``) if it would trade on
+        arrival, else rests (Hyperliquid ``Alo``, Binance ``GTX``).
+    ``IOC``
+        Immediate or cancel: takes what it can up to its limit, the rest is canceled.
+    ``FOK``
+        Fill or kill: fills in full on arrival from the liquidity up to its limit, or is
+        canceled without any fill (Binance ``FOK``).
     """
 
     GTC = 0
     ALO = 1
+    GTX = 1
+    POST_ONLY = 1
     IOC = 2
+    FOK = 3
+
+
+class OrderType(IntEnum):
+    """``LIMIT`` (a price) or ``MARKET`` (no price: takes from the best level outwards until
+    filled or the visible book is exhausted; the rest is canceled, as an IOC)."""
+
+    LIMIT = 0
+    MARKET = 1
 
 
 class Liquidity(IntEnum):
@@ -84,10 +104,43 @@ class OrderCanceled(Event):
     leaves_qty : float
         Size that was still open, base units.
     venue_ts_ns : int
+    reason : str, default "canceled"
+        ``"canceled"`` (our cancel), ``"ioc"`` (IOC/market remainder), ``"fok"`` (a FOK that
+        could not fill in full), ``"self_trade"`` (self-trade prevention expired it),
+        ``"post_only_would_cross"`` (a modify moved a post-only order through the touch),
+        ``"modify_below_filled"`` (a modify to a size not above the filled size),
+        ``"no_room"`` (a GTC remainder that could not rest, see the venue).
     """
 
     client_order_id: int
     leaves_qty: float
+    venue_ts_ns: int
+    reason: str = "canceled"
+
+
+@attrs.frozen(slots=True)
+class OrderModified(Event):
+    """The venue applied a modify (amend) of a resting order.
+
+    Attributes
+    ----------
+    client_order_id : int
+    px : float
+        Limit price now, quote units.
+    qty : float
+        Order size now (filled + open), base units.
+    leaves_qty : float
+        Open size now, base units.
+    kept_priority : bool
+        ``True`` when the order kept its queue position (same price, size reduced).
+    venue_ts_ns : int
+    """
+
+    client_order_id: int
+    px: float
+    qty: float
+    leaves_qty: float
+    kept_priority: bool
     venue_ts_ns: int
 
 

@@ -10,10 +10,12 @@ Units
     Money in quote units (USDT/USDC), sizes in base units, times in ns unless a name says
     ``_s`` (seconds) or ``_ms``.
 Sampling clock
-    Risk/return statistics use the mark-to-mid equity resampled on a **fixed 1 s clock** by
-    default (:func:`pnl_series`): ticks ``t_k = t_0 + k·Δ`` from the first equity row ``t_0``
-    while ``t_k ≤`` the last row; the value at a tick is the last equity row at or before it
-    (so fills at exactly ``t_k`` are included). A trailing partial period is dropped.
+    Risk/return statistics use the mark-to-mid equity resampled on a **fixed clock** of period
+    ``Δ`` = ``[sweep] metric_interval`` (1 s by default; :func:`pnl_series`): ticks are the
+    whole multiples of ``Δ`` (``t_k = ⌈t_0/Δ⌉·Δ + k·Δ``, so every trial of a sweep shares the
+    same ticks) from the first equity row ``t_0`` while ``t_k ≤`` the last row; the value at a
+    tick is the last equity row at or before it (so fills at exactly ``t_k`` are included).
+    Leading and trailing partial periods are dropped.
 PnL increments, not returns
     Sharpe, Sortino, VaR and Calmar are computed on **PnL increments** ``ΔE_k = E_k − E_{k−1}``
     in quote units per period, not on percentage returns: a market maker has no fixed
@@ -24,8 +26,21 @@ Annualisation
     Crypto trades all year round, so a year is 365 days of 86,400 s:
     ``periods_per_year = 365 · 86400 / Δ_s`` (31,536,000 for Δ = 1 s). Sharpe and Sortino
     scale by ``√periods_per_year`` (i.i.d. increments); Calmar's annual PnL is
-    ``mean(ΔE) · periods_per_year``. For a minutes-long replay these are extrapolations:
-    compare them across trials of the same data, not with published fund figures.
+    ``mean(ΔE) · periods_per_year``. **Rule**: the annualised ``sharpe``, ``sortino`` and
+    ``calmar`` are computed only when the run spans enough samples,
+    ``n ≥ annualise_min_samples(Δ) = max(30, ⌈86400 s / Δ⌉)`` increments (at least 30, and at
+    least one day of data); otherwise they are NaN/NULL with ``annualised = 0`` in the trial's
+    metrics (the reason: the run is too short to extrapolate to a year; an 8-minute replay
+    scaled by √31,536,000 gave Sharpe ratios in the thousands). The per-interval ratios
+    ``sharpe_per_interval`` / ``sortino_per_interval`` (not annualised) are always reported
+    when defined: rank short runs by those (or by ``pnl_per_1k_notional``).
+Value at Risk (the one definition)
+    ``VaR_α`` over horizon ``h`` is the **loss quantile of the PnL increments over ``h``**,
+    reported as a positive number for a loss: ``VaR_α = −Q_{1−α}(ΔE)``, with ``Q`` the
+    empirical quantile with linear interpolation (Hyndman & Fan type 7, numpy's default).
+    The trial metrics ``var_95_hist`` / ``var_99_hist`` use ``h = Δ`` (the metric interval);
+    the risk monitor (:class:`strategies.risk.VaRMonitor`) uses ``h`` = its check period over
+    a rolling window; both call :func:`value_at_risk`.
 Undefined values
     Every statistic that divides by zero or needs more data than it has is NaN (stored as
     ``NULL`` in DuckDB), never ±inf.
@@ -51,7 +66,12 @@ import numpy as np
 
 __all__ = [
     "SECONDS_PER_YEAR",
+    "ANNUALISE_MIN_SPAN_S",
+    "ANNUALISE_MIN_INCREMENTS",
     "DEFAULT_SAMPLE_NS",
+    "WATERFALL_STEPS",
+    "annualise_min_samples",
+    "waterfall",
     "COST_KEYS",
     "periods_per_year",
     "pnl_series",
@@ -74,6 +94,12 @@ __all__ = [
 SECONDS_PER_YEAR = 365 * 86_400
 """Seconds in the 365-day crypto year used for annualisation."""
 
+ANNUALISE_MIN_SPAN_S = 86_400
+"""Shortest run (seconds of metric-interval samples) whose ratios are annualised: one day."""
+
+ANNUALISE_MIN_INCREMENTS = 30
+"""Fewest metric-interval increments whose ratios are annualised."""
+
 DEFAULT_SAMPLE_NS = 1_000_000_000
 """Default clock of :func:`pnl_series`: 1 s."""
 
@@ -90,6 +116,21 @@ COST_KEYS = (
     "net_pnl",
 )
 """Keys of :func:`cost_breakdown`, in the order of the identity."""
+
+WATERFALL_STEPS = (
+    ("gross_spread_capture", "spread capture", +1.0),
+    ("inventory_pnl", "inventory (held to the final mid)", +1.0),
+    ("fees", "fees paid", -1.0),
+    ("rebates", "maker rebates", +1.0),
+    ("hedge_pool_fee", "pool fees", -1.0),
+    ("hedge_slippage", "slippage", -1.0),
+    ("bribes", "bribes", -1.0),
+    ("gas", "gas", -1.0),
+    ("funding", "funding paid", -1.0),
+)
+"""Steps of the PnL waterfall (:func:`waterfall`): cost key, label, sign of its contribution.
+Spread capture → fees → slippage → bribes → funding → net PnL; the signed steps add up to
+``net_pnl`` (the identity of :func:`cost_breakdown`)."""
 
 _SERIES_DTYPE = np.dtype(
     [("ts_ns", np.int64), ("equity", np.float64), ("q", np.float64), ("mid", np.float64)]
@@ -119,6 +160,32 @@ def periods_per_year(sample_ns: int | float) -> float:
     return SECONDS_PER_YEAR * 1e9 / float(sample_ns)
 
 
+def annualise_min_samples(sample_ns: int) -> int:
+    """Fewest increments on a ``sample_ns`` clock whose ratios are annualised.
+
+    ``max(ANNUALISE_MIN_INCREMENTS, ⌈ANNUALISE_MIN_SPAN_S · 1e9 / sample_ns⌉)``: at least 30
+    increments and at least one day of data (86,400 at 1 s, 1,440 at 1 min, 30 at 1 h).
+
+    Parameters
+    ----------
+    sample_ns : int
+        Sampling period, ns (``> 0``).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> annualise_min_samples(1_000_000_000), annualise_min_samples(3_600_000_000_000)
+    (86400, 30)
+    """
+    sample_ns = int(sample_ns)
+    if sample_ns <= 0:
+        raise ValueError(f"sample_ns must be > 0, got {sample_ns!r}")
+    return max(ANNUALISE_MIN_INCREMENTS, -(-ANNUALISE_MIN_SPAN_S * 1_000_000_000 // sample_ns))
+
+
 def pnl_series(equity_curve: np.ndarray, sample_ns: int = DEFAULT_SAMPLE_NS) -> np.ndarray:
     """Resample an equity curve on a fixed clock (last value at or before each tick).
 
@@ -133,10 +200,11 @@ def pnl_series(equity_curve: np.ndarray, sample_ns: int = DEFAULT_SAMPLE_NS) -> 
     Returns
     -------
     ndarray with fields ``ts_ns``, ``equity``, ``q``, ``mid``
-        One row per tick ``t_k = t_0 + k·sample_ns`` (``t_0`` = the first row's time, while
+        One row per tick ``t_k = ⌈t_0 / sample_ns⌉·sample_ns + k·sample_ns`` (``t_0`` = the
+        first row's time: ticks are whole multiples of the clock, shared by every curve; while
         ``t_k ≤`` the last row's time); each field is the value of the **last** curve row
         with ``ts_ns ≤ t_k`` (so several rows at the same time resolve to the one after the
-        fills). Empty for an empty curve.
+        fills). Empty for an empty curve or one shorter than a clock period.
 
     Examples
     --------
@@ -154,8 +222,11 @@ def pnl_series(equity_curve: np.ndarray, sample_ns: int = DEFAULT_SAMPLE_NS) -> 
     if curve.size == 0:
         return out
     ts = curve["ts_ns"].astype(np.int64)
-    n = int((ts[-1] - ts[0]) // sample_ns) + 1
-    ticks = ts[0] + np.arange(n, dtype=np.int64) * sample_ns
+    first = -(-int(ts[0]) // sample_ns) * sample_ns  # the first whole multiple of the clock
+    if first > ts[-1]:
+        return np.empty(0, dtype=_SERIES_DTYPE)
+    n = int((ts[-1] - first) // sample_ns) + 1
+    ticks = first + np.arange(n, dtype=np.int64) * sample_ns
     idx = np.searchsorted(ts, ticks, side="right") - 1
     out = np.empty(n, dtype=_SERIES_DTYPE)
     out["ts_ns"] = ticks
@@ -340,33 +411,44 @@ def calmar_ratio(returns: np.ndarray, periods_per_year: float, max_dd: float | N
 
 
 def value_at_risk(pnl_increments: np.ndarray, level: float = 0.95, method: str = "historical") -> float:
-    """One-period Value at Risk of PnL increments, reported as a positive loss.
+    """Value at Risk of PnL increments over their horizon, reported as a positive loss.
+
+    The one VaR of mmsim (trial metrics and :class:`strategies.risk.VaRMonitor` both call it):
+    the loss not exceeded with probability ``level`` over the horizon ``h`` the increments
+    span (the metric interval for the trial metrics, the check period for the monitor).
 
     Parameters
     ----------
     pnl_increments : array_like of float
-        PnL increments, quote units per period.
+        PnL increments ``E(t + h) − E(t)``, quote units per horizon (gains > 0).
     level : float, default 0.95
         Confidence level ``α`` in (0, 1), e.g. 0.95 or 0.99.
     method : {"historical", "parametric"}
-        ``"historical"``: ``VaR = −Q(1 − α)`` with ``Q`` the **lower** empirical quantile,
-        ``np.quantile(x, 1 − α, method="lower")``, i.e. the order statistic
-        ``x_(⌊(n − 1)(1 − α)⌋ + 1)`` (1-based; no interpolation, the conservative choice:
-        for ``n = 20`` and α = 0.95 it is the worst increment). ``"parametric"``: Gaussian
-        ("delta-normal") VaR ``−(μ + z·σ)`` with ``μ`` the sample mean, ``σ`` the sample
-        standard deviation (``ddof=1``) and ``z = Φ⁻¹(1 − α)`` (−1.6449 at 95 %, −2.3263 at
-        99 %) [4]_.
+        ``"historical"``: ``VaR = −Q(1 − α)`` with ``Q`` the empirical quantile with linear
+        interpolation between order statistics (Hyndman & Fan 1996 type 7, numpy's default):
+        for sorted ``x_(0) ≤ … ≤ x_(n−1)`` (0-based) and ``p = 1 − α``, ``Q(p) = x_(j) +
+        g·(x_(j+1) − x_(j))`` with ``j = ⌊(n − 1)p⌋``, ``g = (n − 1)p − j``.
+        ``"parametric"``: Gaussian ("delta-normal") VaR ``−(μ + z·σ)`` with ``μ`` the sample
+        mean, ``σ`` the sample standard deviation (``ddof=1``) and ``z = Φ⁻¹(1 − α)``
+        (−1.6449 at 95 %, −2.3263 at 99 %) [4]_.
 
     Returns
     -------
     float
-        Quote units per period; positive = a loss. It is negative when even the
+        Quote units per horizon. **Sign: positive = a loss**; negative when even the
         ``1 − α`` quantile is a gain. NaN for an empty input (parametric: fewer than 2).
+
+    Raises
+    ------
+    ValueError
+        ``level`` outside (0, 1) or an unknown ``method``.
 
     Examples
     --------
-    >>> value_at_risk([-3.0, -1.0, 0.0, 2.0, 5.0], 0.75)   # lower quantile at .25: x_(2)
+    >>> round(value_at_risk([-3.0, -1.0, 0.0, 2.0, 5.0], 0.75), 12)   # Q(.25) = x_(1) = −1
     1.0
+    >>> round(value_at_risk([-2.0, -1.0, 0.0, 1.0, 2.0], 0.95), 12)   # Q(.05) = −2 + .2·1
+    1.8
     """
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
@@ -374,7 +456,7 @@ def value_at_risk(pnl_increments: np.ndarray, level: float = 0.95, method: str =
     if method == "historical":
         if x.size == 0:
             return math.nan
-        return -float(np.quantile(x, 1.0 - level, method="lower"))
+        return -float(np.quantile(x, 1.0 - level))
     if method == "parametric":
         if x.size < 2:
             return math.nan
@@ -577,23 +659,29 @@ def cost_breakdown(fills: np.ndarray, final_mid: float, account, hedge_costs: di
     Returns
     -------
     dict of str to float
-        :data:`COST_KEYS`, quote units. Costs (``fees``, ``hedge_*``, ``bribes``, ``gas``,
+        :data:`COST_KEYS`, quote units (coin for an inverse account: ``account.contract_size``
+        set, the terms use ``1/price``). Costs (``fees``, ``hedge_*``, ``bribes``, ``gas``,
         ``funding``) are positive when paid; ``rebates`` positive when received.
     """
     f = np.asarray(fills)
     M = float(final_mid)
+    c = getattr(account, "contract_size", None)
     if f.size:
         s = f["side"].astype(np.float64)
         v = f["qty"]
         m = f["mid"]
-        gross = float(np.sum(s * (m - f["px"]) * v))
-        inv = float(np.sum(s * v * (M - m)))
+        if c is None:
+            gross = float(np.sum(s * (m - f["px"]) * v))
+            inv = float(np.sum(s * v * (M - m)))
+        else:  # inverse (coin): the same terms in x = 1/price, side −s, size v·C (Account Notes)
+            gross = float(np.sum(-s * (1.0 / m - 1.0 / f["px"]) * v * c))
+            inv = float(np.sum(-s * v * c * (1.0 / M - 1.0 / m)))
         fees = float(np.sum(np.maximum(f["fee"], 0.0)))
         rebates = float(np.sum(np.maximum(-f["fee"], 0.0)))
     else:
         gross = inv = fees = rebates = 0.0
     funding = float(account.funding_paid) if funding is None else float(funding)
-    net = float(account.cash + account.q * M)
+    net = float(account.equity(M)) if c is not None else float(account.cash + account.q * M)
     hc = hedge_costs or {}
     slip = float(hc.get("slippage", 0.0))
     pool_fee = bribes = gas = 0.0
@@ -620,6 +708,42 @@ def cost_breakdown(fills: np.ndarray, final_mid: float, account, hedge_costs: di
         "funding": funding,
         "net_pnl": net,
     }
+
+
+def waterfall(breakdown: dict[str, float]) -> list[tuple[str, str, float]]:
+    """The signed steps of a cost breakdown from spread capture to net PnL.
+
+    Parameters
+    ----------
+    breakdown : dict of str to float
+        A :func:`cost_breakdown` (keys of :data:`COST_KEYS`, costs positive when paid); the
+        ``cost_<key>`` metrics of a trial with the prefix removed also work. Missing keys
+        count as 0 (NaN too).
+
+    Returns
+    -------
+    list of (key, label, value)
+        One entry per :data:`WATERFALL_STEPS` item, ``value`` = its **signed** contribution to
+        net PnL, quote units (fees, slippage, bribes, gas and funding paid are negative), then
+        ``("net_pnl", "net PnL", net)``. ``Σ values[:-1] = net`` up to rounding
+        (:func:`identity_residual`).
+
+    Examples
+    --------
+    >>> w = waterfall({"gross_spread_capture": 5.0, "inventory_pnl": -1.0, "fees": 1.5,
+    ...                "funding": 0.5, "net_pnl": 2.0})
+    >>> [(k, v) for k, _, v in w if v]
+    [('gross_spread_capture', 5.0), ('inventory_pnl', -1.0), ('fees', -1.5), ('funding', -0.5), ('net_pnl', 2.0)]
+    """
+
+    def get(k: str) -> float:
+        v = breakdown.get(k, 0.0)
+        v = 0.0 if v is None else float(v)
+        return v if math.isfinite(v) else 0.0
+
+    steps = [(k, label, sign * get(k) + 0.0) for k, label, sign in WATERFALL_STEPS]
+    steps.append(("net_pnl", "net PnL", get("net_pnl")))
+    return steps
 
 
 def identity_residual(breakdown: dict[str, float]) -> float:
@@ -659,7 +783,8 @@ def trial_performance(recorder, *, n_orders: float, q_max: float, sample_ms: flo
         Inventory limit, base units (the strategy's ``max_position``; NaN/inf gives
         ``time_at_limit = 0``).
     sample_ms : float, default 1000.0
-        Clock of the Sharpe/Sortino/VaR/Calmar series and of the inventory AR(1) fit, ms.
+        Clock of the Sharpe/Sortino/VaR/Calmar series and of the inventory AR(1) fit, ms
+        (the sweep's ``[sweep] metric_interval``).
     hedger : strategies.hedger.Hedger, optional
         Its costs, trades and on-chain wallet join the cost breakdown (``cost_net_pnl`` then
         is the desk PnL).
@@ -672,8 +797,12 @@ def trial_performance(recorder, *, n_orders: float, q_max: float, sample_ms: flo
     Returns
     -------
     dict of str to float
-        ``sharpe``, ``sortino``, ``calmar``, ``var_95_hist``, ``var_99_hist``,
-        ``var_95_param``, ``var_99_param`` (quote units per ``sample_ms``),
+        ``metric_interval_s`` (the clock Δ, seconds), ``n_metric_samples`` (increments on
+        it), ``annualised`` (1 when ``n_metric_samples ≥ annualise_min_samples(Δ)``, else 0),
+        ``sharpe_per_interval``, ``sortino_per_interval`` (not annualised), ``sharpe``,
+        ``sortino``, ``calmar`` (annualised; NaN when ``annualised`` is 0), ``var_95_hist``,
+        ``var_99_hist``, ``var_95_param``, ``var_99_param`` (:func:`value_at_risk` of the
+        increments: positive = loss, quote units per Δ),
         ``perf_max_drawdown`` (of the full curve), ``markout_{h}s_bps``,
         ``markout_{h}s_quote`` (mean per fill), ``markout_{h}s_n_excluded``,
         ``mean_abs_q``, ``time_weighted_abs_q``, ``time_at_limit``, ``q_ar1_phi``,
@@ -689,10 +818,17 @@ def trial_performance(recorder, *, n_orders: float, q_max: float, sample_ms: flo
     series = pnl_series(curve, sample_ns)
     x = pnl_increments(series)
     mdd = max_drawdown(curve["equity"]) if curve.size else math.nan
+    annualised = x.size >= annualise_min_samples(sample_ns)
+    nan = math.nan
     out: dict[str, float] = {
-        "sharpe": sharpe_ratio(x, ppy),
-        "sortino": sortino_ratio(x, ppy),
-        "calmar": calmar_ratio(x, ppy, max_dd=mdd),
+        "metric_interval_s": sample_ns / 1e9,
+        "n_metric_samples": float(x.size),
+        "annualised": float(annualised),
+        "sharpe_per_interval": sharpe_ratio(x, 1.0),
+        "sortino_per_interval": sortino_ratio(x, 1.0),
+        "sharpe": sharpe_ratio(x, ppy) if annualised else nan,
+        "sortino": sortino_ratio(x, ppy) if annualised else nan,
+        "calmar": calmar_ratio(x, ppy, max_dd=mdd) if annualised else nan,
         "var_95_hist": value_at_risk(x, 0.95, "historical"),
         "var_99_hist": value_at_risk(x, 0.99, "historical"),
         "var_95_param": value_at_risk(x, 0.95, "parametric"),

@@ -15,8 +15,12 @@ Event kinds
     Empty one side of the book (``side`` +1 or -1) or both (``side`` 0). A full snapshot is a
     ``CLEAR`` followed by ``DEPTH`` rows with the same timestamps.
 
-Sim time is the local receive timestamp ``ts_local_ns``: the recorded feed latency is kept as
-it was observed. ``ts_exch_ns`` is the exchange's own event time (kept for analysis).
+Two clocks. ``ts_local_ns`` is when the recorder received the row; ``ts_exch_ns`` is the
+exchange's own event time (``<= 0`` when the source has none). Feeds are sorted by
+``ts_local_ns``. The order-book venue matches on the exchange clock and shows the strategy the
+book on the local clock (``[venue] timeline``, :func:`venues.orderbook.venue.exchange_clock`);
+both are integer ns since the epoch on one simulated time axis, so the recorded feed latency
+``ts_local_ns − ts_exch_ns`` is kept as it was observed.
 """
 
 from __future__ import annotations

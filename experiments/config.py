@@ -41,12 +41,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import importlib
 import itertools
 import json
 import math
 import re
-import sys
 import tomllib
 import types
 import typing
@@ -64,6 +62,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 __all__ = [
     "Axis",
     "ConfigError",
+    "MAX_TRIALS",
     "Range",
     "SweepSection",
     "SweepSpec",
@@ -206,6 +205,50 @@ converter: cattrs.Converter = _make_converter()
 # --------------------------------------------------------------------------------------------
 
 
+_DURATION_UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "min": 60_000_000_000,
+                   "h": 3_600_000_000_000}
+
+
+def parse_duration_ns(text: str) -> int:
+    """A duration such as ``"1s"``, ``"500ms"``, ``"1min"`` or ``"1h"`` in integer ns.
+
+    Parameters
+    ----------
+    text : str
+        A positive number (integer or decimal) followed by a unit: ``ns``, ``us``, ``ms``,
+        ``s``, ``min`` or ``h``.
+
+    Returns
+    -------
+    int
+        Nanoseconds, ``> 0``.
+
+    Raises
+    ------
+    ValueError
+        Not of that form, an unknown unit, or not a positive whole number of ns.
+
+    Examples
+    --------
+    >>> parse_duration_ns("1s"), parse_duration_ns("2.5min")
+    (1000000000, 150000000000)
+    """
+    import decimal
+
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]+)\s*", text) if isinstance(text, str) else None
+    if m is None or m.group(2) not in _DURATION_UNITS:
+        raise ValueError(f"expected a duration such as \"1s\", \"500ms\", \"1min\" or \"1h\" "
+                         f"(units {', '.join(_DURATION_UNITS)}), got {text!r}")
+    ns = decimal.Decimal(m.group(1)) * _DURATION_UNITS[m.group(2)]
+    if ns <= 0 or ns != ns.to_integral_value():
+        raise ValueError(f"a duration must be a positive whole number of ns, got {text!r}")
+    return int(ns)
+
+
+def _duration(_inst: Any, attribute: attrs.Attribute, value: str) -> None:
+    parse_duration_ns(value)
+
+
 @attrs.frozen(kw_only=True)
 class SweepSection:
     """The ``[sweep]`` table.
@@ -242,13 +285,19 @@ class SweepSection:
         Per-trial wall-clock limit in seconds; a trial past it is stored as ``failed``
         (``TimeoutError``) and the sweep goes on. ``None``: no limit.
     gpu_slots : int or None, default None
-        How many trials may hold the GPU at once (:mod:`experiments.gpu`); ``None``: the number
+        How many trials may hold the GPU at once (:mod:`engine.gpu`); ``None``: the number
         of visible GPUs (0 without one: GPU stages run on the CPU).
     mlflow_uri : str or None, default None
         MLflow tracking URI; when set every finished trial is also logged there (needs the
         ``mlflow`` extra).
     mlflow_experiment : str or None, default None
         MLflow experiment name; ``None``: the sweep name.
+    metric_interval : str, default "1s"
+        Clock of the risk/return metrics (``"1s"``, ``"500ms"``, ``"1min"``, ``"1h"``): the
+        desk's equity is sampled every interval for ``sharpe``, ``sortino``, ``var_*`` and
+        the report's overfitting checks (and stored at that resolution in
+        ``equity_samples``). Ratios are annualised only when the run spans at least
+        ``max(30, one day)`` intervals (:func:`components.performance.annualise_min_samples`).
     """
 
     name: str = attrs.field(validator=v.min_len(1))
@@ -265,6 +314,7 @@ class SweepSection:
     gpu_slots: int | None = attrs.field(default=None, validator=v.optional(v.ge(0)))
     mlflow_uri: str | None = attrs.field(default=None, validator=v.optional(v.min_len(1)))
     mlflow_experiment: str | None = attrs.field(default=None, validator=v.optional(v.min_len(1)))
+    metric_interval: str = attrs.field(default="1s", validator=_duration)
 
     @property
     def results_path(self) -> str:
@@ -390,6 +440,8 @@ class Axis:
         """Number of distinct values random/bayes can draw; ``None`` if continuous."""
         if self.range is None:
             return len(self.values)
+        if self.range.step is None and self.range.integer:  # counted, not materialised
+            return int(self.range.high) - int(self.range.low) + 1
         vals = self.range.discrete_values()
         return None if vals is None else len(vals)
 
@@ -484,6 +536,8 @@ class SweepSpec:
         (:func:`experiments.search.make_source`). Use :attr:`total` for the planned count.
     resolver : _PointResolver or None
         Builds the trials of one parameter point (:func:`make_point_trials`); private.
+    user_modules : tuple of experiments.plugins.UserModule
+        User modules imported for this file (dotted ``kind`` paths), with their SHA-256.
     """
 
     path: Path
@@ -497,6 +551,7 @@ class SweepSpec:
     columns: dict[str, str]
     trials: tuple[TrialSpec, ...]
     resolver: Any = attrs.field(default=None, repr=False)
+    user_modules: tuple = ()
 
     @property
     def method(self) -> str:
@@ -600,7 +655,9 @@ def derive_seed(root_seed: int, trial_id: str) -> int:
     return int(state[0]) & (2**63 - 1)
 
 
-def resolve_strategy(kind: str, search_dir: Path | None = None) -> tuple[str, type]:
+def resolve_strategy(kind: str, search_dir: Path | None = None, *,
+                     trusted: Mapping[str, str] | None = None,
+                     loaded: list | None = None) -> tuple[str, type]:
     """Find the strategy class named by ``[strategy] kind``.
 
     Parameters
@@ -609,8 +666,14 @@ def resolve_strategy(kind: str, search_dir: Path | None = None) -> tuple[str, ty
         A short name from :data:`strategies.STRATEGY_KINDS` (``"glft"``) or a dotted
         ``"module:Class"`` path to a user subclass.
     search_dir : Path or None, default None
-        Directory appended to ``sys.path`` before importing a dotted path, so that a module
-        next to the sweep file is importable.
+        Folder of the sweep file: a dotted path's module may be the file ``<module>.py`` there
+        (loaded by :func:`experiments.plugins.load_object`; the folder is never put on
+        ``sys.path``, no other file in it is imported). Built-in kinds never look there.
+    trusted : mapping of str to str or None, default None
+        Module name → SHA-256 recorded by the sweep (``mmsim resume``): any other file is
+        refused before it runs.
+    loaded : list or None, default None
+        Receives the :class:`experiments.plugins.UserModule` imported, if any.
 
     Returns
     -------
@@ -620,10 +683,14 @@ def resolve_strategy(kind: str, search_dir: Path | None = None) -> tuple[str, ty
     Raises
     ------
     ValueError
-        If the kind is unknown, the module or class cannot be imported, or the class has no
-        attrs ``config_class``. The message is user-facing.
+        If the kind is unknown, the module or class cannot be imported (or is refused:
+        shadowing, changed file), the object is not a subclass of
+        :class:`strategies.base.Strategy`, or the class has no attrs ``config_class``. The
+        message is user-facing.
     """
+    from experiments.plugins import load_object
     from strategies import STRATEGY_KINDS
+    from strategies.base import Strategy
 
     if not isinstance(kind, str) or not kind:
         raise ValueError(f"expected a strategy kind (string), got {_describe(kind)}")
@@ -638,31 +705,19 @@ def resolve_strategy(kind: str, search_dir: Path | None = None) -> tuple[str, ty
             f"unknown strategy kind {kind!r}{maybe}; known kinds: "
             f"{', '.join(sorted(STRATEGY_KINDS))}, or a dotted 'module:Class' path"
         )
-    module_name, _, qualname = path.partition(":")
-    if not module_name or not qualname:
-        raise ValueError(f"strategy path {path!r} must look like 'package.module:ClassName'")
-    if search_dir is not None and str(search_dir) not in sys.path:
-        sys.path.append(str(search_dir))
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except Exception as exc:  # noqa: BLE001 - any import failure is a config problem
-        raise ValueError(
-            f"cannot import module {module_name!r} for strategy {kind!r} "
-            f"({type(exc).__name__}: {exc})"
-        ) from exc
-    for part in qualname.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise ValueError(f"module {module_name!r} has no attribute {qualname!r}") from None
+    obj, record = load_object(path, search_dir if ":" in kind else None, trusted=trusted)
+    if record is not None and loaded is not None:
+        loaded.append(record)
     if not isinstance(obj, type):
-        raise ValueError(f"{path!r} is not a class")
+        raise ValueError(f"{path!r} is not a class (got {_describe(obj)})")
     config_class = getattr(obj, "config_class", None)
     if not (isinstance(config_class, type) and attrs.has(config_class)):
         raise ValueError(
             f"strategy class {path!r} needs a class attribute 'config_class' that is an attrs "
             "class (e.g. a subclass of strategies.config.StrategyConfig)"
         )
+    if not issubclass(obj, Strategy):
+        raise ValueError(f"{path!r} is not a subclass of strategies.base.Strategy")
     return path, obj
 
 
@@ -679,6 +734,16 @@ def _venue_config_class() -> type:
 
 
 _ATTRS_FIELD_RE = re.compile(r"^'(\w+)' ")
+
+
+def _axis_problem(location: str, value: Any, message: str) -> str:
+    """``"KEY PATH: VALUE: MESSAGE"``, without the value twice when the message already ends with it."""
+    tail = message.rpartition(": ")[2]
+    try:
+        same = float(tail) == float(value)
+    except (TypeError, ValueError):
+        same = tail in (str(value), repr(value))
+    return f"{location}: {message}" if same else f"{location}: {value!r}: {message}"
 
 
 def _exception_messages(exc: BaseException, section: str) -> list[tuple[str, str]]:
@@ -728,20 +793,22 @@ def _structure(raw: dict[str, Any], cls: type, section: str) -> tuple[Any, list[
     """
     raw = dict(raw)
     found: list[tuple[str, str]] = []
+    gone: set[str] = set()  # fields dropped after a reported problem: not "missing" as well
     for _ in range(len(raw) + 1):
         try:
             obj = converter.structure(raw, cls)
             return (obj if not found else None), found
         except (ClassValidationError, ForbiddenExtraKeysError, ValueError, TypeError) as exc:
             errs = _exception_messages(exc, section)
-        new = [e for e in errs if e not in found]
+        keys_of = {e: e[0].partition(".")[2].split(".")[0].split("[")[0] for e in errs}
+        new = [e for e in errs if e not in found and keys_of[e] not in gone]
         found += new
-        keys = {p.partition(".")[2].split(".")[0].split("[")[0] for p, _ in new}
-        dropped = [k for k in keys if k in raw]
+        dropped = [k for k in {keys_of[e] for e in new} if k in raw]
         if not dropped:
             break
         for k in dropped:
             raw.pop(k)
+            gone.add(k)
     return None, found
 
 
@@ -750,7 +817,8 @@ def _structure(raw: dict[str, Any], cls: type, section: str) -> tuple[Any, list[
 # --------------------------------------------------------------------------------------------
 
 
-def load_sweep(path: str | Path, *, check_files: bool = True) -> SweepSpec:
+def load_sweep(path: str | Path, *, check_files: bool = True,
+               max_trials: int | None = None) -> SweepSpec:
     """Read, validate and expand a sweep file.
 
     Parameters
@@ -778,10 +846,17 @@ def load_sweep(path: str | Path, *, check_files: bool = True) -> SweepSpec:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), [f"cannot read sweep file ({exc.strerror or exc})"]) from None
-    return load_sweep_text(text, path, check_files=check_files)
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise ConfigError(str(path), [f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at "
+                                      f"offset {exc.start} (line {line}); TOML files must be "
+                                      "UTF-8"]) from None
+    return load_sweep_text(text, path, check_files=check_files, max_trials=max_trials)
 
 
-def load_sweep_text(text: str, path: str | Path, *, check_files: bool = True) -> SweepSpec:
+def load_sweep_text(text: str, path: str | Path, *, check_files: bool = True,
+                    trusted_modules: Mapping[str, str] | None = None,
+                    max_trials: int | None = None) -> SweepSpec:
     """Validate and expand sweep-file text as if it were read from ``path``.
 
     ``mmsim resume`` rebuilds a stored sweep this way: relative data paths and user strategy
@@ -795,6 +870,13 @@ def load_sweep_text(text: str, path: str | Path, *, check_files: bool = True) ->
         Where the text came from (need not exist any more).
     check_files : bool, default True
         As in :func:`load_sweep`.
+    trusted_modules : mapping of str to str or None, default None
+        User module name → SHA-256 recorded when the sweep ran (``mmsim resume``); a user
+        module not in it, or whose file now has another hash, is refused unexecuted
+        (:mod:`experiments.plugins`).
+    max_trials : int or None, default None
+        Most trials the file may plan (grid size × replicates, or ``n_trials`` ×
+        replicates), checked before any trial is built; ``None``: :data:`MAX_TRIALS`.
 
     Returns
     -------
@@ -806,13 +888,14 @@ def load_sweep_text(text: str, path: str | Path, *, check_files: bool = True) ->
         As :func:`load_sweep`.
     """
     path = Path(path)
+    user_modules: list[Any] = []
     shown = str(path)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(shown, [f"invalid TOML: {exc}"]) from None
     base_dir = path.resolve().parent
-    problems: list[str] = []
+    problems: list[str] = _non_finite(raw, "")
 
     for key in raw:
         if key not in SECTIONS:
@@ -850,7 +933,8 @@ def load_sweep_text(text: str, path: str | Path, *, check_files: bool = True) ->
             problems.append("strategy.kind: missing; e.g. kind = \"glft\" or \"module:Class\"")
         else:
             try:
-                strategy_path, strategy_cls = resolve_strategy(kind, base_dir)
+                strategy_path, strategy_cls = resolve_strategy(
+                    kind, base_dir, trusted=trusted_modules, loaded=user_modules)
                 strategy_config_cls = strategy_cls.config_class
             except ValueError as exc:
                 problems.append(f"strategy.kind: {exc}")
@@ -862,16 +946,31 @@ def load_sweep_text(text: str, path: str | Path, *, check_files: bool = True) ->
         tables["pool"]["flow_path"] = str(flow_file)
         if check_files and not flow_file.is_file():
             problems.append(f"pool.flow_path: file not found: {flow_file}")
+    # recorded chain data (issue 15): files (or a directory of block JSONs), relative to the sweep file
+    for section, key in (("pool", "state_path"), ("chain", "base_fee_path"), ("chain", "fee_data_path"),
+                         ("chain", "block_times_path"), ("hedger", "fee_data_path"),
+                         ("venue", "latency_path")):  # fmt: skip
+        given = tables[section].get(key)
+        if isinstance(given, str):
+            data_file = (base_dir / given).resolve()
+            tables[section][key] = str(data_file)
+            if check_files and not data_file.exists():
+                problems.append(f"{section}.{key}: file not found: {data_file}")
 
     # [venue] kind: the venue class (a value or a list of them), importable now
     venue_kinds = tables["venue"].get("kind", "orderbook")
     for n, vkind in enumerate(venue_kinds if isinstance(venue_kinds, list) else [venue_kinds]):
         if isinstance(vkind, str) and ":" in vkind:
+            from experiments.plugins import load_module
             from venues.orderbook.venue import venue_class
 
-            if str(base_dir) not in sys.path:
-                sys.path.append(str(base_dir))
             try:
+                # only the named module, from beside the sweep file or installed; registered
+                # under its name, so venue_class (and the workers) find it
+                _, record = load_module(vkind.partition(":")[0], base_dir,
+                                        trusted=trusted_modules)
+                if record is not None and record not in user_modules:
+                    user_modules.append(record)
                 venue_class(vkind)
             except ValueError as exc:
                 where = f"venue.kind[{n}]" if isinstance(venue_kinds, list) else "venue.kind"
@@ -932,6 +1031,7 @@ def load_sweep_text(text: str, path: str | Path, *, check_files: bool = True) ->
         kind=kind,
         root_seed=sweep_or_default.seed,
         replicates=sweep_or_default.replicates,
+        metric_interval_ns=parse_duration_ns(sweep_or_default.metric_interval),
     )
 
     # Every axis value (and range bound) against the field's validators, one at a time.
@@ -940,6 +1040,22 @@ def load_sweep_text(text: str, path: str | Path, *, check_files: bool = True) ->
     n_trials = sweep.n_trials if sweep is not None else None
     if sweep is not None:
         problems += _check_method(sweep, axes)
+
+    # The trial cap, from the axis sizes alone: nothing is built for an oversized sweep.
+    cap = MAX_TRIALS if max_trials is None else int(max_trials)
+    planned = _planned_trials(method, axes, n_trials,
+                              sweep_or_default.replicates)
+    if planned is not None and planned > cap:
+        problems.append(
+            f"sweep: plans {planned:,} trials, more than the cap of {cap:,} (raise it with "
+            "--max-trials N if you mean it)")
+        axis_problems = [*axis_problems, "cap"]
+
+    # [venue] profile vs the data (an inverse or spot capture needs its own profile), fee tiers
+    from venues.profiles import sweep_profile_problems
+
+    problems += sweep_profile_problems(
+        tables["venue"], {a.key: a.values for a in axes if a.section == "venue"}, data, check_files)
 
     # Expand even when [sweep] or [data] had problems, so every problem is reported at once.
     trials: list[TrialSpec] = []
@@ -964,7 +1080,36 @@ def load_sweep_text(text: str, path: str | Path, *, check_files: bool = True) ->
         columns=columns,
         trials=tuple(trials),
         resolver=resolver,
+        user_modules=tuple(user_modules),
     )
+
+
+MAX_TRIALS = 100_000
+"""Default cap on the trials a sweep file may plan (``--max-trials`` raises it)."""
+
+
+def _planned_trials(method: str, axes: Sequence[Axis], n_trials: int | None,
+                    replicates: int) -> int | None:
+    """Trials a sweep plans (exact Python int, nothing allocated); ``None`` if unknown yet."""
+    if method == "grid":
+        return math.prod(len(a.values) for a in axes) * max(1, int(replicates))
+    if n_trials is None:
+        return None
+    return int(n_trials) * max(1, int(replicates))
+
+
+def _non_finite(obj: Any, where: str) -> list[str]:
+    """``key.path: nan/inf`` problems for every non-finite float in the TOML document."""
+    out: list[str] = []
+    if isinstance(obj, float) and not math.isfinite(obj):
+        out.append(f"{where}: {obj!r} is not a finite number")
+    elif isinstance(obj, dict):
+        for k, x in obj.items():
+            out += _non_finite(x, f"{where}.{k}" if where else str(k))
+    elif isinstance(obj, list):
+        for i, x in enumerate(obj):
+            out += _non_finite(x, f"{where}[{i}]")
+    return out
 
 
 def _check_method(sweep: SweepSection, axes: Sequence[Axis]) -> list[str]:
@@ -1160,6 +1305,12 @@ def _load_data(
         if check_files and not full.is_file():
             problems.append(f"data.meta_path: file not found: {meta} (resolved to {full})")
         resolved["meta_path"] = str(full)
+    funding = table.get("funding")
+    if isinstance(funding, str):  # recorded funding rates (venues.loaders.funding)
+        full = (base_dir / Path(funding).expanduser()).resolve()
+        if check_files and not full.is_file():
+            problems.append(f"data.funding: file not found: {funding} (resolved to {full})")
+        resolved["funding"] = str(full)
     data, errs = _structure(resolved, data_cls, "data")
     problems += [f"{p}: {m}" for p, m in errs]
     return data
@@ -1237,6 +1388,7 @@ class _PointResolver:
     kind: str
     root_seed: int
     replicates: int
+    metric_interval_ns: int = 1_000_000_000
 
     def resolve(self, values: Mapping[str, Any]) -> tuple[dict | None, list[tuple[str, str]]]:
         """Structure both sections with the axes set to ``values`` (by column)."""
@@ -1257,8 +1409,9 @@ class _PointResolver:
         unstructured = {s: converter.unstructure(resolved[s]) for s in self.sections}
         id_params = {"venue": unstructured["venue"],
                      "strategy": {"class": self.strategy_path, **unstructured["strategy"]}}
-        extras = {s: resolved[s] for s in self.sections if s in OPTIONAL_SECTIONS}
+        extras: dict[str, Any] = {s: resolved[s] for s in self.sections if s in OPTIONAL_SECTIONS}
         id_params.update({s: unstructured[s] for s in extras})
+        extras["metric_interval_ns"] = self.metric_interval_ns  # not part of the trial id
         params: dict[str, Any] = {"strategy_kind": self.kind}
         for section in self.sections:
             for key, value in unstructured[section].items():
@@ -1298,7 +1451,7 @@ class _PointResolver:
                 table[a.key] = x
                 _, errs = _structure(table, self.classes[a.section], a.section)
                 for p, m in errs:
-                    line = f"{loc}: {x!r}: {m}"
+                    line = _axis_problem(loc, x, m)
                     if _key_of(p) == a.key and line not in problems:
                         problems.append(line)
         return problems
@@ -1368,7 +1521,7 @@ def _expand(resolver: _PointResolver) -> tuple[list[TrialSpec], list[str]]:
             sec, key = p.partition(".")[0], _key_of(p)
             hit = [(a, i) for a, i in zip(axes, combo, strict=True)
                    if (a.section, a.key) == (sec, key)]
-            line = f"{hit[0][0].location(hit[0][1])}: {hit[0][0].values[hit[0][1]]!r}: {m}" \
+            line = _axis_problem(hit[0][0].location(hit[0][1]), hit[0][0].values[hit[0][1]], m) \
                 if hit else f"{p}: {m}"
             if line not in seen_problems:
                 seen_problems.add(line)

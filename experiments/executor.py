@@ -41,6 +41,7 @@ import importlib
 import multiprocessing as mp
 import os
 import platform
+import re
 import signal
 import socket
 import subprocess
@@ -63,10 +64,12 @@ __all__ = [
     "INFLIGHT_PER_WORKER",
     "MP_START_METHOD",
     "SweepResult",
+    "SweepStopped",
     "cache_dir",
     "code_revision",
     "code_version",
     "load_data",
+    "objective_problem",
     "make_backend",
     "package_versions",
     "resolve_workers",
@@ -100,6 +103,10 @@ class SweepResult:
         Wall time of the whole sweep, seconds (feed loading included).
     n_resumed : int
         Trials found already stored (``mmsim resume``).
+    stopped_by : int or None
+        The signal that stopped the sweep (``signal.SIGINT`` or ``signal.SIGTERM``), if any.
+    n_retried : int
+        Failed trials of a resumed sweep run again.
     """
 
     sweep_id: str
@@ -110,6 +117,8 @@ class SweepResult:
     interrupted: bool
     wall_s: float
     n_resumed: int = 0
+    stopped_by: int | None = None
+    n_retried: int = 0
 
 
 def cache_dir() -> str:
@@ -241,6 +250,62 @@ def code_version() -> str:
     return f"{ver} (git {rev[:7]}{'+dirty' if dirty else ''})" if rev else ver
 
 
+# -- objective names --------------------------------------------------------------------------
+
+METRIC_NAMES = frozenset({
+    # components.metrics.PnLRecorder.metrics
+    "pnl", "pnl_per_1k_notional", "realized_pnl", "fees", "n_fills", "zero_fills",
+    "maker_volume", "taker_volume", "max_drawdown", "max_abs_q", "final_q", "peak_notional",
+    # experiments.trial.run_trial
+    "n_events", "n_orders", "n_rejects", "sim_span_s",
+    # components.performance (PnLRecorder.performance)
+    "metric_interval_s", "n_metric_samples", "annualised", "sharpe_per_interval",
+    "sortino_per_interval", "sharpe", "sortino", "calmar", "var_95_hist", "var_99_hist",
+    "var_95_param", "var_99_param", "perf_max_drawdown", "mean_abs_q", "time_weighted_abs_q",
+    "time_at_limit", "q_ar1_phi", "q_half_life_s", "q_mean_reversion_per_s", "fill_ratio",
+    "n_maker_fills", "n_taker_fills",
+    # experiments.trial.Hedging.metrics, strategies.risk, the signal
+    "desk_pnl", "n_hedges", "n_tx_dropped", "n_arbs", "n_background_swaps", "max_abs_total_q",
+    "frac_outside_band", "final_total_q", "n_risk_alerts", "risk_halted", "signal_hit_rate",
+    "n_signal_events", "n_signal_predictions",
+    # components.funding
+    "n_funding",
+})
+"""Metric names a trial reports (besides the families in :data:`METRIC_PATTERNS`); a sweep's
+``objective`` must be one of them (``tests/experiments/test_cli.py`` checks a real trial's
+metrics against this list)."""
+
+METRIC_PATTERNS = (
+    re.compile(r"^markout_\d+(\.\d+)?s_(bps|quote|n_excluded)$"),
+    re.compile(r"^cost_[a-z0-9_]+$"),
+    re.compile(r"^hedge_[a-z0-9_]+$"),
+    re.compile(r"^funding_[a-z0-9_]+$"),
+)
+
+
+def objective_problem(objective: str) -> str | None:
+    """Why ``objective`` names no metric (``None`` when it does).
+
+    Parameters
+    ----------
+    objective : str
+        ``[sweep] objective``.
+
+    Returns
+    -------
+    str or None
+        A user-facing message with the closest known names.
+    """
+    if objective in METRIC_NAMES or any(p.match(objective) for p in METRIC_PATTERNS):
+        return None
+    import difflib
+
+    hint = difflib.get_close_matches(objective, sorted(METRIC_NAMES), n=3)
+    maybe = f" (did you mean {', '.join(repr(h) for h in hint)}?)" if hint else ""
+    return (f"{objective!r} is not a metric a trial reports{maybe}; e.g. pnl, "
+            "pnl_per_1k_notional, sharpe, max_drawdown, markout_1s_bps, cost_fees")
+
+
 # -- trial sources and backends ---------------------------------------------------------------
 
 
@@ -315,9 +380,9 @@ def make_backend(name: str, *, feed: Any = None, strategy_cls: type | None = Non
 
 
 def _make_gpu(spec: SweepSpec, slots: int | None) -> Any:
-    """The sweep's GPU semaphore (``experiments.gpu.GpuSlots``), or ``None`` without the module."""
+    """The sweep's GPU semaphore (``engine.gpu.GpuSlots``), or ``None`` without the module."""
     try:
-        from experiments.gpu import GpuSlots
+        from engine.gpu import GpuSlots
     except ImportError:
         return None
     return GpuSlots(slots, mp_context=mp.get_context(MP_START_METHOD))
@@ -336,25 +401,59 @@ def _make_mlflow(spec: SweepSpec) -> Any:
 # -- parent side ------------------------------------------------------------------------------
 
 
+class SweepStopped(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM asked the sweep to stop; ``signum`` says which."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _raise_stop(signum: int, frame: Any) -> None:
+    raise SweepStopped(signum)
+
+
 @contextlib.contextmanager
-def _sigint_deferred():
-    """Hold Ctrl-C until the block ends, then raise :class:`KeyboardInterrupt`.
+def _stop_signals():
+    """While the block runs, SIGINT and SIGTERM raise :class:`SweepStopped` (clean stop:
+    the sweep is marked ``interrupted``, the CLI exits 130 or 143). Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _raise_stop) for s in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def _sigint_deferred(swallow: bool = False):
+    """Hold Ctrl-C and SIGTERM until the block ends, then raise :class:`SweepStopped`.
 
     A SIGINT delivered while DuckDB executes a statement interrupts that statement (DuckDB
     raises "Query interrupted" instead of ``KeyboardInterrupt``), which would lose the trial
-    being committed and bypass the clean-stop path. Outside the main thread it does nothing.
+    being committed and bypass the clean-stop path. With ``swallow`` the signals are dropped
+    (used while stopping the workers after a first Ctrl-C: a second one must not leave them
+    running). Outside the main thread it does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum))
+                for s in _STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt
+        for s, h in previous.items():
+            signal.signal(s, h)
+    if received and not swallow:
+        raise SweepStopped(received[0])
 
 
 def run_sweep(
@@ -367,6 +466,8 @@ def run_sweep(
     backend: str | None = None,
     timeout_s: float | None = None,
     resume_sweep_id: str | None = None,
+    retry_failed: bool = True,
+    data_problems: Any = None,
 ) -> SweepResult:
     """Run the trials of a sweep (all of them, or those missing from a resumed one).
 
@@ -390,6 +491,12 @@ def run_sweep(
     resume_sweep_id : str or None, default None
         Continue this stored sweep: trials already in ``trials`` are not run again, new ones
         are written under the same ``sweep_id``.
+    retry_failed : bool, default True
+        On resume, run the trials stored ``failed`` once more (their old rows are replaced in
+        the same transaction as the new outcome); ``False`` keeps them failed.
+    data_problems : list of experiments.datacheck.Problem or None, default None
+        The data checks already printed by the CLI; ``None`` computes them. Stored in the
+        results file's ``warnings`` table under the sweep's id (replaced on resume).
 
     Returns
     -------
@@ -417,8 +524,10 @@ def run_sweep(
     store = ResultStore(results)
     counts = {"done": 0, "failed": 0}
     interrupted = False
+    stopped_by: int | None = None
     sweep_id = ""
     already: dict[str, Any] = {}
+    retry: set[str] = set()
     gpu: Any = None
     mlflow: Any = None
     try:
@@ -428,6 +537,9 @@ def run_sweep(
                 raise ValueError(f"{results}: no sweep {resume_sweep_id!r}")
             sweep_id = resume_sweep_id
             already = store.finished_trials(sweep_id)
+            if retry_failed:  # a failed trial (e.g. its worker died) runs once more per resume
+                retry = {tid for tid, m in already.items() if m is None}
+                already = {tid: m for tid, m in already.items() if m is not None}
             store.reopen_sweep(sweep_id, workers=workers, backend=backend_name)
             counts["failed"] = sum(1 for m in already.values() if m is None)
             counts["done"] = len(already) - counts["failed"]
@@ -450,7 +562,13 @@ def run_sweep(
                 param_columns=spec.columns,
                 method=method, backend=backend_name, objective=spec.sweep.objective,
                 direction=direction, timeout_s=timeout_s,
+                user_modules=[m.to_json() for m in spec.user_modules],
             )
+        if data_problems is None:  # the data checks `mmsim validate` prints (experiments.datacheck)
+            from experiments.datacheck import check_sweep
+
+            data_problems = check_sweep(spec, feed=feed)[1]
+        store.record_warnings(sweep_id, data_problems)
         rev, dirty = code_revision()
         repro = {
             "config_sha256": hashlib.sha256(spec.toml_text.encode()).hexdigest(),
@@ -462,7 +580,8 @@ def run_sweep(
         gpu = _make_gpu(spec, spec.sweep.gpu_slots)
         ctx = WorkerContext(data=spec.data, cache_dir=cache_dir(), sys_path=tuple(sys.path),
                             strategy_path=spec.strategy_path, search_dir=str(spec.path.parent),
-                            mmap=os.environ.get("MMSIM_FEED_MMAP", "1") != "0")
+                            mmap=os.environ.get("MMSIM_FEED_MMAP", "1") != "0",
+                            user_modules=tuple(spec.user_modules))
         start = reporter.start
         start_kw: dict[str, Any] = {"name": spec.sweep.name, "total": int(source.total),
                                     "workers": workers, "objective": spec.sweep.objective}
@@ -481,6 +600,7 @@ def run_sweep(
                     traceback=outcome.traceback, metrics=outcome.metrics,
                     equity=outcome.equity, fills=outcome.fills, alerts=outcome.alerts,
                     repro={**repro, "host": outcome.host or socket.gethostname()},
+                    replace=trial.trial_id in retry,
                 )
                 counts["done" if outcome.status == "done" else "failed"] += 1
                 source.report(trial, dict(outcome.metrics) if outcome.status == "done" else None)
@@ -493,16 +613,22 @@ def run_sweep(
                     mlflow = None
             reporter.trial_done(trial, outcome)
 
-        runner.start(ctx, workers, gpu)
         try:
-            _drive(source, runner, record, reporter, workers, timeout_s)
-        except KeyboardInterrupt:
+            with _stop_signals():
+                runner.start(ctx, workers, gpu)
+                _drive(source, runner, record, reporter, workers, timeout_s)
+        except KeyboardInterrupt as exc:
             interrupted = True
-            runner.cancel_all()
+            stopped_by = exc.signum if isinstance(exc, SweepStopped) else signal.SIGINT
+            with _sigint_deferred(swallow=True):  # a second Ctrl-C must not skip the stop
+                runner.cancel_all()
         finally:
-            runner.shutdown()
-        _finish_reporter(reporter, interrupted, results)
-        store.finish_sweep(sweep_id, "interrupted" if interrupted else "done")
+            with _sigint_deferred(swallow=interrupted):
+                runner.shutdown()
+                _forward_logs(runner, reporter)
+        with _sigint_deferred(swallow=True):
+            _finish_reporter(reporter, interrupted, results)
+            store.finish_sweep(sweep_id, "interrupted" if interrupted else "done")
     finally:
         store.close()
         if mlflow is not None:
@@ -513,8 +639,25 @@ def run_sweep(
     return SweepResult(
         sweep_id=sweep_id, results=Path(results), n_done=counts["done"],
         n_failed=counts["failed"], n_total=n_total, interrupted=interrupted,
-        wall_s=time.perf_counter() - t0, n_resumed=len(already),
+        wall_s=time.perf_counter() - t0, n_resumed=len(already), stopped_by=stopped_by,
+        n_retried=len(retry),
     )
+
+
+def _forward_logs(runner: Any, reporter: Any) -> None:
+    """Print the workers' output lines through the reporter (its live view's console)."""
+    logs = getattr(runner, "logs", None)
+    if logs is None:
+        return
+    lines = logs()
+    if not lines:
+        return
+    log = getattr(reporter, "log", None)
+    for line in lines:
+        if log is not None:
+            log(line)
+        else:
+            print(line, file=sys.stderr, flush=True)
 
 
 def _finish_reporter(reporter: Any, interrupted: bool, results: str | Path) -> None:
@@ -543,5 +686,6 @@ def _drive(source: Any, runner: Any, record: Any, reporter: Any, workers: int,
         for trial, outcome in runner.poll(0.2):
             inflight -= 1
             record(trial, outcome)
+        _forward_logs(runner, reporter)
         if tick is not None:
             tick(runner.running())

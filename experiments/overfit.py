@@ -496,6 +496,8 @@ def pbo_cscv(
     performance,
     n_splits: int = 16,
     metric: Callable[[np.ndarray], np.ndarray] | None = None,
+    *,
+    zero_if_flat: bool = False,
 ) -> PBOResult:
     """Probability of backtest overfitting by combinatorially symmetric cross-validation.
 
@@ -524,6 +526,10 @@ def pbo_cscv(
         ``metric(x)`` with ``x`` of shape (rows, N) returns the N per-column performance values
         (higher is better). Default: :func:`sharpe_ratio_columns` (per-observation Sharpe ratio,
         computed for all combinations at once from per-block moments).
+    zero_if_flat : bool, default False
+        Default metric only: a trial whose PnL is exactly 0 over a whole half (it did not
+        trade or hold inventory then) scores a Sharpe ratio of 0 in that half, instead of
+        raising. A half that is constant but not 0 still raises.
 
     Returns
     -------
@@ -576,6 +582,10 @@ def pbo_cscv(
             for ci, col in np.argwhere(var_h <= 1e-8):
                 mask = combos[ci].astype(bool) if is_half else ~combos[ci].astype(bool)
                 vals = ((blocks[mask, :, col] - shift[col]) / scale[col]).ravel()
+                if np.ptp(vals) == 0 and zero_if_flat and not np.any(blocks[mask, :, col]):
+                    mean_h[ci, col] = -shift[col] / scale[col]  # the Sharpe ratio below is 0
+                    var_h[ci, col] = 1.0
+                    continue
                 if np.ptp(vals) == 0:
                     raise ValueError(
                         f"constant series: trial (column) {col} is constant over one half of CSCV "
@@ -666,12 +676,16 @@ def sweep_overfitting_report(
     """Overfitting checks of a whole sweep: DSR of the best trial, PBO, BH-significant trials.
 
     Every trial's per-period PnL (on the same fixed clock, aligned in time, equal length) gives
-    a per-observation Sharpe ratio ``mean / std`` (``ddof=1``). The best trial is the one with
-    the highest Sharpe ratio (the first in mapping order on ties). Its DSR uses N = the number
-    of trials and V = the sample variance of the trials' Sharpe ratios, with the best trial's
-    own skewness and full kurtosis (``scipy.stats`` sample moments). PBO comes from
-    :func:`pbo_cscv` on the T×N PnL matrix with the Sharpe ratio as metric. Each trial's
-    one-sided p-value of SR > 0 (:func:`sharpe_p_values`, with its own moments) is adjusted by
+    a per-observation Sharpe ratio ``mean / std`` (``ddof=1``). **Every trial counts**: a
+    trial whose PnL is exactly 0 throughout (it never traded or held inventory: a flat
+    equity curve) has no edge, and its Sharpe ratio is taken as 0 (not dropped, which would
+    shrink N and inflate the DSR); so it is in N, in V and in the PBO (a flat CSCV half also
+    scores 0). The best trial is the one with the highest Sharpe ratio (the first in mapping
+    order on ties). Its DSR uses N = the number of trials and V = the sample variance of the
+    trials' Sharpe ratios, with the best trial's own skewness and full kurtosis
+    (``scipy.stats`` sample moments). PBO comes from :func:`pbo_cscv` on the T×N PnL matrix
+    with the Sharpe ratio as metric. Each trial's one-sided p-value of SR > 0
+    (:func:`sharpe_p_values`, with its own moments; 0.5 for a flat trial) is adjusted by
     :func:`benjamini_hochberg`.
 
     Parameters
@@ -692,7 +706,8 @@ def sweep_overfitting_report(
         per period), ``best_skew``, ``best_kurtosis`` (full), ``sharpe_variance`` (V across
         trials), ``expected_max_sharpe`` (SR₀), ``dsr`` (float), ``dsr_significant`` (bool),
         ``pbo`` (float), ``pbo_degradation_slope`` (float), ``pbo_prob_oos_loss`` (float),
-        ``pbo_n_combinations`` (int), ``sharpe_by_trial`` / ``p_value_by_trial`` /
+        ``pbo_n_combinations`` (int), ``n_flat`` (int) and ``flat_trials`` (list: trials
+        whose PnL is 0 throughout, counted with Sharpe 0), ``sharpe_by_trial`` / ``p_value_by_trial`` /
         ``q_value_by_trial`` (dicts by trial id), ``bh_significant`` (list of trial ids with
         q <= ``alpha``, in mapping order), ``alpha``, ``confidence`` and ``interpretation``
         (one plain-English sentence).
@@ -701,7 +716,8 @@ def sweep_overfitting_report(
     ------
     ValueError
         Fewer than 2 trials, series of different lengths, non-finite values, a constant series
-        (its Sharpe ratio is undefined; the message names the trials), or as :func:`pbo_cscv`.
+        that is not 0 (its Sharpe ratio is undefined; the message names the trials), every
+        trial flat (no PnL variation at all: nothing to select), or as :func:`pbo_cscv`.
 
     References
     ----------
@@ -724,17 +740,25 @@ def sweep_overfitting_report(
     if t < 2:
         raise ValueError(f"need at least 2 periods per trial (got {t})")
     sd = x.std(axis=0, ddof=1)
-    const = [ids[j] for j in np.flatnonzero(sd == 0)]
+    flat = ~np.any(x, axis=0)
+    const = [ids[j] for j in np.flatnonzero((sd == 0) & ~flat)]
     if const:
-        raise ValueError(f"constant PnL series (Sharpe ratio undefined) in trials {const}; drop them first")
-    sr = sharpe_ratio_columns(x)
-    skews = stats.skew(x, axis=0)
-    kurts = stats.kurtosis(x, axis=0, fisher=True) + 3.0
+        raise ValueError(f"constant non-zero PnL series (Sharpe ratio undefined) in trials {const}")
+    if flat.all():
+        raise ValueError(f"all {len(ids)} trials have a flat equity curve (PnL 0 in every period): "
+                         "no Sharpe ratio to select on")
+    live = ~flat
+    sr = np.zeros(len(ids))
+    sr[live] = sharpe_ratio_columns(x[:, live])
+    skews = np.zeros(len(ids))
+    kurts = np.full(len(ids), 3.0)
+    skews[live] = stats.skew(x[:, live], axis=0)
+    kurts[live] = stats.kurtosis(x[:, live], axis=0, fisher=True) + 3.0
     ib = int(np.argmax(sr))
     var_sr = float(np.var(sr, ddof=1))
     sr0 = expected_max_sharpe(len(ids), var_sr)
     dsr = deflated_sharpe_ratio_from_stats(sr[ib], len(ids), var_sr, t, skews[ib], kurts[ib])
-    pbo = pbo_cscv(x, n_splits=n_splits)
+    pbo = pbo_cscv(x, n_splits=n_splits, zero_if_flat=True)
     pvals = np.asarray(sharpe_p_values(sr, t, skews, kurts), dtype=float)
     bh = benjamini_hochberg(pvals, alpha=alpha)
     return {
@@ -752,6 +776,8 @@ def sweep_overfitting_report(
         "pbo_degradation_slope": pbo.degradation_slope,
         "pbo_prob_oos_loss": pbo.prob_oos_loss,
         "pbo_n_combinations": pbo.n_combinations,
+        "n_flat": int(flat.sum()),
+        "flat_trials": [i for i, f in zip(ids, flat, strict=True) if f],
         "sharpe_by_trial": {i: float(v) for i, v in zip(ids, sr, strict=True)},
         "p_value_by_trial": {i: float(v) for i, v in zip(ids, pvals, strict=True)},
         "q_value_by_trial": {i: float(v) for i, v in zip(ids, bh.q_values, strict=True)},

@@ -16,6 +16,7 @@ import time
 from typing import IO, Any, Protocol
 
 import attrs
+from rich.markup import escape
 
 __all__ = ["PlainReporter", "Reporter", "RichReporter", "TrialOutcome", "make_reporter"]
 
@@ -115,6 +116,7 @@ class _Tally:
         self.best: list[tuple[float, Any, TrialOutcome]] = []
         self.axis_columns: list[str] = []
         self.running: list[tuple[Any, float]] = []
+        self.walls: list[float] = []
 
     def start(self, name: str, total: int, workers: int, objective: str,
               direction: str = "maximize", already: int = 0) -> None:
@@ -124,13 +126,16 @@ class _Tally:
 
     def add(self, trial: Any, outcome: TrialOutcome) -> None:
         self.running = [r for r in self.running if r[0].trial_id != trial.trial_id]
+        if outcome.wall_s > 0 and math.isfinite(outcome.wall_s):
+            self.walls.append(float(outcome.wall_s))
         if outcome.status == "done":
             self.done += 1
             value = outcome.metrics.get(self.objective)
             if value is not None and math.isfinite(value):
                 sign = 1.0 if self.direction == "minimize" else -1.0
                 self.best.append((float(value), trial, outcome))
-                self.best.sort(key=lambda b: (sign * b[0], b[1].trial_id))
+                # a trial without a fill (an idle quoter) ranks after every trial that traded
+                self.best.sort(key=lambda b: (b[2].metrics.get("n_fills") == 0, sign * b[0], b[1].trial_id))
                 del self.best[5:]
         else:
             self.failed += 1
@@ -145,11 +150,29 @@ class _Tally:
         dt = time.perf_counter() - self.t0
         return self.finished / dt if dt > 0 else 0.0
 
-    @property
-    def eta_s(self) -> float | None:
+    def eta_s(self, now: float | None = None) -> float | None:
+        """The one ETA of the live view, seconds, from the wall time of the trials finished.
+
+        ``w`` = mean wall time of the trials finished in this run; the work left is ``w`` per
+        trial not started yet plus, for each running trial, ``w`` less its elapsed time (at
+        least 0); it is shared by ``min(workers, trials left)`` workers. ``None`` until a
+        trial has finished; 0 when none is left.
+
+        Parameters
+        ----------
+        now : float or None, default None
+            ``time.monotonic()`` (the clock of the running trials' start times).
+        """
         left = self.total - self.already - self.finished
-        rate = self.rate
-        return left / rate if rate > 0 else None
+        if left <= 0:
+            return 0.0
+        if not self.walls:
+            return None
+        now = time.monotonic() if now is None else now
+        w = sum(self.walls) / len(self.walls)
+        queued = max(left - len(self.running), 0)
+        work = queued * w + sum(max(w - (now - started), 0.0) for _, started in self.running)
+        return work / max(1, min(self.workers, left))
 
 
 class PlainReporter:
@@ -182,6 +205,10 @@ class PlainReporter:
         self.tally.start(name, total, workers, objective, direction, already)
         resumed = f" ({already} already stored)" if already else ""
         self._print(f"sweep {name}: {total} trials on {workers} worker(s){resumed}")
+
+    def log(self, line: str) -> None:
+        """Print a worker's output line (on stderr, so stdout keeps one line per trial)."""
+        print(line, file=sys.stderr, flush=True)
 
     def tick(self, running: list[tuple[Any, float]]) -> None:
         """Nothing: plain output has one line per finished trial only."""
@@ -222,6 +249,9 @@ class RichReporter:
     """Live terminal dashboard: overall bar, ETA, trials/s, one line per running trial (its
     parameters and elapsed time), failures, and the best-so-far table (per ``direction``).
 
+    There is one ETA (:meth:`_Tally.eta_s`: from the finished trials' wall time, the trials
+    still running and the worker count); the bar shows the elapsed time only.
+
     Parameters
     ----------
     console : rich.console.Console or None, default None
@@ -247,7 +277,7 @@ class RichReporter:
         from rich.text import Text
 
         t = self.tally
-        eta = t.eta_s
+        eta = t.eta_s()
         status = Text.assemble(
             ("running ", "dim"), (f"{len(t.running)}", "bold"), ("  done ", "dim"),
             (f"{t.done}", "bold green"), ("  failed ", "dim"),
@@ -266,7 +296,7 @@ class RichReporter:
             run.add_column("elapsed", justify="right")
             for trial, started in t.running:
                 run.add_row(trial.trial_id,
-                            *(_fmt(trial.params.get(c)) for c in t.axis_columns),
+                            *(escape(_fmt(trial.params.get(c))) for c in t.axis_columns),
                             f"{max(0.0, now - started):.1f}s")
             parts.append(run)
         if t.best:
@@ -282,7 +312,7 @@ class RichReporter:
             for _value, trial, outcome in t.best:
                 table.add_row(
                     trial.trial_id,
-                    *(_fmt(trial.params.get(c)) for c in t.axis_columns),
+                    *(escape(_fmt(trial.params.get(c))) for c in t.axis_columns),
                     *(_fmt(outcome.metrics.get(n, float("nan"))) for n in metric_names),
                 )
             parts.append(table)
@@ -298,7 +328,6 @@ class RichReporter:
             Progress,
             TextColumn,
             TimeElapsedColumn,
-            TimeRemainingColumn,
         )
 
         self.tally.start(name, total, workers, objective, direction, already)
@@ -308,11 +337,9 @@ class RichReporter:
             MofNCompleteColumn(),
             TextColumn("elapsed"),
             TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
             console=self.console,
         )
-        self._task = self._progress.add_task(f"sweep {name}", total=total, completed=already)
+        self._task = self._progress.add_task(f"sweep {escape(name)}", total=total, completed=already)
         self._live = Live(self._render(), console=self.console, refresh_per_second=4,
                           transient=False)
         self._live.start()
@@ -323,9 +350,13 @@ class RichReporter:
         self._progress.update(self._task, completed=self.tally.already + self.tally.finished)
         if outcome.status != "done":
             self.console.print(
-                f"[red]failed[/red] {trial.trial_id}: {outcome.error}", highlight=False
+                f"[red]failed[/red] {trial.trial_id}: {escape(str(outcome.error))}", highlight=False
             )
         self._live.update(self._render())
+
+    def log(self, line: str) -> None:
+        """Print a worker's output line above the live display (never parsed as markup)."""
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def tick(self, running: list[tuple[Any, float]]) -> None:
         """Refresh the running-trials table (elapsed times) at most 4 times a second."""
@@ -344,7 +375,7 @@ class RichReporter:
         t = self.tally
         what = "[yellow]interrupted[/yellow]" if interrupted else "[green]finished[/green]"
         self.console.print(
-            f"sweep {t.name} {what}: {t.done} done, {t.failed} failed, "
+            f"sweep {escape(t.name)} {what}: {t.done} done, {t.failed} failed, "
             f"{t.total - t.already - t.finished} not run, {t.rate:.2f} trials/s"
         )
         if hint:

@@ -4,33 +4,37 @@
 so it also works while a sweep is writing it) and writes into ``out``:
 
 ``index.html``
-    One page that opens with no network: CSS and the few lines of vanilla JavaScript are inline
-    and every chart is an inline base64 PNG. Sections: the sweep's summary and reproducibility
-    metadata; a heat-map of the objective over two swept parameters (a ``<select>`` picks the
-    pair); equity and inventory curves of the top trials; the distribution of the objective;
-    the cost breakdown (``cost_*`` metrics) of the top trials; risk alerts on a timeline; the
-    overfitting checks of :func:`experiments.overfit.sweep_overfitting_report` with its plain
-    sentence; and a table of all trials, sortable by clicking a column header.
+    One page that opens with no network, rendered from the Jinja2 template
+    ``experiments/templates/report.html.j2`` (autoescape on: every value from the database is
+    escaped by the template engine). Its charts are interactive Plotly figures (hover, zoom,
+    pick trials in the legend or a menu) drawn by the plotly.js bundle of the ``plotly``
+    package, inlined; each chart's static PNG is inlined too (under "static image"), so the
+    file is complete without JavaScript. Sections: the sweep's summary and reproducibility
+    metadata; a heat-map of the objective over two swept parameters (a ``<select>`` picks
+    the pair); desk equity and inventory curves of the top trials; the distribution of the
+    objective; the PnL waterfall of the top trials (spread capture → fees → slippage →
+    bribes → funding → net); risk alerts on a timeline; the overfitting checks of
+    :func:`experiments.overfit.sweep_overfitting_report`; and a table of all trials,
+    sortable by clicking a column header.
 ``*.png``
     The same charts as files (``heatmap_<i>_<a>__<b>.png``, ``curves.png``,
-    ``objective_hist.png``, ``costs.png``, ``alerts.png``).
+    ``objective_hist.png``, ``waterfall.png``, ``alerts.png``).
 
 The output is deterministic for a given results file: no time stamps other than the sweep's
 own, fixed figure sizes and DPI, PNGs written without the ``Software`` metadata entry, trials
-ordered by ``trial_index`` / ``trial_id``. Every piece of text that comes from the database is
-HTML-escaped.
+ordered by ``trial_index`` / ``trial_id``.
 
 Heat-map cells are the **mean** objective of the finished trials at that pair of values
-(averaged over every other parameter and over replicates); the cell count is printed when it
-is more than one. The overfitting checks are fed per-trial PnL series resampled on a common
-1 s clock from the ``equity`` table (last value at or before each tick; increments of the
-mark-to-mid equity per second).
+(averaged over every other parameter and over replicates). The overfitting checks use each
+finished trial's full-resolution equity at the sweep's metric interval (the
+``equity_samples`` table; files written before it existed fall back to the thinned
+``equity`` table on a 1 s clock, and the page says so), and count every finished trial in the
+number of trials N, flat ones (no PnL at all) with a Sharpe ratio of 0.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import itertools
 import json
@@ -42,16 +46,20 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ReportError", "TOP_N", "build_report", "pnl_series_1s"]
+__all__ = ["ReportError", "TOP_N", "build_report", "pnl_on_clock", "pnl_series_1s", "waterfall_rows"]
 
 TOP_N = 5
-"""Number of top trials whose curves and cost breakdowns are drawn."""
+"""Number of top trials whose curves and waterfalls are shown at first."""
+MORE_CURVES = 15
+"""Further trials (by rank) whose curves can be switched on in the interactive chart."""
 
 DPI = 100
-SPLITS = (16, 8, 4)
+SPLITS = (16, 8, 4, 2)
 """CSCV block counts tried in turn for the PBO (the first that works is reported)."""
-_CHART_NAMES = {"curves.png", "objective_hist.png", "costs.png", "alerts.png"}
+_CHART_NAMES = {"curves.png", "objective_hist.png", "costs.png", "waterfall.png", "alerts.png"}
 _NS = 1_000_000_000
+TEMPLATE = "report.html.j2"
+"""The page template, in ``experiments/templates``."""
 
 # trials columns that are bookkeeping, not parameters
 _TRIAL_META = {
@@ -154,6 +162,18 @@ def _load(con: Any, sweep_id: str | None) -> dict[str, Any]:
             for a, b in zip(starts, np.r_[starts[1:], len(tids)], strict=True):
                 equity[str(tids[a])] = block[a:b]
 
+    samples: dict[str, np.ndarray] = {}
+    if _columns(con, "equity_samples"):
+        cols = con.execute(
+            "SELECT trial_id, ts_ns::DOUBLE AS ts, coalesce(equity, 'NaN'::DOUBLE) AS eq "
+            "FROM equity_samples WHERE sweep_id = ? ORDER BY trial_id, ts_ns", [sid]).fetchnumpy()
+        tids = np.asarray(cols["trial_id"], dtype=object)
+        if len(tids):
+            block = np.column_stack([np.asarray(cols[c], dtype=np.float64) for c in ("ts", "eq")])
+            starts = np.flatnonzero(np.r_[True, tids[1:] != tids[:-1]])
+            for a, b in zip(starts, np.r_[starts[1:], len(tids)], strict=True):
+                samples[str(tids[a])] = block[a:b]
+
     alerts: list[dict[str, Any]] = []
     if _columns(con, "alerts"):
         names, rows = _rows(
@@ -163,7 +183,7 @@ def _load(con: Any, sweep_id: str | None) -> dict[str, Any]:
 
     return {"sweep": sweep, "trials": trials, "metric_names": mcols, "params": param_names,
             "swept": swept, "rep_axis": rep_axis, "objective": objective,
-            "direction": direction, "equity": equity, "alerts": alerts}
+            "direction": direction, "equity": equity, "samples": samples, "alerts": alerts}
 
 
 def _num(v: Any) -> float:
@@ -195,30 +215,45 @@ def _sort_values(values: Sequence[Any]) -> list[Any]:
     return sorted(set(values), key=k)
 
 
+def _idle(t: Mapping[str, Any]) -> bool:
+    """A finished trial without a single fill (``n_fills = 0``)."""
+    return t["metrics"].get("n_fills", math.nan) == 0
+
+
 def _ranked(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Finished trials with a finite objective, best first (ties by trial_id)."""
+    """Finished trials with a finite objective, best first (ties by trial_id); trials without
+    a fill after every trial that traded (an idle quoter is never the best trial)."""
     obj, sign = data["objective"], (-1.0 if data["direction"] != "minimize" else 1.0)
     done = [t for t in data["trials"] if t.get("status") == "done"
             and math.isfinite(t["metrics"].get(obj, math.nan))]
-    return sorted(done, key=lambda t: (sign * t["metrics"][obj], str(t["trial_id"])))
+    return sorted(done, key=lambda t: (_idle(t), sign * t["metrics"][obj], str(t["trial_id"])))
 
 
 def pnl_series_1s(equity: Mapping[str, np.ndarray], trial_ids: Sequence[str]
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Per-trial PnL per second on one common 1 s clock.
+    """Per-trial PnL per second on one common 1 s clock: :func:`pnl_on_clock` at 1 s."""
+    return pnl_on_clock(equity, trial_ids, _NS)
+
+
+def pnl_on_clock(equity: Mapping[str, np.ndarray], trial_ids: Sequence[str], interval_ns: int
+                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Per-trial PnL per interval on one common clock of whole multiples of ``interval_ns``.
 
     Parameters
     ----------
     equity : mapping of str to ndarray
-        ``trial_id`` → rows ``(ts_ns, equity, q)`` in time order (the ``equity`` table).
+        ``trial_id`` → rows ``(ts_ns, equity, ...)`` in time order (the ``equity`` or the
+        ``equity_samples`` table).
     trial_ids : sequence of str
         Trials to include (those without equity rows are left out).
+    interval_ns : int
+        Clock period, ns.
 
     Returns
     -------
     ticks : ndarray of int64
-        The clock: whole seconds (ns) from the first second at or after the earliest sample
-        to the latest sample of any trial.
+        The clock: whole multiples of ``interval_ns`` from the first one at or after the
+        earliest sample to the latest sample of any trial.
     pnl : dict of str to ndarray
         ``trial_id`` → equity increments between consecutive ticks (``len(ticks) - 1``
         values); equity at a tick is the last sample at or before it (the first sample before
@@ -229,8 +264,9 @@ def pnl_series_1s(equity: Mapping[str, np.ndarray], trial_ids: Sequence[str]
         return np.zeros(0, np.int64), {}
     start = min(int(equity[t][0, 0]) for t in ids)
     end = max(int(equity[t][-1, 0]) for t in ids)
-    first = -(-start // _NS) * _NS
-    ticks = np.arange(first, end + 1, _NS, dtype=np.int64)
+    interval_ns = int(interval_ns)
+    first = -(-start // interval_ns) * interval_ns
+    ticks = np.arange(first, end + 1, interval_ns, dtype=np.int64)
     out: dict[str, np.ndarray] = {}
     for t in ids:
         ts = equity[t][:, 0].astype(np.int64)
@@ -359,33 +395,6 @@ def _hist(data: Mapping[str, Any]) -> bytes | None:
     return _png(fig)
 
 
-def _cost_columns(data: Mapping[str, Any]) -> list[str]:
-    return sorted(c for c in data["metric_names"] if c.startswith("cost_"))
-
-
-def _costs(data: Mapping[str, Any], top: Sequence[dict[str, Any]], cols: Sequence[str]) -> bytes:
-    fig = _figure(10.0, 5.0)
-    ax = fig.add_subplot()
-    x = np.arange(len(top))
-    pos = np.zeros(len(top))
-    neg = np.zeros(len(top))
-    cmap = _cmap("tab20")
-    for k, c in enumerate(cols):
-        v = np.nan_to_num(np.array([t["metrics"].get(c, math.nan) for t in top]), nan=0.0)
-        base = np.where(v >= 0, pos, neg)
-        ax.bar(x, v, bottom=base, color=cmap(k % 20), label=_t(c.removeprefix("cost_")), width=0.6)
-        pos += np.where(v >= 0, v, 0.0)
-        neg += np.where(v < 0, v, 0.0)
-    net = np.array([t["metrics"].get("pnl", math.nan) for t in top])
-    ax.scatter(x, net, color="black", marker="D", zorder=3, label="net pnl")
-    ax.axhline(0.0, color="grey", lw=0.6)
-    ax.set_xticks(x, [f"#{i + 1} {t['trial_id'][:8]}" for i, t in enumerate(top)])
-    ax.set_ylabel("quote currency")
-    ax.set_title("cost breakdown of the top trials (cost_* metrics)")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    return _png(fig)
-
-
 def _cmap(name: str) -> Any:
     from matplotlib import colormaps
 
@@ -419,45 +428,250 @@ def _alerts_chart(data: Mapping[str, Any]) -> bytes:
     return _png(fig)
 
 
+def _waterfall_steps(t: Mapping[str, Any]) -> list[tuple[str, str, float]] | None:
+    """The signed waterfall steps of a trial from its ``cost_*`` metrics (None without them)."""
+    from components.performance import waterfall
+
+    m = t["metrics"]
+    if not math.isfinite(m.get("cost_net_pnl", math.nan)):
+        return None
+    return waterfall({k[5:]: v for k, v in m.items() if k.startswith("cost_")})
+
+
+def waterfall_rows(results: str | Path, sweep_id: str | None = None) -> dict[str, list[tuple[str, str, float]]]:
+    """The PnL waterfall of every finished trial of a sweep, as the report draws it.
+
+    Parameters
+    ----------
+    results : str or Path
+        DuckDB results file.
+    sweep_id : str or None, default None
+        The sweep; ``None``: the latest one.
+
+    Returns
+    -------
+    dict of str to list of (key, label, value)
+        ``trial_id`` → :func:`components.performance.waterfall` of its ``cost_*`` metrics
+        (signed steps, then ``("net_pnl", "net PnL", net)``); trials without them are absent.
+    """
+    from experiments.store import open_for_query
+
+    con, _ = open_for_query(Path(results))
+    try:
+        data = _load(con, sweep_id)
+    finally:
+        con.close()
+    out = {}
+    for t in data["trials"]:
+        steps = _waterfall_steps(t) if t.get("status") == "done" else None
+        if steps is not None:
+            out[str(t["trial_id"])] = steps
+    return out
+
+
+def _waterfall_png(rows: Sequence[tuple[str, list[tuple[str, str, float]]]]) -> bytes:
+    n = len(rows)
+    fig = _figure(min(5.0 * n, 20.0), 4.8)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    for ax, (label, steps) in zip(axes, rows, strict=True):
+        shown = [s for s in steps[:-1] if s[2] != 0.0]
+        run = 0.0
+        for i, (_, _name, v) in enumerate(shown):
+            ax.bar(i, v, bottom=run, color="#2e7d32" if v >= 0 else "#c62828", width=0.7)
+            ax.text(i, run + max(v, 0.0), f"{v:+.3g}", ha="center", va="bottom", fontsize=7)
+            run += v
+        net = steps[-1][2]
+        ax.bar(len(shown), net, color="#455a64", width=0.7)
+        ax.text(len(shown), max(net, 0.0), f"{net:.3g}", ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(range(len(shown) + 1), [_t(s[1]) for s in shown] + ["net PnL"], rotation=60,
+                      ha="right", fontsize=7)
+        ax.axhline(0.0, color="grey", lw=0.6)
+        ax.set_title(_t(label), fontsize=9)
+    axes[0].set_ylabel("quote currency (+ adds, − costs)")
+    return _png(fig)
+
+
+# -- interactive figures (Plotly JSON; drawn by the inlined plotly.js) ----------------------------
+
+
+def _js_num(v: Any) -> float | None:
+    x = _num(v)
+    return x if math.isfinite(x) else None
+
+
+def _label(v: Any) -> str:
+    """Database text for a Plotly label: its pseudo-HTML markup is neutralised."""
+    return _fmt_val(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_LAYOUT = {"margin": {"l": 60, "r": 20, "t": 40, "b": 60}, "hovermode": "closest",
+           "font": {"family": "system-ui, sans-serif", "size": 12}}
+
+
+def _heatmap_fig(data: Mapping[str, Any], a: str, b: str) -> dict[str, Any]:
+    obj = data["objective"]
+    xs = _sort_values([_key(t.get(a)) for t in data["trials"]])
+    ys = _sort_values([_key(t.get(b)) for t in data["trials"]])
+    sums = np.zeros((len(ys), len(xs)))
+    counts = np.zeros((len(ys), len(xs)), dtype=np.int64)
+    xi = {v: i for i, v in enumerate(xs)}
+    yi = {v: i for i, v in enumerate(ys)}
+    for t in data["trials"]:
+        v = t["metrics"].get(obj, math.nan)
+        if t.get("status") == "done" and math.isfinite(v):
+            sums[yi[_key(t.get(b))], xi[_key(t.get(a))]] += v
+            counts[yi[_key(t.get(b))], xi[_key(t.get(a))]] += 1
+    z = [[(float(sums[i, j] / counts[i, j]) if counts[i, j] else None) for j in range(len(xs))]
+         for i in range(len(ys))]
+    trace = {"type": "heatmap", "z": z, "x": [_label(v) for v in xs], "y": [_label(v) for v in ys],
+             "customdata": counts.tolist(), "colorscale": "Viridis",
+             "reversescale": data["direction"] == "minimize", "colorbar": {"title": {"text": _label(obj)}},
+             "hovertemplate": f"{_label(a)}=%{{x}}<br>{_label(b)}=%{{y}}<br>mean {_label(obj)}=%{{z:.4g}}"
+                              "<br>trials=%{customdata}<extra></extra>"}
+    layout = {**_LAYOUT, "title": {"text": f"{_label(obj)} over {_label(a)} × {_label(b)}"},
+              "xaxis": {"title": {"text": _label(a)}, "type": "category"},
+              "yaxis": {"title": {"text": _label(b)}, "type": "category"}, "height": 480}
+    return {"data": [trace], "layout": layout}
+
+
+def _curves_fig(data: Mapping[str, Any], ranked: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    eq = data["equity"]
+    shown = [t for t in ranked[:TOP_N + MORE_CURVES] if t["trial_id"] in eq and len(eq[t["trial_id"]])]
+    if not shown:
+        return None
+    t0 = min(eq[t["trial_id"]][0, 0] for t in shown)
+    traces = []
+    for rank, t in enumerate(shown, 1):
+        arr = eq[t["trial_id"]]
+        x = np.round((arr[:, 0] - t0) / _NS, 3).tolist()
+        params = ", ".join(f"{_label(p)}={_label(t.get(p))}" for p in data["swept"])
+        name = f"#{rank} {t['trial_id'][:8]}"
+        vis = True if rank <= TOP_N else "legendonly"
+        common = {"type": "scatter", "mode": "lines", "x": x, "name": name, "legendgroup": name,
+                  "visible": vis, "hovertemplate": f"{name} ({params})<br>t=%{{x}} s<br>%{{y:.4g}}<extra></extra>"}
+        traces.append({**common, "y": [_js_num(v) for v in arr[:, 1]], "xaxis": "x", "yaxis": "y"})
+        traces.append({**common, "y": [_js_num(v) for v in arr[:, 2]], "xaxis": "x", "yaxis": "y2",
+                       "showlegend": False, "line": {"shape": "hv", "width": 1}})
+    layout = {**_LAYOUT, "height": 620, "title": {"text": f"best trials by {_label(data['objective'])}"},
+              "xaxis": {"title": {"text": "seconds since the first sample"}, "anchor": "y2"},
+              "yaxis": {"title": {"text": "desk equity (quote)"}, "domain": [0.42, 1.0]},
+              "yaxis2": {"title": {"text": "inventory q (base)"}, "domain": [0.0, 0.36]}}
+    return {"data": traces, "layout": layout}
+
+
+def _hist_fig(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    obj = data["objective"]
+    vals = [t["metrics"].get(obj, math.nan) for t in data["trials"] if t.get("status") == "done"]
+    vals = [v for v in vals if math.isfinite(v)]
+    if not vals:
+        return None
+    best = max(vals) if data["direction"] != "minimize" else min(vals)
+    med = float(np.median(vals))
+    trace = {"type": "histogram", "x": vals, "marker": {"color": "#4c72b0"}, "name": _label(obj),
+             "hovertemplate": "%{x}<br>%{y} trials<extra></extra>"}
+    shapes = [{"type": "line", "xref": "x", "yref": "paper", "x0": v, "x1": v, "y0": 0, "y1": 1,
+               "line": {"color": c, "dash": d}} for v, c, d in ((best, "#c44e52", "solid"),
+                                                                 (med, "#555555", "dash"))]
+    layout = {**_LAYOUT, "height": 380, "shapes": shapes, "xaxis": {"title": {"text": _label(obj)}},
+              "yaxis": {"title": {"text": "trials"}},
+              "title": {"text": f"{len(vals)} finished trials: best {best:.4g}, median {med:.4g}"}}
+    return {"data": [trace], "layout": layout}
+
+
+def _waterfall_fig(rows: Sequence[tuple[str, list[tuple[str, str, float]]]]) -> dict[str, Any]:
+    traces, buttons = [], []
+    for i, (label, steps) in enumerate(rows):
+        traces.append({
+            "type": "waterfall", "name": _label(label), "visible": i == 0,
+            "x": [s[1] for s in steps], "y": [s[2] for s in steps[:-1]] + [0.0],
+            "measure": ["relative"] * (len(steps) - 1) + ["total"],
+            "text": [f"{s[2]:+.4g}" for s in steps[:-1]] + [f"{steps[-1][2]:.4g}"], "textposition": "outside",
+            "increasing": {"marker": {"color": "#2e7d32"}}, "decreasing": {"marker": {"color": "#c62828"}},
+            "totals": {"marker": {"color": "#455a64"}},
+            "hovertemplate": "%{x}: %{text}<extra></extra>"})
+        buttons.append({"label": _label(label), "method": "update",
+                        "args": [{"visible": [j == i for j in range(len(rows))]}]})
+    layout = {**_LAYOUT, "height": 460, "showlegend": False, "yaxis": {"title": {"text": "quote currency"}},
+              "updatemenus": [{"buttons": buttons, "direction": "down", "x": 0.0, "xanchor": "left",
+                               "y": 1.15, "yanchor": "top"}] if len(rows) > 1 else []}
+    return {"data": traces, "layout": layout}
+
+
+def _alerts_fig(data: Mapping[str, Any]) -> dict[str, Any]:
+    alerts = data["alerts"]
+    eq_starts = [arr[0, 0] for arr in data["equity"].values() if len(arr)]
+    t0s = [a["ts_ns"] for a in alerts if a["ts_ns"] is not None]
+    t0 = min(eq_starts) if eq_starts else (min(t0s) if t0s else 0)
+    traces = []
+    for act in _sort_values([str(a["action"]) for a in alerts]):
+        pts = [a for a in alerts if str(a["action"]) == act and a["ts_ns"] is not None]
+        traces.append({"type": "scatter", "mode": "markers", "name": _label(act),
+                       "x": [round((a["ts_ns"] - t0) / _NS, 3) for a in pts],
+                       "y": [_label(f"{a['monitor']}/{a['metric']}") for a in pts],
+                       "text": [_label(f"{a['trial_id']}: {_fmt_val(a['value'])} vs {_fmt_val(a['limit'])}")
+                                for a in pts],
+                       "marker": {"symbol": "line-ns-open", "size": 18, "line": {"width": 2}},
+                       "hovertemplate": "%{y}<br>t=%{x} s<br>%{text}<extra></extra>"})
+    layout = {**_LAYOUT, "height": 320, "xaxis": {"title": {"text": "seconds since the first sample"}},
+              "yaxis": {"type": "category"}, "title": {"text": f"{len(alerts)} risk alert(s) (colour: action)"}}
+    return {"data": traces, "layout": layout}
+
+
+def _figures_json(figs: Mapping[str, Any]) -> Any:
+    """The figures as JSON safe inside ``<script>``: ``<``, ``>`` and ``&`` as ``\\u`` escapes."""
+    from markupsafe import Markup
+
+    text = json.dumps(figs, allow_nan=False, separators=(",", ":"))
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
 # -- overfitting -------------------------------------------------------------------------------
 
 
+def _metric_interval_ns(data: Mapping[str, Any]) -> int | None:
+    vals = {t["metrics"].get("metric_interval_s") for t in data["trials"] if t.get("status") == "done"}
+    vals = {v for v in vals if v is not None and math.isfinite(v) and v > 0}
+    return int(round(min(vals) * 1e9)) if vals else None
+
+
 def _overfitting(data: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"ok": True, "result": dict, "n": int, "T": int}`` or ``{"ok": False, "reason": str}``."""
+    """``{"ok": True, "result": dict, ...}`` or ``{"ok": False, "reason": str}``."""
     try:
         from experiments.overfit import sweep_overfitting_report
     except Exception as exc:  # noqa: BLE001 - any import failure leaves a placeholder
         return {"ok": False, "reason": f"{type(exc).__name__}: {exc}"}
     done = [t["trial_id"] for t in data["trials"] if t.get("status") == "done"]
-    _, pnl = pnl_series_1s(data["equity"], done)
-    # a constant series (a trial that never held inventory while the mid moved) has no
-    # Sharpe ratio: leave it out and say so
-    dropped = sorted(t for t, x in pnl.items() if len(x) < 2 or float(np.std(x)) == 0.0)
-    pnl = {t: x for t, x in pnl.items() if t not in dropped}
+    n_failed = sum(t.get("status") == "failed" for t in data["trials"])
+    interval = _metric_interval_ns(data)
+    if data["samples"] and interval is not None:
+        _, pnl = pnl_on_clock(data["samples"], done, interval)
+        source = (f"full-resolution equity at the sweep's metric interval ({interval / 1e9:g} s, the "
+                  "equity_samples table)")
+    else:
+        interval = _NS
+        _, pnl = pnl_series_1s(data["equity"], done)
+        source = ("the equity table resampled on a 1 s clock (this results file has no equity_samples: "
+                  "its curves are thinned to at most 2,000 rows, so the series are approximate)")
+    missing = [t for t in done if t not in pnl]
     if len(pnl) < 2:
-        return {"ok": False, "reason": f"needs at least 2 finished trials whose PnL per second "
-                                       f"varies (this sweep has {len(pnl)}; "
-                                       f"{len(dropped)} constant left out)"}
+        return {"ok": False, "reason": f"needs at least 2 finished trials with an equity curve (this sweep "
+                                       f"has {len(pnl)}; {n_failed} failed, {len(missing)} without a curve)"}
     n_obs = len(next(iter(pnl.values())))
     errors = []
-    for n_splits in SPLITS:  # fewer CSCV blocks when a half of a combination is constant
+    for n_splits in SPLITS:  # fewer CSCV blocks for short series or sparse trials
         try:
             result = sweep_overfitting_report(pnl, n_splits=n_splits)
             break
-        except Exception as exc:  # noqa: BLE001 - shown on the page instead of failing the report
-            errors.append(f"{type(exc).__name__}: {exc}")
+        except ValueError as exc:
+            errors.append(f"with {n_splits} CSCV blocks: {exc}")
+            if "constant non-zero" in str(exc) or "flat equity" in str(exc) or "non-finite" in str(exc):
+                break
     else:
-        return {"ok": False, "reason": "; ".join(dict.fromkeys(errors))}
-    return {"ok": True, "result": dict(result), "n": len(pnl), "T": n_obs,
-            "n_splits": n_splits, "dropped": dropped, "ids": list(pnl)}
-
-
-def _sentence(result: Mapping[str, Any]) -> str | None:
-    for k in ("sentence", "interpretation", "summary", "text", "message", "plain"):
-        if isinstance(result.get(k), str):
-            return result[k]
-    strs = [v for v in result.values() if isinstance(v, str) and " " in v]
-    return max(strs, key=len) if strs else None
+        return {"ok": False, "reason": f"{len(pnl)} trials × {n_obs} periods of {interval / 1e9:g} s: "
+                                       + "; ".join(errors)}
+    return {"ok": True, "result": dict(result), "n": len(pnl), "T": n_obs, "n_splits": n_splits,
+            "ids": list(pnl), "source": source, "n_failed": n_failed, "missing": missing,
+            "interval_s": interval / 1e9}
 
 
 def _json_safe(v: Any) -> str:
@@ -473,91 +687,35 @@ def _json_safe(v: Any) -> str:
     return str(v)
 
 
-# -- HTML --------------------------------------------------------------------------------------
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;
-background:#fafafa}
-header{background:#263238;color:#fff;padding:16px 28px}
-header h1{margin:0;font-size:22px}header p{margin:4px 0 0;color:#cfd8dc}
-nav{padding:8px 28px;background:#eceff1;font-size:14px}nav a{margin-right:14px;color:#1e4f7a}
-main{padding:8px 28px 40px;max-width:1400px}
-section{background:#fff;border:1px solid #e0e0e0;border-radius:6px;padding:12px 18px;
-margin:16px 0}
-h2{font-size:18px;margin:4px 0 10px}
-table{border-collapse:collapse;font-size:13px}
-td,th{border:1px solid #ddd;padding:3px 7px;text-align:right;white-space:nowrap}
-th{background:#f0f3f5}
-td.l,th.l{text-align:left}
-.meta td{text-align:left;white-space:normal;word-break:break-all}
-.meta td:first-child{text-align:left;font-weight:600;background:#f7f9fa;white-space:nowrap;
-word-break:normal}
-.scroll{overflow-x:auto;max-width:100%}
-img.chart{max-width:100%;height:auto;display:block}
-.note{color:#555;font-style:italic}
-.sentence{font-size:16px;background:#fff8e1;border-left:4px solid #ffb300;padding:8px 12px}
-#trials th{cursor:pointer;user-select:none;position:sticky;top:0}
-#trials th.asc::after{content:" \\25B2"}#trials th.desc::after{content:" \\25BC"}
-tr.failed td{color:#b71c1c}
-pre{background:#f5f5f5;padding:8px;overflow-x:auto;font-size:12px}
-"""
-
-_JS = """
-(function () {
-  var sel = document.getElementById('pair');
-  if (sel) {
-    var show = function () {
-      var imgs = document.querySelectorAll('img.heatmap');
-      for (var i = 0; i < imgs.length; i++) {
-        imgs[i].hidden = imgs[i].getAttribute('data-pair') !== sel.value;
-      }
-    };
-    sel.addEventListener('change', show);
-    show();
-  }
-  var table = document.getElementById('trials');
-  if (!table) { return; }
-  var heads = table.tHead.rows[0].cells;
-  var body = table.tBodies[0];
-  var key = function (cell) {
-    var v = cell.getAttribute('data-v');
-    if (v === null) { v = cell.textContent; }
-    var x = parseFloat(v);
-    return (v !== '' && isFinite(v) && !isNaN(x)) ? [0, x, ''] : [v === '' ? 2 : 1, 0, v];
-  };
-  var cmp = function (a, b) {
-    if (a[0] === 0) { return a[1] - b[1]; }
-    return a[2] < b[2] ? -1 : (a[2] > b[2] ? 1 : 0);
-  };
-  Array.prototype.forEach.call(heads, function (th, col) {
-    th.addEventListener('click', function () {
-      var asc = !th.classList.contains('asc');
-      Array.prototype.forEach.call(heads, function (h) { h.classList.remove('asc', 'desc'); });
-      th.classList.add(asc ? 'asc' : 'desc');
-      var rows = Array.prototype.slice.call(body.rows).map(function (r, i) {
-        return {row: r, k: key(r.cells[col]), i: i};
-      });
-      rows.sort(function (a, b) {
-        if (a.k[0] !== b.k[0]) { return a.k[0] - b.k[0]; }
-        var c = cmp(a.k, b.k);
-        if (!asc) { c = -c; }
-        return c !== 0 ? c : a.i - b.i;
-      });
-      rows.forEach(function (r) { body.appendChild(r.row); });
-    });
-  });
-})();
-"""
+def _overfit_context(data: Mapping[str, Any]) -> dict[str, Any]:
+    of = _overfitting(data)
+    if not of["ok"]:
+        return of
+    res = of["result"]
+    sentence = res.get("interpretation")
+    per_trial = {k: v for k, v in res.items() if isinstance(v, Mapping) and v and set(map(str, v)) <= set(of["ids"])}
+    scalars = [(str(k), _json_safe(v)) for k, v in sorted(res.items(), key=lambda kv: str(kv[0]))
+               if k not in per_trial and k != "interpretation"]
+    keys = sorted(per_trial)
+    rows = [(t, [_json_safe(per_trial[k].get(t, "")) for k in keys]) for t in of["ids"]]
+    flat = res.get("n_flat", 0)
+    note = (f"N = {of['n']} trials tried: every finished trial is counted"
+            + (f", {flat} of them with a flat equity curve (no PnL at all) counted with a Sharpe ratio of 0"
+               if flat else "")
+            + (f"; {of['n_failed']} failed trial(s) have no PnL and are not counted" if of["n_failed"] else "")
+            + (f"; {len(of['missing'])} finished trial(s) without an equity curve are not counted"
+               if of["missing"] else "")
+            + f". Each trial's PnL per period: {of['source']}, {of['T']} observations each (per-period Sharpe"
+              f" ratios, not annualised). PBO by CSCV with {of['n_splits']} blocks.")
+    return {"ok": True, "sentence": sentence, "note": note, "scalars": scalars, "per_trial": rows,
+            "per_trial_keys": keys}
 
 
-def _e(v: Any) -> str:
-    return html.escape(_fmt_val(v) if not isinstance(v, str) else v, quote=True)
+# -- page ---------------------------------------------------------------------------------------
 
 
-def _img(png: bytes, alt: str, extra: str = "") -> str:
-    b64 = base64.b64encode(png).decode("ascii")
-    return (f'<img class="chart{(" " + extra) if extra else ""}" alt="{html.escape(alt)}" '
-            f'src="data:image/png;base64,{b64}"')
+def _b64png(png: bytes, name: str, alt: str) -> dict[str, str]:
+    return {"b64": base64.b64encode(png).decode("ascii"), "name": name, "alt": alt}
 
 
 def _slug(s: str) -> str:
@@ -576,55 +734,54 @@ def _json_list(v: Any) -> list[Any]:
     return out if isinstance(out, list) else [out]
 
 
-def _summary_html(data: Mapping[str, Any]) -> str:
+def _summary(data: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
     s, trials = data["sweep"], data["trials"]
     n_done = sum(t.get("status") == "done" for t in trials)
     n_failed = sum(t.get("status") == "failed" for t in trials)
-    n_planned = s.get("n_trials")
+    n_idle = sum(t.get("status") == "done" and _idle(t) for t in trials)
     revs = sorted({str(t.get("code_revision")) for t in trials if t.get("code_revision")})
     dirty = any(bool(t.get("code_dirty")) for t in trials)
     trial_hashes = sorted({json.dumps(_json_list(t.get("data_sha256"))) for t in trials
                            if t.get("data_sha256") is not None})
     pkgs = next((t.get("package_versions") for t in trials if t.get("package_versions")), None)
     ranked = _ranked(data)
-    best = ranked[0] if ranked else None
-    rows: list[tuple[str, str]] = [
-        ("name", _e(s.get("name"))),
-        ("sweep_id", _e(s.get("sweep_id"))),
-        ("status", _e(s.get("status"))),
-        ("method", _e(s.get("method") or "grid") + " (backend " + _e(s.get("backend") or "local")
-         + ")"),
-        ("objective", _e(data["objective"]) + " (" + _e(data["direction"]) + ")"),
-        ("trials", f"{len(trials)} stored of {_e(n_planned)} planned: {n_done} done, "
-                   f"{n_failed} failed, {len(trials) - n_done - n_failed} other"),
-        ("replicates", _e(s.get("replicates"))),
-        ("root seed", _e(s.get("root_seed"))),
-        ("swept parameters", _e(", ".join(data["swept"]) or "none")),
-        ("strategy", _e(f"{s.get('strategy_kind')} ({s.get('strategy_class')})")),
-        ("data", _e(f"{s.get('data_format')}, symbol {s.get('symbol')}")),
-        ("data files", "<br>".join(_e(p) for p in _json_list(s.get("data_paths")))),
-        ("data sha256", "<br>".join(_e(h) for h in _json_list(s.get("data_sha256")))),
-        ("config", _e(s.get("config_path")) + "<br>sha256 " + _e(s.get("config_sha256"))),
-        ("code version", _e(s.get("code_version"))),
-        ("code revision", _e(", ".join(revs) or "unknown") + (" (dirty working tree)" if dirty else "")),
-        ("created / finished", _e(s.get("created_at")) + " / " + _e(s.get("finished_at"))),
+    interval = _metric_interval_ns(data)
+    rows: list[tuple[str, list[str]]] = [
+        ("name", [_fmt_val(s.get("name"))]),
+        ("sweep_id", [_fmt_val(s.get("sweep_id"))]),
+        ("status", [_fmt_val(s.get("status"))]),
+        ("method", [f"{s.get('method') or 'grid'} (backend {s.get('backend') or 'local'})"]),
+        ("objective", [f"{data['objective']} ({data['direction']})"]),
+        ("trials", [f"{len(trials)} stored of {_fmt_val(s.get('n_trials'))} planned: {n_done} done, "
+                    f"{n_failed} failed, {len(trials) - n_done - n_failed} other"
+                    + (f"; {n_idle} done without a single fill (ranked last)" if n_idle else "")]),
+        ("replicates", [_fmt_val(s.get("replicates"))]),
+        ("root seed", [_fmt_val(s.get("root_seed"))]),
+        ("swept parameters", [", ".join(data["swept"]) or "none"]),
+        ("metric interval", [f"{interval / 1e9:g} s (Sharpe, Sortino, VaR and the overfitting checks)"
+                             if interval else "not recorded (results written by an older mmsim)"]),
+        ("strategy", [f"{s.get('strategy_kind')} ({s.get('strategy_class')})"]),
+        ("data", [f"{s.get('data_format')}, symbol {s.get('symbol')}"]),
+        ("data files", [str(p) for p in _json_list(s.get("data_paths"))]),
+        ("data sha256", [str(h) for h in _json_list(s.get("data_sha256"))]),
+        ("config", [_fmt_val(s.get("config_path")), f"sha256 {_fmt_val(s.get('config_sha256'))}"]),
+        ("code version", [_fmt_val(s.get("code_version"))]),
+        ("code revision", [(", ".join(revs) or "unknown") + (" (dirty working tree)" if dirty else "")]),
+        ("created / finished", [f"{_fmt_val(s.get('created_at'))} / {_fmt_val(s.get('finished_at'))}"]),
     ]
     if len(trial_hashes) > 1:
-        rows.append(("data sha256 per trial", "differs between trials: " + _e("; ".join(trial_hashes))))
+        rows.append(("data sha256 per trial", ["differs between trials: " + "; ".join(trial_hashes)]))
     if pkgs:
-        rows.append(("packages", _e(pkgs if isinstance(pkgs, str) else json.dumps(pkgs, sort_keys=True))))
-    if best is not None:
+        rows.append(("packages", [pkgs if isinstance(pkgs, str) else json.dumps(pkgs, sort_keys=True)]))
+    if ranked:
+        best = ranked[0]
         shown = ", ".join(f"{p}={_fmt_val(best.get(p))}" for p in data["swept"])
-        rows.append(("best trial", _e(f"{best['trial_id']} ({shown}): {data['objective']} = "
-                                      f"{_fmt_val(best['metrics'][data['objective']])}")))
-    body = "".join(f"<tr><td>{html.escape(k)}</td><td>{v}</td></tr>" for k, v in rows)
-    toml = s.get("config_toml")
-    extra = (f"<details><summary>sweep file</summary><pre>{_e(toml)}</pre></details>"
-             if toml else "")
-    return f'<table class="meta">{body}</table>{extra}'
+        rows.append(("best trial", [f"{best['trial_id']} ({shown}): {data['objective']} = "
+                                    f"{_fmt_val(best['metrics'][data['objective']])}"]))
+    return rows
 
 
-def _trials_table(data: Mapping[str, Any]) -> str:
+def _trials_table(data: Mapping[str, Any]) -> dict[str, Any]:
     trials = data["trials"]
     params = [p for p in data["params"] if p in data["swept"]] or [
         p for p in data["params"] if trials and p in trials[0]][:6]
@@ -638,44 +795,39 @@ def _trials_table(data: Mapping[str, Any]) -> str:
     if data["rep_axis"]:
         cols.append(("replicate", "replicate", False))
     cols += [("status", "status", True)]
-    head = "".join(f'<th class="{"l" if left else ""}">{html.escape(label)}</th>'
-                   for _, label, left in cols)
-    head += "".join(f"<th>{html.escape(m)}</th>" for m in metrics)
-    head += '<th>wall_s</th><th class="l">error</th>'
+    columns = ([{"label": label, "left": left} for _, label, left in cols]
+               + [{"label": m, "left": False} for m in metrics]
+               + [{"label": "wall_s", "left": False}, {"label": "error", "left": True}])
     rows = []
     for t in trials:
         cells = []
         for c, _, left in cols:
             v = t.get(c)
             dv = "" if v is None or (isinstance(v, float) and math.isnan(v)) else _fmt_val(v)
-            cells.append(f'<td class="{"l" if left else ""}" data-v="{html.escape(dv)}">{_e(v)}</td>')
+            cells.append({"left": left, "key": dv, "text": _fmt_val(v) if not isinstance(v, str) else v})
         for m in metrics:
             v = t["metrics"].get(m, math.nan) if t.get("status") == "done" else math.nan
-            dv = repr(float(v)) if math.isfinite(v) else ""
-            cells.append(f'<td data-v="{dv}">{"" if not math.isfinite(v) else _e(v)}</td>')
+            fin = math.isfinite(v)
+            cells.append({"left": False, "key": repr(float(v)) if fin else "", "text": _fmt_val(v) if fin else ""})
         w = _num(t.get("wall_s"))
-        cells.append(f'<td data-v="{repr(w) if math.isfinite(w) else ""}">'
-                     f'{f"{w:.2f}" if math.isfinite(w) else ""}</td>')
-        err = t.get("error") or ""
-        cells.append(f'<td class="l">{html.escape(err[:200])}</td>')
-        cls = ' class="failed"' if t.get("status") == "failed" else ""
-        rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
-    return (f'<p class="note">{len(trials)} trial(s); click a column header to sort '
-            f'(again to reverse).</p><div class="scroll"><table id="trials"><thead><tr>{head}'
-            f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+        cells.append({"left": False, "key": repr(w) if math.isfinite(w) else "",
+                      "text": f"{w:.2f}" if math.isfinite(w) else ""})
+        err = (t.get("error") or "")[:200]
+        cells.append({"left": True, "key": err, "text": err})
+        cls = "failed" if t.get("status") == "failed" else ("idle" if t.get("status") == "done" and _idle(t) else "")
+        rows.append({"cls": cls, "cells": cells})
+    return {"columns": columns, "rows": rows}
 
 
-def _alerts_table(alerts: Sequence[Mapping[str, Any]], limit: int = 200) -> str:
-    head = "".join(f"<th>{h}</th>" for h in ("trial_id", "time (ns)", "monitor", "metric",
-                                             "value", "limit", "action"))
-    body = "".join(
-        "<tr>" + "".join(f"<td{' class=l' if k in ('trial_id', 'monitor', 'metric', 'action') else ''}>"
-                         f"{_e(a.get(k))}</td>"
-                         for k in ("trial_id", "ts_ns", "monitor", "metric", "value", "limit", "action"))
-        + "</tr>" for a in alerts[:limit])
-    more = (f'<p class="note">first {limit} of {len(alerts)} alerts shown</p>'
-            if len(alerts) > limit else "")
-    return f'<div class="scroll"><table>{"<thead><tr>" + head + "</tr></thead>"}{body}</table></div>{more}'
+def _render(context: Mapping[str, Any]) -> str:
+    import jinja2
+    from plotly.offline import get_plotlyjs
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+                             autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    from markupsafe import Markup
+
+    return env.get_template(TEMPLATE).render(**context, plotly_js=Markup(get_plotlyjs()))
 
 
 def build_report(results: str | Path, out: str | Path, sweep_id: str | None = None) -> Path:
@@ -714,136 +866,89 @@ def build_report(results: str | Path, out: str | Path, sweep_id: str | None = No
     finally:
         con.close()
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     charts: dict[str, bytes] = {}
+    figs: dict[str, Any] = {}
     ranked = _ranked(data)
     top = ranked[:TOP_N]
     obj = data["objective"]
-    sections: list[tuple[str, str, str]] = []  # (anchor, title, html)
+    ctx: dict[str, Any] = {"sweep": data["sweep"], "objective": obj, "direction": data["direction"],
+                           "n_trials": len(data["trials"]), "summary": _summary(data)}
 
-    sections.append(("summary", "Summary", _summary_html(data)))
-
-    # heat-maps
     pairs = list(itertools.combinations(data["swept"], 2))
-    if pairs:
-        options, imgs = [], []
-        for i, (a, b) in enumerate(pairs):
-            name = f"heatmap_{i}_{_slug(a)}__{_slug(b)}.png"
-            charts[name] = _heatmap(data, a, b)
-            options.append(f'<option value="{i}">{html.escape(a)} × {html.escape(b)}</option>')
-            imgs.append(_img(charts[name], f"heat-map of {obj} over {a} and {b}", "heatmap")
-                        + f' data-pair="{i}"' + (" hidden" if i else "") + ">")
-        body = (f'<p><label for="pair">parameters: </label><select id="pair">{"".join(options)}'
-                f'</select> <span class="note">cell = mean {html.escape(obj)} of the finished '
-                f"trials at that pair of values (over other parameters and replicates)</span></p>"
-                + "".join(imgs))
-    elif len(data["swept"]) == 1:
-        body = (f'<p class="note">only one swept parameter ({html.escape(data["swept"][0])}): '
-                "a heat-map needs two; see the table of trials below.</p>")
-    else:
-        body = '<p class="note">no swept parameters: a heat-map needs two.</p>'
-    sections.append(("heatmap", f"Heat-map of {obj}", body))
+    ctx["heatmaps"], figs["heatmaps"] = [], []
+    for i, (a, b) in enumerate(pairs):
+        name = f"heatmap_{i}_{_slug(a)}__{_slug(b)}.png"
+        charts[name] = _heatmap(data, a, b)
+        ctx["heatmaps"].append({"a": a, "b": b, "png": _b64png(charts[name], name,
+                                                              f"heat-map of {obj} over {a} and {b}")})
+        figs["heatmaps"].append(_heatmap_fig(data, a, b))
+    ctx["heatmap_note"] = (f"only one swept parameter ({data['swept'][0]}): a heat-map needs two; see the "
+                           "table of trials below." if len(data["swept"]) == 1
+                           else "no swept parameters: a heat-map needs two.")
 
+    ctx["curves"] = None
     png = _curves(data, top)
-    if png is not None:
+    fig = _curves_fig(data, ranked)
+    if png is not None and fig is not None:
         charts["curves.png"] = png
-        body = _img(png, "equity and inventory curves of the top trials") + ">"
-    else:
-        body = '<p class="note">no equity curves stored for the finished trials.</p>'
-    sections.append(("curves", "Equity and inventory of the top trials", body))
+        figs["curves"] = fig
+        n_vis = min(TOP_N, len(fig["data"]) // 2)
+        ctx["curves"] = {"png": _b64png(png, "curves.png", "equity and inventory curves of the top trials"),
+                         "n_visible": n_vis, "n_more": len(fig["data"]) // 2 - n_vis}
 
+    ctx["hist"] = None
     png = _hist(data)
     if png is not None:
         charts["objective_hist.png"] = png
-        body = _img(png, f"distribution of {obj}") + ">"
-    else:
-        body = f'<p class="note">no finished trial has a finite {html.escape(obj)}.</p>'
-    sections.append(("distribution", f"Distribution of {obj}", body))
+        figs["hist"] = _hist_fig(data)
+        ctx["hist"] = {"png": _b64png(png, "objective_hist.png", f"distribution of {obj}")}
 
-    cost_cols = _cost_columns(data)
-    if cost_cols and top:
-        charts["costs.png"] = _costs(data, top, cost_cols)
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in cost_cols)
-        rows = "".join(
-            f'<tr><td class="l">#{i + 1} {_e(t["trial_id"])}</td>'
-            + "".join(f"<td>{_e(t['metrics'].get(c, math.nan))}</td>" for c in cost_cols)
-            + f"<td>{_e(t['metrics'].get('pnl', math.nan))}</td></tr>"
-            for i, t in enumerate(top))
-        body = (_img(charts["costs.png"], "cost breakdown of the top trials") + ">"
-                + f'<div class="scroll"><table><thead><tr><th class="l">trial</th>{head}'
-                  f"<th>pnl</th></tr></thead><tbody>{rows}</tbody></table></div>")
-    elif cost_cols:
-        body = '<p class="note">no finished trial to break down.</p>'
+    ctx["waterfall"] = None
+    wrows = [(f"#{i + 1} {t['trial_id'][:8]}", t, steps) for i, t in enumerate(top)
+             if (steps := _waterfall_steps(t)) is not None]
+    if wrows:
+        charts["waterfall.png"] = _waterfall_png([(label, steps) for label, _, steps in wrows])
+        figs["waterfall"] = _waterfall_fig([(label, steps) for label, _, steps in wrows])
+        ctx["waterfall"] = {
+            "png": _b64png(charts["waterfall.png"], "waterfall.png", "PnL waterfall of the top trials"),
+            "labels": [s[1] for s in wrows[0][2][:-1]],
+            "rows": [{"trial_id": t["trial_id"], "steps": [s[2] for s in steps[:-1]], "net": steps[-1][2],
+                      "residual": sum(s[2] for s in steps[:-1]) - steps[-1][2]} for _, t, steps in wrows]}
+        ctx["waterfall_note"] = ""
+    elif any(c.startswith("cost_") for c in data["metric_names"]):
+        ctx["waterfall_note"] = "no finished trial to break down."
     else:
-        body = ('<p class="note">no cost breakdown: the metrics table has no <code>cost_*</code> '
-                "columns for this sweep (recorded by newer mmsim versions).</p>")
-    sections.append(("costs", "Cost breakdown", body))
+        ctx["waterfall_note"] = ("no cost breakdown: the metrics table has no cost_* columns for this sweep "
+                                 "(recorded by newer mmsim versions).")
 
+    ctx["alerts"] = None
     if data["alerts"]:
         charts["alerts.png"] = _alerts_chart(data)
-        body = _img(charts["alerts.png"], "risk alerts on a timeline") + ">" + _alerts_table(
-            data["alerts"])
-    else:
-        body = '<p class="note">no alerts: no risk monitor reported a breach in this sweep.</p>'
-    sections.append(("alerts", "Risk alerts", body))
+        figs["alerts"] = _alerts_fig(data)
+        limit = 200
+        ctx["alerts"] = {"png": _b64png(charts["alerts.png"], "alerts.png", "risk alerts on a timeline"),
+                         "rows": [{k: _fmt_val(a.get(k)) for k in ("trial_id", "ts_ns", "monitor", "metric",
+                                                                    "value", "limit", "action")}
+                                  for a in data["alerts"][:limit]],
+                         "more": len(data["alerts"]) > limit, "total": len(data["alerts"])}
 
-    of = _overfitting(data)
-    if of["ok"]:
-        res = of["result"]
-        sentence = _sentence(res)
-        per_trial = {k: v for k, v in res.items() if isinstance(v, Mapping)
-                     and v and set(map(str, v)) <= set(of["ids"])}
-        scalars = {k: v for k, v in res.items() if k not in per_trial
-                   and not (isinstance(v, str) and v == sentence)}
-        rows = "".join(f'<tr><td class="l">{html.escape(str(k))}</td><td class="l">'
-                       f"{html.escape(_json_safe(v))}</td></tr>"
-                       for k, v in sorted(scalars.items(), key=lambda kv: str(kv[0])))
-        table = ""
-        if per_trial:
-            keys = sorted(per_trial)
-            head = "".join(f"<th>{html.escape(str(k))}</th>" for k in keys)
-            table = (f'<div class="scroll"><table><thead><tr><th class="l">trial_id</th>{head}'
-                     "</tr></thead><tbody>" + "".join(
-                         f'<tr><td class="l">{_e(t)}</td>' + "".join(
-                             f"<td>{html.escape(_json_safe(per_trial[k].get(t, '')))}</td>"
-                             for k in keys) + "</tr>" for t in of["ids"]) + "</tbody></table></div>")
-        body = ((f'<p class="sentence">{html.escape(sentence)}</p>' if sentence else "")
-                + f'<p class="note">{of["n"]} finished trials, PnL per second on a common 1 s '
-                  f'clock ({of["T"]} observations each, from the equity table); PBO by CSCV '
-                  f'with {of["n_splits"]} blocks.'
-                + (f' Left out (constant PnL, Sharpe ratio undefined): {len(of["dropped"])} '
-                   f'trial(s): {html.escape(", ".join(of["dropped"]))}.' if of["dropped"] else "")
-                + "</p>"
-                + f'<table class="meta">{rows}</table>' + table)
-    else:
-        body = (f'<p class="sentence">overfitting checks unavailable: '
-                f'{html.escape(of["reason"])}</p>')
-    sections.append(("overfitting", "Overfitting checks", body))
+    ctx["overfit"] = _overfit_context(data)
+    ctx["table"] = _trials_table(data)
+    ctx["sections"] = [{"anchor": a, "title": t} for a, t in (
+        ("summary", "Summary"), ("heatmap", f"Heat-map of {obj}"),
+        ("curves", "Equity and inventory of the top trials"), ("distribution", f"Distribution of {obj}"),
+        ("costs", "PnL waterfall"), ("alerts", "Risk alerts"), ("overfitting", "Overfitting checks"),
+        ("all-trials", "All trials"))]
+    ctx["figures_json"] = _figures_json(figs)
+    page = _render(ctx)
 
-    sections.append(("all-trials", "All trials", _trials_table(data)))
-
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.png"):  # charts of an earlier report into the same directory
         if old.name.startswith("heatmap_") or old.name in _CHART_NAMES:
             old.unlink()
     for name, png in charts.items():
         (out / name).write_bytes(png)
-    s = data["sweep"]
-    nav = "".join(f'<a href="#{a}">{html.escape(t)}</a>' for a, t, _ in sections)
-    parts = "".join(f'<section id="{a}"><h2>{html.escape(t)}</h2>{b}</section>'
-                    for a, t, b in sections)
-    page = (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<title>mmsim report: {_e(s.get('name'))} ({_e(s.get('sweep_id'))})</title>"
-        "<link rel=\"icon\" href=\"data:,\">"
-        f"<style>{_CSS}</style></head><body>"
-        f"<header><h1>Sweep {_e(s.get('name'))}</h1><p>sweep_id {_e(s.get('sweep_id'))} · "
-        f"{_e(s.get('status'))} · objective {_e(obj)} ({_e(data['direction'])}) · "
-        f"{len(data['trials'])} trials</p></header>"
-        f"<nav>{nav}</nav><main>{parts}</main>"
-        f"<script>{_JS}</script></body></html>\n"
-    )
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index

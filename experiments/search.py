@@ -23,9 +23,13 @@ no replicate produced one (failed trials, or a NaN objective such as
 (:func:`journal_path`), written before a trial is handed out. Each point's axis values and
 trial ids are stored on its Optuna trial (user attribute ``mmsim``).
 
-Determinism: before each ask the sampler is re-created with a seed derived from the root seed
-and the number of trials already in the study (:func:`bayes_seed`), so the same sequence of
-reported results gives the same proposals, also across a resume.
+Determinism: points are proposed in rounds of :data:`BAYES_BATCH`; a round is asked only once
+every earlier point has been told, its points back to back (TPE with ``constant_liar``: earlier
+points of the round count as running). Before each ask the sampler is re-created with a seed
+derived from the root seed and the number of trials already in the study (:func:`bayes_seed`).
+So the proposals, hence every trial and result, are the same for any number of workers and
+any completion order, also across a resume (unless a crash fell between two asks of one
+round, a window of milliseconds).
 
 Resume (``already`` non-empty, the journal re-opened):
 
@@ -48,6 +52,7 @@ again; after many duplicates in a row in a finite space an untried point is enqu
 from __future__ import annotations
 
 import collections
+import contextlib
 import math
 import warnings
 from collections.abc import Mapping
@@ -59,13 +64,16 @@ import numpy as np
 from experiments.config import Axis, SweepSpec, TrialSpec, make_point_trials
 
 __all__ = [
+    "BAYES_BATCH",
     "BAYES_TAG",
     "BayesSource",
     "ListSource",
     "TrialSource",
+    "PidFileLock",
     "bayes_seed",
     "journal_path",
     "make_source",
+    "repair_journal",
     "study_name",
 ]
 
@@ -75,6 +83,12 @@ BAYES_TAG = 0x42415945
 USER_ATTR = "mmsim"
 """Optuna user attribute holding ``{"values": {column: value}, "trial_ids": [...]}`` of a
 point, or ``{"duplicate_of": number}`` for a proposal that repeated an earlier point."""
+
+BAYES_BATCH = 4
+"""Points proposed per round of Bayesian search. A round is asked only when every point of the
+previous rounds has been told, so the proposals (hence the results) are the same whatever the
+number of workers and whatever order trials finish in; at most ``BAYES_BATCH × replicates``
+trials of a bayes sweep run at once."""
 
 MAX_DUPLICATE_ASKS = 50
 """Consecutive duplicate proposals in a finite space before an untried point is enqueued."""
@@ -112,6 +126,142 @@ def journal_path(results_path: str | Path) -> Path:
     """Optuna journal of a results file: ``<results>.optuna.journal`` beside it."""
     results_path = Path(results_path)
     return results_path.with_suffix(results_path.suffix + ".optuna.journal")
+
+
+class PidFileLock:
+    """Optuna journal lock: ``<journal>.lock`` created with ``O_EXCL`` holding the owner's pid
+    and host; a lock whose owner process is gone (same host, pid not running) is stale and
+    removed, so a sweep killed while it held the lock (SIGKILL) never blocks a resume.
+
+    Parameters
+    ----------
+    journal : str
+        Absolute path of the journal file.
+    timeout_s : float, default 600
+        Give up (``TimeoutError``) after waiting this long for a live owner.
+    """
+
+    def __init__(self, journal: str, timeout_s: float = 600.0) -> None:
+        self.lock_file = journal + ".lock"
+        self.timeout_s = timeout_s
+
+    def _owner(self) -> tuple[str, int] | None:
+        try:
+            text = Path(self.lock_file).read_text(encoding="utf-8", errors="replace").split()
+            return text[0], int(text[1])
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def _stale(self) -> bool:
+        import os
+        import socket
+
+        if os.path.islink(self.lock_file):
+            return True  # Optuna's own symlink lock, left by an older run: no owner to ask
+        owner = self._owner()
+        if owner is None:
+            try:  # empty or garbled: being written right now, or left by a crash
+                import time
+
+                return time.time() - os.lstat(self.lock_file).st_mtime > 5.0
+            except OSError:
+                return False
+        host, pid = owner
+        if host != socket.gethostname():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def acquire(self) -> bool:
+        """Take the lock (blocking); removes a stale one first.
+
+        Raises
+        ------
+        TimeoutError
+            A live process held it for ``timeout_s``.
+        """
+        import os
+        import socket
+        import time
+
+        deadline = time.monotonic() + self.timeout_s
+        delay = 0.001
+        while True:
+            try:
+                fd = os.open(self.lock_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if self._stale():
+                    warnings.warn(f"removing the stale Optuna journal lock {self.lock_file} "
+                                  "(its owner process is gone)", stacklevel=2)
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(self.lock_file)
+                    continue
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{self.lock_file} held by a live process for "
+                                       f"{self.timeout_s:g} s") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(f"{socket.gethostname()} {os.getpid()}\n")
+            return True
+
+    def release(self) -> None:
+        """Drop the lock."""
+        import os
+
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.lock_file)
+
+
+def repair_journal(journal: str | Path) -> int:
+    """Cut an Optuna journal back to its last complete, valid record.
+
+    A crash while a record was appended leaves a partial last line; Optuna then appends the
+    next record after it and the journal no longer parses. The valid prefix is kept (records
+    are appended in order, so nothing after a bad record can be trusted), the original is
+    kept beside it as ``<journal>.corrupt``, and a warning says how many bytes were dropped.
+
+    Parameters
+    ----------
+    journal : str or Path
+        The journal file (the caller is its only writer: it holds the results file).
+
+    Returns
+    -------
+    int
+        Bytes dropped (0 when the journal was intact).
+    """
+    import json
+    import os
+
+    journal = Path(journal)
+    data = journal.read_bytes()
+    keep = 0
+    for line in data.splitlines(keepends=True):
+        if not line.endswith(b"\n"):
+            break
+        try:
+            json.loads(line)
+        except ValueError:
+            break
+        keep += len(line)
+    dropped = len(data) - keep
+    if dropped:
+        backup = journal.with_name(journal.name + ".corrupt")
+        backup.write_bytes(data)
+        tmp = journal.with_name("." + journal.name + ".tmp")
+        tmp.write_bytes(data[:keep])
+        os.replace(tmp, journal)
+        warnings.warn(f"{journal}: dropped {dropped} byte(s) of a truncated or corrupt record "
+                      f"at its end (a crash while writing it); the original is in {backup}",
+                      stacklevel=2)
+    return dropped
 
 
 def study_name(sweep_id: str) -> str:
@@ -246,7 +396,9 @@ class BayesSource:
         self.distributions = {a.column: _distribution(optuna, a) for a in spec.axes}
         self._axes = {a.column: a for a in spec.axes}
 
-        journal = Path(journal)
+        # absolute: Optuna's default symlink lock points at this path, and a relative target
+        # dangles (its stale-lock check then never fires: a hang after SIGKILL)
+        journal = Path(journal).resolve()
         journal.parent.mkdir(parents=True, exist_ok=True)
         fresh = not journal.exists()
         if fresh and already:
@@ -254,7 +406,9 @@ class BayesSource:
                 f"{len(already)} trial(s) of this sweep are stored but its Optuna journal "
                 f"{journal} is missing; the Bayesian study cannot be resumed"
             )
-        self.storage = JournalStorage(_Backend(str(journal)))
+        if not fresh:
+            repair_journal(journal)
+        self.storage = JournalStorage(_Backend(str(journal), lock_obj=PidFileLock(str(journal))))
         self.study = optuna.create_study(
             study_name=study_name(sweep_id), storage=self.storage, direction=self.direction,
             sampler=self._sampler(0), load_if_exists=True,
@@ -278,8 +432,8 @@ class BayesSource:
     def _sampler(self, n_asked: int) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", self._optuna.exceptions.ExperimentalWarning)
-            return self._optuna.samplers.TPESampler(seed=bayes_seed(self.spec.sweep.seed,
-                                                                    n_asked))
+            return self._optuna.samplers.TPESampler(
+                seed=bayes_seed(self.spec.sweep.seed, n_asked), constant_liar=True)
 
     def _n_counted(self) -> int:
         """Points proposed so far (duplicates and broken asks excluded)."""
@@ -422,7 +576,13 @@ class BayesSource:
             if not self._queue:
                 if self._n_counted() >= self.n_points:
                     break
-                self._ask_point()
+                if not all(p.told for p in self._points.values()):
+                    break  # the next round waits for every point of this one
+                # one round: BAYES_BATCH points asked back to back from the same results (the
+                # earlier ones of the round count as running: constant liar), so what is
+                # proposed never depends on the order in which workers finish
+                for _ in range(min(BAYES_BATCH, self.n_points - self._n_counted())):
+                    self._ask_point()
                 continue
             t = self._queue.popleft()
             self._outstanding.add(t.trial_id)

@@ -15,9 +15,20 @@ Tables (one row per sweep / trial; see README.md for example queries):
     ``x``), ``params`` (JSON of all of them), ``replicate``, ``seed``, ``status`` (``done`` /
     ``failed``), ``wall_s``, ``error`` (``Type: message``), ``traceback``, ``finished_at``.
 ``metrics``
-    ``sweep_id``, ``trial_id``, one ``DOUBLE`` column per metric (``pnl``,
-    ``pnl_per_1k_notional``, ``fees``, ``n_fills``, …). One row per trial with status
-    ``done``; non-finite values (NaN, ±inf) are stored as NULL.
+    ``sweep_id``, ``trial_id``, one column per metric (``pnl``, ``pnl_per_1k_notional``,
+    ``fees``, ``n_fills``, …): ``DOUBLE``, except counts (``BIGINT``: ``n_fills``,
+    ``n_orders``, …) and flags (``BOOLEAN``: ``zero_fills``, ``annualised``), see
+    :data:`METRIC_TYPES`. One row per trial with status ``done``; non-finite values (NaN,
+    ±inf) are stored as NULL.
+``equity_samples``
+    ``sweep_id``, ``trial_id``, ``ts_ns``, ``equity``: the trial's (desk) equity at every
+    tick of the sweep's ``[sweep] metric_interval`` (whole multiples of it, shared by all
+    trials), **not** thinned: the series behind ``sharpe``/``sortino``/``var_*`` and the
+    report's DSR/PBO. Its size is the run's span / the interval per trial.
+``latest_trials`` (view)
+    Every trial of the most recently started sweep joined with its metrics
+    (:data:`LATEST_TRIALS_VIEW`): query it instead of ``trials JOIN metrics`` to avoid
+    counting the trials of earlier runs into the same file.
 
 ``equity``
     ``sweep_id``, ``trial_id``, ``ts_ns``, ``equity``, ``q``, ``mid``: the trial's equity curve
@@ -74,21 +85,41 @@ import numpy as np
 __all__ = [
     "EQUITY_MAX_ROWS",
     "PART_TABLES",
+    "QUERY_CONFIG",
+    "ResultsFileError",
     "STANDARD_METRICS",
     "ResultStore",
     "downsample",
+    "check_results_file",
     "open_for_query",
     "parts_dir",
     "quote_ident",
+    "top_trials",
 ]
 
 EQUITY_MAX_ROWS = 2000
 """Most ``equity`` rows stored per trial (evenly spaced, first and last kept); 0 keeps all."""
 
-PART_TABLES = ("trials", "metrics", "equity", "fills", "alerts")
+PART_TABLES = ("trials", "metrics", "equity", "fills", "alerts", "equity_samples")
 """Tables mirrored as per-trial Parquet parts while a sweep runs."""
 
 EQUITY_COLUMNS = {"ts_ns": "BIGINT", "equity": "DOUBLE", "q": "DOUBLE", "mid": "DOUBLE"}
+SAMPLE_COLUMNS = {"ts_ns": "BIGINT", "equity": "DOUBLE"}
+"""Columns of ``equity_samples`` after ``sweep_id``, ``trial_id``: the desk's equity at every
+tick of the sweep's metric interval (:func:`components.performance.pnl_series`), not thinned."""
+METRIC_TYPES = {
+    **dict.fromkeys(("n_fills", "n_maker_fills", "n_taker_fills", "n_events", "n_orders", "n_rejects",
+                     "n_metric_samples", "n_hedges", "n_tx_dropped", "n_arbs", "n_background_swaps"),
+                    "BIGINT"),
+    **dict.fromkeys(("zero_fills", "annualised"), "BOOLEAN"),
+}
+"""Metric columns that are not ``DOUBLE``: counts (``BIGINT``) and flags (``BOOLEAN``)."""
+LATEST_TRIALS_VIEW = (
+    "CREATE OR REPLACE VIEW latest_trials AS SELECT * FROM trials LEFT JOIN metrics "
+    "USING (sweep_id, trial_id) WHERE sweep_id = (SELECT sweep_id FROM sweeps "
+    "ORDER BY created_at DESC, sweep_id DESC LIMIT 1)")
+"""View ``latest_trials``: every trial of the most recently started sweep in the file with its
+metrics (NULL for a failed trial), so queries need no ``sweep_id`` filter."""
 FILL_COLUMNS = {
     "ts_ns": "BIGINT", "client_order_id": "BIGINT", "side": "TINYINT", "is_maker": "BOOLEAN",
     "px": "DOUBLE", "qty": "DOUBLE", "fee": "DOUBLE", "q_after": "DOUBLE", "mid": "DOUBLE",
@@ -105,8 +136,20 @@ REPRO_COLUMNS = {
 }
 SWEEP_EXTRA_COLUMNS = {
     "method": "VARCHAR", "backend": "VARCHAR", "objective": "VARCHAR", "direction": "VARCHAR",
-    "timeout_s": "DOUBLE",
+    "timeout_s": "DOUBLE", "user_modules": "JSON",
 }
+
+
+MARKER_TABLE = "mmsim_results"
+"""Table (``key``, ``value``) marking a DuckDB file as an mmsim results file."""
+MARKER_FORMAT = "mmsim-results-1"
+MMSIM_SWEEP_COLUMNS = frozenset({"sweep_id", "config_toml", "config_path", "root_seed", "status",
+                                 "code_version"})
+"""Columns by which a ``sweeps`` table written before :data:`MARKER_TABLE` is recognised."""
+
+
+class ResultsFileError(ValueError):
+    """The results path is not usable as an mmsim results file (message names it)."""
 
 
 def parts_dir(results: str | Path) -> Path:
@@ -190,11 +233,28 @@ def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
 
 
-def _clean_metric(value: Any) -> float | None:
+def _clean_metric(value: Any, sql_type: str = "DOUBLE") -> float | int | bool | None:
     if value is None:
         return None
     x = float(value)
-    return x if math.isfinite(x) else None
+    if not math.isfinite(x):
+        return None
+    if sql_type == "BIGINT":
+        return int(round(x))
+    if sql_type == "BOOLEAN":
+        return x != 0.0
+    return x
+
+
+def _metric_samples(equity: Any, metrics: Mapping[str, Any] | None) -> Any:
+    """The equity at every tick of the trial's metric interval (``metrics["metric_interval_s"]``),
+    or ``None`` without an equity curve or an interval."""
+    interval = (metrics or {}).get("metric_interval_s")
+    if equity is None or not len(equity) or interval is None or not float(interval) > 0:
+        return None
+    from components.performance import pnl_series
+
+    return pnl_series(equity, int(round(float(interval) * 1e9)))
 
 
 class ResultStore:
@@ -230,6 +290,54 @@ class ResultStore:
         self._columns: dict[str, set[str]] = {}
         self.parts = parts
         self.equity_max_rows = equity_max_rows
+        try:
+            self._check_layout()
+        except BaseException:
+            self.con.close()
+            raise
+        if parts:
+            self._drop_stale_parts()
+
+    def _drop_stale_parts(self) -> None:
+        """Delete the Parquet parts of sweeps that are ``done`` (left by a crash between the
+        final commit and their deletion); readers then read the DuckDB file itself."""
+        base = parts_dir(self.path)
+        if not base.is_dir() or not self._existing_columns("sweeps"):
+            return
+        done = {r[0] for r in self.con.execute(
+            "SELECT sweep_id FROM sweeps WHERE status = 'done'").fetchall()}
+        for d in base.iterdir():
+            if d.is_dir() and d.name in done:
+                shutil.rmtree(d, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            base.rmdir()
+
+    def _check_layout(self) -> None:
+        """Refuse a DuckDB file mmsim did not create; mark a new (or older mmsim) one.
+
+        Raises
+        ------
+        ResultsFileError
+            The file holds tables but neither the :data:`MARKER_TABLE` nor an mmsim
+            ``sweeps`` table (e.g. someone else's database that has its own ``sweeps``).
+        """
+        tables = {r[0] for r in self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()}
+        if MARKER_TABLE in tables:
+            row = self.con.execute(
+                f"SELECT value FROM {MARKER_TABLE} WHERE key = 'format'").fetchone()
+            if row is not None and row[0] == MARKER_FORMAT:
+                return
+        elif not tables or ("sweeps" in tables
+                            and MMSIM_SWEEP_COLUMNS <= self._existing_columns("sweeps")):
+            self.con.execute(f"CREATE TABLE {MARKER_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            self.con.execute(f"INSERT INTO {MARKER_TABLE} VALUES ('format', ?)", [MARKER_FORMAT])
+            return
+        shown = ", ".join(sorted(tables)[:8]) + (", …" if len(tables) > 8 else "")
+        raise ResultsFileError(
+            f"{self.path} is a DuckDB database that mmsim did not create (tables: {shown}); "
+            "refusing to add results to it: choose another results path")
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -287,6 +395,7 @@ class ResultStore:
         objective: str | None = None,
         direction: str = "maximize",
         timeout_s: float | None = None,
+        user_modules: list[dict[str, str]] | None = None,
     ) -> str:
         """Create the tables as needed and register a new sweep.
 
@@ -312,6 +421,10 @@ class ResultStore:
             Search method, execution backend, objective metric and its direction.
         timeout_s : float or None
             Per-trial time limit.
+        user_modules : list of dict or None
+            User modules imported for the sweep, ``{"name", "file", "sha256"}`` each
+            (:class:`experiments.plugins.UserModule`); ``mmsim resume`` imports exactly these
+            files, and only while their hash is unchanged.
 
         Returns
         -------
@@ -347,31 +460,34 @@ class ResultStore:
         })
         self._ensure_table("trials", trial_cols, "sweep_id, trial_id")
         metric_cols = {"sweep_id": "VARCHAR", "trial_id": "VARCHAR"}
-        metric_cols.update({m: "DOUBLE" for m in STANDARD_METRICS})
+        metric_cols.update({m: METRIC_TYPES.get(m, "DOUBLE") for m in STANDARD_METRICS})
         self._ensure_table("metrics", metric_cols, "sweep_id, trial_id")
         key_cols = {"sweep_id": "VARCHAR", "trial_id": "VARCHAR"}
         self._ensure_table("equity", {**key_cols, **EQUITY_COLUMNS}, None)
         self._ensure_table("fills", {**key_cols, **FILL_COLUMNS}, None)
         self._ensure_table("alerts", ALERT_COLUMNS, None)
+        self._ensure_table("equity_samples", {**key_cols, **SAMPLE_COLUMNS}, None)
+        self.con.execute(LATEST_TRIALS_VIEW)
         self.con.execute(
             "INSERT INTO sweeps (sweep_id, name, config_path, config_toml, config_sha256, "
             "root_seed, replicates, n_trials, workers, strategy_kind, strategy_class, "
             "data_format, data_paths, data_sha256, symbol, code_version, created_at, status, "
-            "method, backend, objective, direction, timeout_s) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+            "method, backend, objective, direction, timeout_s, user_modules) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
             [
                 sweep_id, name, config_path, config_toml,
                 hashlib.sha256(config_toml.encode()).hexdigest(), root_seed, replicates,
                 n_trials, workers, strategy_kind, strategy_class, data_format,
                 json.dumps(list(data_paths)), json.dumps(list(data_sha256)), symbol,
                 code_version, created, method, backend, objective, direction, timeout_s,
+                json.dumps(list(user_modules or [])),
             ],
         )
         self._write_sweep_part(sweep_id)
         return sweep_id
 
     def _load_columns(self) -> None:
-        for t in ("sweeps", "trials", "metrics", "equity", "fills", "alerts"):
+        for t in ("sweeps", "trials", "metrics", "equity", "fills", "alerts", "equity_samples"):
             self._columns[t] = self._existing_columns(t)
 
     def sweep_info(self, sweep_id: str | None = None) -> dict[str, Any] | None:
@@ -442,6 +558,9 @@ class ResultStore:
             Backend of this run.
         """
         self._load_columns()
+        # a file written before these existed
+        self._ensure_table("equity_samples", {"sweep_id": "VARCHAR", "trial_id": "VARCHAR", **SAMPLE_COLUMNS}, None)
+        self.con.execute(LATEST_TRIALS_VIEW)
         self.con.execute(
             "UPDATE sweeps SET status = 'running', finished_at = NULL, workers = ?, backend = ? "
             "WHERE sweep_id = ?", [workers, backend, sweep_id])
@@ -491,6 +610,7 @@ class ResultStore:
         fills: Any = None,
         repro: Mapping[str, Any] | None = None,
         alerts: Any = None,
+        replace: bool = False,
     ) -> None:
         """Write one finished trial (``trials`` row; if done ``metrics``, ``equity``, ``fills``,
         ``alerts``).
@@ -524,6 +644,9 @@ class ResultStore:
             ``code_revision``, ``code_dirty``, ``data_sha256``, ``package_versions``, ``host``.
         alerts : ndarray of strategies.risk.ALERT_DTYPE or None, default None
             Risk-monitor alerts (every one is stored).
+        replace : bool, default False
+            The trial is stored already (a failed trial retried by ``mmsim resume``): its old
+            rows are deleted in the same transaction.
 
         Notes
         -----
@@ -543,13 +666,21 @@ class ResultStore:
         metric_row: dict[str, Any] | None = None
         if metrics is not None and status == "done":
             metric_row = {"sweep_id": sweep_id, "trial_id": trial_id}
-            metric_row.update({str(k): _clean_metric(v) for k, v in metrics.items()})
+            metric_row.update({str(k): _clean_metric(v, METRIC_TYPES.get(str(k), "DOUBLE"))
+                               for k, v in metrics.items()})
         self.con.begin()
         try:
+            if replace:
+                for table in PART_TABLES:
+                    if self._columns.get(table):
+                        self.con.execute(f"DELETE FROM {quote_ident(table)} WHERE sweep_id = ? "
+                                         "AND trial_id = ?", [sweep_id, trial_id])
             self._ensure_columns("trials", unknown, "VARCHAR")
             self._insert("trials", row)
             if metric_row is not None:
-                self._ensure_columns("metrics", metric_row, "DOUBLE")
+                for sql_type in ("BIGINT", "BOOLEAN", "DOUBLE"):
+                    self._ensure_columns("metrics", [c for c in metric_row if c not in ("sweep_id", "trial_id")
+                                                     and METRIC_TYPES.get(c, "DOUBLE") == sql_type], sql_type)
                 self._insert("metrics", metric_row)
             if status == "done":
                 if equity is not None and len(equity):
@@ -559,6 +690,10 @@ class ResultStore:
                 if fills is not None and len(fills):
                     self._insert_arrow("fills", _arrow_rows(sweep_id, trial_id, fills,
                                                             FILL_COLUMNS))
+                samples = _metric_samples(equity, metrics)
+                if samples is not None and len(samples):
+                    self._insert_arrow("equity_samples", _arrow_rows(sweep_id, trial_id, samples,
+                                                                     SAMPLE_COLUMNS))
                 if alerts is not None and len(alerts):
                     self._insert_arrow("alerts", _arrow_rows(sweep_id, trial_id, alerts,
                                                              ALERT_ROW_COLUMNS))
@@ -606,57 +741,72 @@ class ResultStore:
         else:
             self._write_sweep_part(sweep_id)
 
-    def top_trials(
-        self, sweep_id: str, objective: str, columns: list[str], limit: int = 5,
-        direction: str = "maximize",
-    ) -> tuple[list[str], list[tuple]]:
-        """Best finished trials of a sweep by ``objective`` (per ``direction``, NULLs last).
+    def record_warnings(self, sweep_id: str, problems: Iterable[Any]) -> int:
+        """Store a sweep's data problems in the ``warnings`` table (created on first use).
+
+        Columns: ``sweep_id``, ``seq`` (0-based order of printing), ``level`` (``warning`` /
+        ``error``), ``file``, ``row`` (1-based line or row, NULL for file-level problems),
+        ``message`` — one row per problem of :mod:`experiments.datacheck`. Rows already stored
+        for ``sweep_id`` (a resumed sweep) are replaced, in one transaction.
 
         Parameters
         ----------
         sweep_id : str
-            The sweep.
-        objective : str
-            Metric column to rank by; falls back to ``pnl`` when the metric is absent.
-        columns : list of str
-            Extra ``trials`` columns to show (e.g. the swept parameters).
-        limit : int, default 5
-            Rows to return.
-        direction : {"maximize", "minimize"}, default "maximize"
-            Whether higher or lower objective values are better.
+        problems : iterable of experiments.datacheck.Problem
+            Anything with ``level``, ``file``, ``row`` and ``message`` attributes.
 
         Returns
         -------
-        tuple of (list of str, list of tuple)
-            Column names and rows.
+        int
+            Rows written.
         """
-        metric_cols = self._existing_columns("metrics")
-        if objective not in metric_cols:
-            objective = "pnl"
-        shown = [m for m in (objective, "pnl", "n_fills", "max_drawdown", "max_abs_q")
-                 if m in metric_cols]
-        shown = list(dict.fromkeys(shown))
-        sel = ", ".join(
-            ["t.trial_id"] + [f"t.{quote_ident(c)}" for c in columns]
-            + [f"m.{quote_ident(c)}" for c in shown]
-        )
-        cur = self.con.execute(
-            f"SELECT {sel} FROM trials t JOIN metrics m USING (sweep_id, trial_id) "
-            f"WHERE t.sweep_id = ? ORDER BY m.{quote_ident(objective)} "
-            f"{'ASC' if direction == 'minimize' else 'DESC'} NULLS LAST, "
-            "t.trial_id LIMIT ?",
-            [sweep_id, limit],
-        )
-        names = [d[0] for d in cur.description]
-        return names, cur.fetchall()
+        rows = [(sweep_id, i, str(p.level), str(p.file), p.row, str(p.message)) for i, p in enumerate(problems)]
+        self._ensure_table("warnings", {"sweep_id": "VARCHAR", "seq": "INTEGER", "level": "VARCHAR",
+                                        "file": "VARCHAR", "row": "BIGINT", "message": "VARCHAR"}, None)
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.execute("DELETE FROM warnings WHERE sweep_id = ?", [sweep_id])
+            if rows:
+                self.con.executemany("INSERT INTO warnings VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return len(rows)
+
+    def top_trials(
+        self, sweep_id: str, objective: str, columns: list[str], limit: int = 5,
+        direction: str = "maximize",
+    ) -> tuple[list[str], list[tuple]]:
+        """Best finished trials of a sweep (:func:`top_trials` on this connection)."""
+        return top_trials(self.con, sweep_id, objective, columns, limit, direction)
 
     def close(self) -> None:
         """Close the connection (checkpoints the file)."""
         self.con.close()
 
 
+QUERY_CONFIG: dict[str, Any] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "lock_configuration": True,
+}
+"""DuckDB settings of every connection :func:`open_for_query` returns: no file or network access
+beyond the database itself (no ``ATTACH``, ``COPY … TO``, ``read_text``/``read_csv``/
+``read_parquet`` of other files, ``INSTALL``/``LOAD``), and the settings cannot be changed
+(``lock_configuration``)."""
+
+
+def _lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """Apply :data:`QUERY_CONFIG` to an open connection (``lock_configuration`` last)."""
+    for key, value in QUERY_CONFIG.items():
+        con.execute(f"SET {key} = {'true' if value else 'false'}")
+
+
 def open_for_query(path: str | Path) -> tuple[duckdb.DuckDBPyConnection, bool]:
-    """A read-only connection to a results file, or to its Parquet parts if it is locked.
+    """A read-only, confined connection to a results file, or to its Parquet parts if locked.
 
     Parameters
     ----------
@@ -667,29 +817,148 @@ def open_for_query(path: str | Path) -> tuple[duckdb.DuckDBPyConnection, bool]:
     -------
     tuple of (DuckDBPyConnection, bool)
         The connection and whether it reads the parts (``True``: a sweep is writing the file;
-        views ``sweeps``, ``trials``, ``metrics``, ``equity``, ``fills``, ``alerts`` over
-        ``<path>.parts/*/<table>/*.parquet`` hold the trials committed so far by the running
-        and any unfinished sweeps).
+        tables ``sweeps``, ``trials``, ``metrics``, ``equity``, ``fills``, ``alerts`` hold a
+        snapshot of ``<path>.parts/*/<table>/*.parquet``: the trials committed so far by the
+        running and any unfinished sweeps). Either way the connection has
+        :data:`QUERY_CONFIG`: it can read nothing but these tables and write no file.
 
     Raises
     ------
     duckdb.IOException
         If the file is locked and there are no parts to read.
+    duckdb.Error
+        If the file is not a DuckDB database.
     """
     path = Path(path)
+    last: Exception | None = None
+    for _attempt in range(5):
+        try:
+            return duckdb.connect(str(path), read_only=True, config=dict(QUERY_CONFIG)), False
+        except duckdb.IOException as exc:
+            last = exc
+            base = parts_dir(path)
+            if not base.is_dir():
+                raise
+        try:
+            return _parts_snapshot(base), True
+        except (duckdb.IOException, FileNotFoundError) as exc:
+            # the sweep finished (and deleted its parts) while we read them: the DuckDB file
+            # is complete now; try it again
+            last = exc
+    assert last is not None
+    raise last
+
+
+def _parts_snapshot(base: Path) -> duckdb.DuckDBPyConnection:
+    """In-memory tables copied from the Parquet parts, then the connection locked down.
+
+    The parts are read into tables (not views) before file access is switched off, so the
+    locked connection needs no file access and a part replaced or deleted afterwards by the
+    writer cannot change or break a running query.
+    """
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                             "autoload_known_extensions": False})
     try:
-        return duckdb.connect(str(path), read_only=True), False
-    except duckdb.IOException:
-        base = parts_dir(path)
-        if not base.is_dir():
-            raise
-    con = duckdb.connect(":memory:")
-    for table in ("sweeps", *PART_TABLES):
-        files = sorted(base.glob(f"*/{table}/*.parquet"))
-        if not files:
-            continue
-        listing = ", ".join(f"'{_sql_str(f)}'" for f in files)
-        con.execute(
-            f"CREATE VIEW {quote_ident(table)} AS SELECT * FROM "
-            f"read_parquet([{listing}], union_by_name = true)")
-    return con, True
+        for table in ("sweeps", *PART_TABLES):
+            files = sorted(p for p in base.glob(f"*/{table}/*.parquet") if not p.name.startswith("."))
+            if not files:
+                continue
+            listing = ", ".join(f"'{_sql_str(f)}'" for f in files)
+            con.execute(
+                f"CREATE TABLE {quote_ident(table)} AS SELECT * FROM "
+                f"read_parquet([{listing}], union_by_name = true)")
+        if {"sweeps", "trials", "metrics"} <= {r[0] for r in con.execute("SHOW TABLES").fetchall()}:
+            con.execute(LATEST_TRIALS_VIEW)
+        _lock_down(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def top_trials(
+con: duckdb.DuckDBPyConnection, sweep_id: str, objective: str, columns: list[str],
+limit: int = 5, direction: str = "maximize",
+) -> tuple[list[str], list[tuple]]:
+    """Best finished trials of a sweep by ``objective`` (per ``direction``, NULLs last).
+
+    A trial without a fill (``n_fills = 0``, flagged ``zero_fills``) ranks after every
+    trial that traded, whatever its objective: an idle quoter is not a best trial.
+
+    Parameters
+    ----------
+    con : DuckDBPyConnection
+        A connection to the results (writer or :func:`open_for_query`).
+    sweep_id : str
+        The sweep.
+    objective : str
+        Metric column to rank by; falls back to ``pnl`` when the metric is absent.
+    columns : list of str
+        Extra ``trials`` columns to show (e.g. the swept parameters).
+    limit : int, default 5
+        Rows to return.
+    direction : {"maximize", "minimize"}, default "maximize"
+        Whether higher or lower objective values are better.
+
+    Returns
+    -------
+    tuple of (list of str, list of tuple)
+        Column names and rows.
+    """
+    metric_cols = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'metrics'"
+    ).fetchall()}
+    if objective not in metric_cols:
+        objective = "pnl"
+    shown = [m for m in (objective, "pnl", "n_fills", "max_drawdown", "max_abs_q")
+             if m in metric_cols]
+    shown = list(dict.fromkeys(shown))
+    idle = "coalesce(m.n_fills, 0) = 0, " if "n_fills" in metric_cols else ""
+    sel = ", ".join(
+        ["t.trial_id"] + [f"t.{quote_ident(c)}" for c in columns]
+        + [f"m.{quote_ident(c)}" for c in shown]
+    )
+    cur = con.execute(
+        f"SELECT {sel} FROM trials t JOIN metrics m USING (sweep_id, trial_id) "
+        f"WHERE t.sweep_id = ? ORDER BY {idle}m.{quote_ident(objective)} "
+        f"{'ASC' if direction == 'minimize' else 'DESC'} NULLS LAST, "
+        "t.trial_id LIMIT ?",
+        [sweep_id, limit],
+    )
+    names = [d[0] for d in cur.description]
+    return names, cur.fetchall()
+
+
+def check_results_file(path: str | Path) -> None:
+    """Check, read-only, that an existing file is usable as an mmsim results file.
+
+    Raises
+    ------
+    ResultsFileError
+        The file is a DuckDB database mmsim did not create.
+    duckdb.Error
+        It is not a DuckDB database, or another process holds it.
+    """
+    con = duckdb.connect(str(path), read_only=True, config=dict(QUERY_CONFIG))
+    try:
+        tables = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()}
+        if not tables:
+            return
+        if MARKER_TABLE in tables:
+            row = con.execute(f"SELECT value FROM {MARKER_TABLE} WHERE key = 'format'").fetchone()
+            if row is not None and row[0] == MARKER_FORMAT:
+                return
+        elif "sweeps" in tables:
+            cols = {r[0] for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'sweeps'"
+            ).fetchall()}
+            if MMSIM_SWEEP_COLUMNS <= cols:
+                return
+        shown = ", ".join(sorted(tables)[:8]) + (", …" if len(tables) > 8 else "")
+        raise ResultsFileError(
+            f"{path} is a DuckDB database that mmsim did not create (tables: {shown}); "
+            "refusing to add results to it: choose another results path")
+    finally:
+        con.close()

@@ -13,13 +13,15 @@ import attrs
 import numpy as np
 
 from components.account import Account
+from components.funding import FundingSchedule
 from components.metrics import PnLRecorder
 from engine.kernel import Simulation
 from engine.time import ns_to_s
 from strategies.config import StrategyConfig
 from strategies.risk import add_risk
 from venues.orderbook.config import VenueConfig
-from venues.orderbook.venue import venue_class
+from venues.orderbook.venue import venue_class, venue_profile
+from venues.profiles import check_feed_profile
 
 
 class Hedging:
@@ -59,6 +61,10 @@ class Hedging:
             n_tx_dropped=float(h.n_dropped),
             n_arbs=float(self.arbitrageur.n_arbs if self.arbitrageur is not None else 0),
             n_background_swaps=float(self.chain.n_background_swaps if self.chain is not None else 0),
+            n_sandwiches=float(self.chain.n_sandwiches if self.chain is not None else 0),
+            mean_base_fee_gwei=float(np.mean(self.chain.base_fee_history) / 1e9
+                                     if self.chain is not None and self.chain.base_fee_history else 0.0),
+            gas_per_swap=float(self.chain.gas_for(h.config.pool) if self.chain is not None else 0),
             max_abs_total_q=float(q.max()),
             frac_outside_band=float(np.mean(q > band + 1e-12)),
             final_total_q=float(h.total_q),
@@ -98,17 +104,23 @@ PRIORITY_FEES_FILE = (
 """Bundled recorded priority fees used by the hedger's percentile bribe policy."""
 
 
-def recorded_priority_fees_gwei() -> np.ndarray:
-    """Recorded priority fees of the bundled Ethereum sample, gwei per gas (positive ones).
+def recorded_priority_fees_gwei(path: str | None = None) -> np.ndarray:
+    """Recorded priority fees, gwei per gas (positive ones).
+
+    Parameters
+    ----------
+    path : str or None
+        ``[hedger] fee_data_path``: mev-inspect ``mev_inspect_txs_derived.csv(.gz)`` or a directory
+        of raw block JSONs; ``None``: the bundled sample (:data:`PRIORITY_FEES_FILE`).
 
     Raises
     ------
     venues.loaders.DataError
-        If the bundled file is missing or invalid.
+        If the file is missing or invalid.
     """
-    from venues.loaders.eth_blocks import load_mev_inspect_txs
+    from venues.chain import load_fee_data
 
-    fees = load_mev_inspect_txs(PRIORITY_FEES_FILE)["priority_fee_per_gas_wei"] / 1e9
+    fees = load_fee_data(path if path is not None else str(PRIORITY_FEES_FILE))["priority_fee_per_gas_wei"] / 1e9
     return fees[fees > 0]
 
 
@@ -153,10 +165,13 @@ def add_hedging(sim, book, quoter, extras: dict):
 
         chain.participants += [housekeeping, arb]
         if pcfg.flow_path is not None:
-            from venues.chain import recorded_flow
+            from venues.chain import CL_KINDS, recorded_flow, recorded_v3_calls
 
-            chain.add_background_flow(pcfg.name, *recorded_flow(pcfg.flow_path, book.start_ns, pcfg.flow_scale))
-    fees = recorded_priority_fees_gwei() if hcfg.bribe_policy == "percentile" else None
+            if pcfg.kind in CL_KINDS:  # swaps, mints and burns as identified calls (issue 15)
+                chain.add_v3_flow(pcfg.name, recorded_v3_calls(pcfg.flow_path), book.start_ns, pcfg.flow_scale)
+            else:
+                chain.add_background_flow(pcfg.name, *recorded_flow(pcfg.flow_path, book.start_ns, pcfg.flow_scale))
+    fees = recorded_priority_fees_gwei(hcfg.fee_data_path) if hcfg.bribe_policy == "percentile" else None
     hedger = Hedger(sim, hcfg, book, chain=chain, quoter=quoter, recorded_priority_fees_gwei=fees)
     hedging = Hedging(chain, hedger, arb)
     if chain is not None:
@@ -165,6 +180,33 @@ def add_hedging(sim, book, quoter, extras: dict):
         hedger.after_check = hedging.probe
     return hedging
 
+
+def track_wallet(recorder: PnLRecorder, hedger) -> None:
+    """Put an on-chain hedger's wallet into the trial's equity curve (the desk's equity).
+
+    The wallet changes only when a hedge transaction's report arrives (a swap booked, or a
+    dropped/reverted transaction's gas and bribe paid): the hedger's ``on_swap`` and
+    ``on_tx_dropped`` hooks are wrapped to log the wallet after each, at the report's time.
+
+    Parameters
+    ----------
+    recorder : components.metrics.PnLRecorder
+    hedger : strategies.hedger.Hedger
+        With ``venue = "pool"`` (a book hedger trades in the book account, already there).
+    """
+    changed = recorder.track_account(hedger.onchain)
+    for name in ("on_swap", "on_tx_dropped"):
+        hook = getattr(hedger, name)
+
+        def logged(event, _hook=hook) -> None:
+            _hook(event)
+            changed(event.ts_ns)
+
+        setattr(hedger, name, logged)
+
+
+METRIC_INTERVAL_NS = 1_000_000_000
+"""Default clock of the Sharpe/Sortino/VaR series (``[sweep] metric_interval``), ns."""
 
 EQUITY_SAMPLE_MS = 100.0
 """Clock of the equity curve (and so of max_drawdown), ms."""
@@ -182,13 +224,19 @@ class TrialResult:
         ``peak_notional``, ``n_events``, ``n_orders``, ``n_rejects``, ``sim_span_s``
         (see :mod:`components.metrics` for definitions and units).
     equity : ndarray of components.metrics.EQUITY_DTYPE
-        The sampled equity curve.
+        The sampled equity curve of the desk (the book account and, with an on-chain hedger,
+        its wallet: :func:`track_wallet`).
     fills : ndarray of components.metrics.FILL_DTYPE
         Every fill, in time order.
     alerts : ndarray of strategies.risk.ALERT_DTYPE
         Risk-monitor alerts, in time order (empty without a ``[risk]`` table).
     replay_wall_s : float
         Wall-clock time of the replay, seconds (not a metric: it differs between runs).
+    pnl_currency : str
+        Currency of ``pnl``, fees, funding and the cost breakdown (``USDT``, ``USDC``, or the
+        coin for an inverse profile such as ``ETH``); ``""`` when unknown.
+    warnings : tuple of str
+        Trial-level notes (funding times in the span without recorded rates).
     """
 
     metrics: dict[str, float]
@@ -196,6 +244,8 @@ class TrialResult:
     fills: np.ndarray
     alerts: np.ndarray
     replay_wall_s: float
+    pnl_currency: str = ""
+    warnings: tuple = ()
 
 
 def run_trial(
@@ -224,7 +274,9 @@ def run_trial(
         ``chain`` (:class:`venues.chain.ChainConfig`) and ``pool``
         (:class:`venues.chain.PoolConfig`) for on-chain hedging (:func:`add_hedging`); ``risk``
         (:class:`strategies.risk.RiskConfig`) for risk monitors
-        (:func:`strategies.risk.add_risk`).
+        (:func:`strategies.risk.add_risk`); ``metric_interval_ns`` (int, the
+        ``[sweep] metric_interval``; default :data:`METRIC_INTERVAL_NS`) for the clock of the
+        risk/return metrics.
 
     Returns
     -------
@@ -237,12 +289,20 @@ def run_trial(
         raises propagates.
     """
     sim = Simulation(seed)
-    account = Account()
+    # contract type from the profile (inverse: PnL in coin); a profile of another kind than
+    # the recorded feed (linear on a COIN-M capture, perp on spot) is refused
+    profile = venue_profile(venue, feed)
+    check_feed_profile(profile.name, feed.meta.venue, feed.meta.symbol)
+    account = Account(contract_size=profile.contract_size if profile.is_inverse else None)
     book = venue_class(venue.kind)(sim, feed, venue, account, sample_ms=EQUITY_SAMPLE_MS)
     recorder = PnLRecorder(account, book)
+    funding = FundingSchedule(sim, book, account, getattr(feed, "funding", None), feed.meta.venue,
+                              on_payment=recorder.record_cash)  # fmt: skip
     quoter = strategy_cls(sim, strategy, book)
     signal = add_signal(feed, quoter, (extras or {}).get("signal"))
     hedging = add_hedging(sim, book, quoter, extras or {})
+    if hedging is not None and hedging.hedger.config.venue == "pool":
+        track_wallet(recorder, hedging.hedger)
     risk = add_risk(sim, book, quoter, account, hedging, (extras or {}).get("risk"), feed=feed)
     t0 = time.perf_counter()
     sim.run()
@@ -263,12 +323,15 @@ def run_trial(
             q_max=strategy.max_position,
             hedger=hedging.hedger if hedging is not None else None,
             final_mid=book.mid if hedging is not None else None,
+            sample_ms=(extras or {}).get("metric_interval_ns", METRIC_INTERVAL_NS) / 1e6,
         )
     )
     metrics.update(risk.metrics())
+    metrics.update(funding.metrics())
     if signal is not None:
         metrics.update(signal_hit_rate=signal.hit_rate, n_signal_events=float(signal.ts_ns.size),
                        n_signal_predictions=float(np.isfinite(signal.value).sum()))  # fmt: skip
     alerts = risk.alerts()
     sim.close()
-    return TrialResult(metrics=metrics, equity=equity, fills=recorder.fills(), alerts=alerts, replay_wall_s=wall)
+    return TrialResult(metrics=metrics, equity=equity, fills=recorder.fills(), alerts=alerts, replay_wall_s=wall,
+                       pnl_currency=profile.settle_currency, warnings=tuple(funding.warnings))  # fmt: skip

@@ -7,6 +7,7 @@ outcome goes back to the parent, the only DuckDB writer.
 
 from __future__ import annotations
 
+import io
 import signal
 import socket
 import sys
@@ -20,8 +21,8 @@ import attrs
 from experiments.config import TrialSpec, resolve_strategy
 from experiments.progress import TrialOutcome
 
-__all__ = ["WorkerContext", "error_text", "init_worker", "init_worker_gpu", "run_one",
-           "run_trial_safely"]
+__all__ = ["WorkerContext", "error_text", "init_worker", "init_worker_gpu", "route_output",
+           "run_one", "run_trial_safely", "worker_strategy"]
 
 
 @attrs.frozen(kw_only=True)
@@ -40,6 +41,12 @@ class WorkerContext:
         ``module:Class`` of the strategy.
     search_dir : str
         Directory of the sweep file (user modules next to it are importable).
+    user_modules : tuple of experiments.plugins.UserModule, default ()
+        User modules the parent imported (with their SHA-256): each worker loads exactly these
+        files, verifying each hash before running it (:func:`experiments.plugins.load_recorded`).
+    log_queue : multiprocessing queue or None, default None
+        Where the worker's ``print`` output, warnings and log records go, one line per item, so
+        the parent prints them through its live view's console (``None``: inherited streams).
     mmap : bool, default True
         Memory-map the cached events (``events.npy`` beside the Parquet cache entry, written
         by the parent) read-only instead of reading the Parquet into private memory: every
@@ -53,6 +60,8 @@ class WorkerContext:
     strategy_path: str
     search_dir: str
     mmap: bool = True
+    user_modules: tuple = ()
+    log_queue: Any = attrs.field(default=None, eq=False, repr=False)
 
 
 _STATE: dict[str, Any] = {}
@@ -125,13 +134,77 @@ def init_worker(ctx: WorkerContext, *, ignore_sigint: bool = True) -> None:
     """
     if ignore_sigint:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if ctx.log_queue is not None:
+        route_output(ctx.log_queue)
     for p in ctx.sys_path:
         if p not in sys.path:
             sys.path.append(p)
     from venues.loaders import load_feed
 
     _STATE["feed"] = load_feed(ctx.data, cache_dir=ctx.cache_dir, mmap=ctx.mmap)
-    _STATE["strategy_cls"] = resolve_strategy(ctx.strategy_path, Path(ctx.search_dir))[1]
+    _STATE["strategy_cls"] = worker_strategy(ctx)
+
+
+def worker_strategy(ctx: WorkerContext) -> type:
+    """Load the parent's user modules (hash-checked) and resolve the strategy class.
+
+    Raises
+    ------
+    ValueError
+        If a user module's file changed since the parent loaded it.
+    """
+    from experiments.plugins import load_recorded
+
+    load_recorded(ctx.user_modules)
+    # a context built without records (library use) resolves like the parent's load_sweep did
+    trusted = {m.name: m.sha256 for m in ctx.user_modules} if ctx.user_modules else None
+    return resolve_strategy(ctx.strategy_path, Path(ctx.search_dir), trusted=trusted)[1]
+
+
+class _QueueStream(io.TextIOBase):
+    """A text stream that sends each complete line to a queue (partial lines are buffered)."""
+
+    def __init__(self, queue: Any, name: str):
+        self._queue, self._name, self._buf = queue, name, ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        self._buf += s
+        *lines, self._buf = self._buf.split("\n")
+        for line in lines:
+            self._send(line)
+        return len(s)
+
+    def flush(self) -> None:
+        if self._buf:
+            self._send(self._buf)
+            self._buf = ""
+
+    def _send(self, line: str) -> None:
+        try:
+            self._queue.put_nowait(line)
+        except Exception:  # noqa: BLE001 - a full or closed queue must not fail the trial
+            pass
+
+
+def route_output(queue: Any) -> None:
+    """Send this process's ``sys.stdout``/``sys.stderr`` (hence ``print``, warnings and the
+    root logger's stream handler) to ``queue`` line by line.
+
+    Parameters
+    ----------
+    queue : multiprocessing queue
+        Drained by the parent (:meth:`experiments.backends.local.LocalBackend.logs`).
+    """
+    import logging
+
+    sys.stdout = _QueueStream(queue, "stdout")
+    sys.stderr = _QueueStream(queue, "stderr")
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
 
 
 def init_worker_gpu(ctx: WorkerContext, gpu_handle: Any = None) -> None:
@@ -141,11 +214,11 @@ def init_worker_gpu(ctx: WorkerContext, gpu_handle: Any = None) -> None:
     ----------
     ctx : WorkerContext
     gpu_handle : object or None, default None
-        ``GpuSlots.worker_handle()`` of the parent (:mod:`experiments.gpu`); ``None``: none.
+        ``GpuSlots.worker_handle()`` of the parent (:mod:`engine.gpu`); ``None``: none.
     """
     init_worker(ctx)
     if gpu_handle is not None:
-        from experiments.gpu import install
+        from engine.gpu import install
 
         install(gpu_handle)
 

@@ -96,10 +96,10 @@ def signals_source_hash() -> str:
 def training_device() -> str:
     """The device a model trained now in this process would use: ``"cuda"`` or ``"cpu"``.
 
-    ``"cuda"`` when the sweep's GPU semaphore is installed (:func:`experiments.gpu.installed`)
-    and a GPU is visible (:func:`experiments.gpu.visible_gpu_count`), else ``"cpu"``.
+    ``"cuda"`` when the sweep's GPU semaphore is installed (:func:`engine.gpu.installed`)
+    and a GPU is visible (:func:`engine.gpu.visible_gpu_count`), else ``"cpu"``.
     """
-    from experiments.gpu import installed, visible_gpu_count
+    from engine.gpu import installed, visible_gpu_count
 
     return "cuda" if installed() and visible_gpu_count() > 0 else "cpu"
 

@@ -5,7 +5,17 @@ Sources (``SignalDataConfig.source``):
 ``binance_candles``
     Binance freqtrade candle CSVs, header ``open_time_ms,open,high,low,close,volume`` (UTC ms,
     USDT per ETH, ETH). Interval from the filename (``-1m_``, ``-5m_``, ``-1h_``, ``-1d_``...),
-    else the smallest time step.
+    else the smallest time step. Read by the same reader as ``ohlcv`` (any of its layouts is
+    accepted), with strict ordering: rows must be ascending without duplicates.
+``ohlcv``
+    Candle files in any of these layouts, detected per file (:func:`read_ohlcv`):
+    freqtrade JSON (``[[ts_ms, open, high, low, close, volume], ...]``), CryptoDataDownload
+    CSV (a URL first line, then a header ``unix,date,symbol,open,high,low,close,Volume <base>,
+    Volume <quote>[,tradecount]``, rows newest first, ``unix`` in seconds or milliseconds —
+    CDD switched units within files), or a plain CSV ``timestamp,open,high,low,close,volume``
+    (also freqtrade's ``date``/``open_time_ms`` first column; epoch s/ms/µs/ns by magnitude or
+    ISO-8601 text). The result is ascending; rows repeating a candle's open time (CDD's
+    seconds→milliseconds overlap) are dropped with a warning in :attr:`MarketData.warnings`.
 ``coinbase_minute``
     Coinbase LEAN minute bars, no header. ``*_trade.csv(.gz)``:
     ``ms_since_midnight_utc,open,high,low,close,volume``; ``*_quote.csv(.gz)``:
@@ -57,9 +67,12 @@ from signals.bars import BAR_DTYPE, BAR_KINDS, empty_bars, make_bars, trades_fro
 from venues.loaders import FORMATS, DataConfig, load_feed
 from venues.loaders._common import DataError
 
-__all__ = ["SOURCES", "TOP_DTYPE", "MarketData", "SignalDataConfig", "load_data", "uniswap_tick_to_price"]
+__all__ = [
+    "OHLCV", "SOURCES", "TOP_DTYPE", "MarketData", "SignalDataConfig", "load_data", "read_ohlcv",
+    "uniswap_tick_to_price",
+]
 
-SOURCES = ("binance_candles", "coinbase_minute", "uniswap_minute", "ticks")
+SOURCES = ("binance_candles", "ohlcv", "coinbase_minute", "uniswap_minute", "ticks")
 """Accepted ``SignalDataConfig.source`` values."""
 
 TOP_DTYPE = np.dtype(
@@ -92,7 +105,7 @@ class SignalDataConfig:
 
     Attributes
     ----------
-    source : {"binance_candles", "coinbase_minute", "uniswap_minute", "ticks"}
+    source : {"binance_candles", "ohlcv", "coinbase_minute", "uniswap_minute", "ticks"}
         File family of ``paths``.
     paths : tuple of str
         Files, concatenated in the given order (timestamps must increase strictly across them).
@@ -136,11 +149,14 @@ class MarketData:
         Best bid/ask at each bar's ``ts_close_ns``; ``None`` when the source has no book.
     cfg : SignalDataConfig
         The configuration that produced it.
+    warnings : tuple of str, default ()
+        Data-quality notes (e.g. duplicate candles dropped), each naming the file and lines.
     """
 
     bars: np.ndarray = attrs.field(eq=False)
     top: np.ndarray | None = attrs.field(eq=False)
     cfg: SignalDataConfig
+    warnings: tuple[str, ...] = ()
 
 
 def uniswap_tick_to_price(tick):
@@ -249,27 +265,242 @@ def _check_time_bar(cfg: SignalDataConfig, interval_ns: int, path: str) -> None:
 # ---------------------------------------------------------------- sources
 
 
+_TS_NAMES = ("open_time_ms", "timestamp", "unix", "unix timestamp", "date", "time", "datetime", "open_time")
+_OHLC = ("open", "high", "low", "close")
+
+
+@attrs.frozen(kw_only=True)
+class OHLCV:
+    """Candles read by :func:`read_ohlcv` (ascending open times).
+
+    Attributes
+    ----------
+    layout : {"freqtrade_json", "cdd_csv", "csv"}
+    ts_ns : ndarray of int64
+        Candle open time, ns since the epoch (UTC).
+    open, high, low, close, volume : ndarray of float64
+        Prices in quote units; volume in base units (CDD: the first ``Volume`` column).
+    lines : ndarray of int64
+        Source line (CSV, header included) or 1-based element (JSON) of each candle.
+    warnings : tuple of str
+    """
+
+    layout: str
+    ts_ns: np.ndarray = attrs.field(eq=False)
+    open: np.ndarray = attrs.field(eq=False)
+    high: np.ndarray = attrs.field(eq=False)
+    low: np.ndarray = attrs.field(eq=False)
+    close: np.ndarray = attrs.field(eq=False)
+    volume: np.ndarray = attrs.field(eq=False)
+    lines: np.ndarray = attrs.field(eq=False)
+    warnings: tuple[str, ...] = ()
+
+
+def _epoch_to_ns(x: float) -> int:
+    """Epoch number → ns, unit chosen by magnitude: s (< 1e11), ms (< 1e14), µs (< 1e17), ns."""
+    a = abs(x)
+    if a < 1e11:
+        return int(round(x * 1e9))
+    if a < 1e14:
+        return int(round(x)) * NS_PER_MS
+    if a < 1e17:
+        return int(round(x)) * 1000
+    return int(x)
+
+
+_ISO_TS = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(?:Z|[+-]00:?00| UTC)?$")
+
+
+def _ts_cell(cell: str, scale: int | None = None) -> tuple[int, bool]:
+    """``(ns, was_milliseconds_or_finer)`` of a timestamp cell (epoch number or ISO-8601 UTC);
+    ``scale`` (ns per unit) when the layout fixes the unit, else the unit follows the magnitude."""
+    c = cell.strip()
+    try:
+        x = float(c)
+    except ValueError:
+        m = _ISO_TS.match(c)
+        if m is None:
+            raise ValueError(f"timestamp {cell!r} is neither an epoch number nor ISO-8601 UTC") from None
+        t = np.datetime64(f"{m.group(1)}T{m.group(2)}", "ns")
+        return int(t.astype(np.int64)), False
+    if not np.isfinite(x):
+        raise ValueError(f"timestamp {cell!r} is not finite")
+    if scale is not None:
+        return int(round(x)) * scale, scale < NS_PER_S
+    return _epoch_to_ns(x), abs(x) >= 1e11
+
+
+def _open_text(path: str):
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    return gzip.open(path, "rt", encoding="utf-8", newline="") if magic == b"\x1f\x8b" else open(
+        path, encoding="utf-8", newline="")
+
+
+def read_ohlcv(path: str, *, strict: bool = False) -> OHLCV:
+    """Read one candle file in any supported layout (see the module docstring, ``ohlcv``).
+
+    Parameters
+    ----------
+    path : str
+        File (plain or gzip).
+    strict : bool, default False
+        ``True``: rows must be ascending with no repeated open time (errors name the line);
+        ignored for CryptoDataDownload files, which are newest first by design.
+        ``False``: rows are sorted ascending (stable); CryptoDataDownload files are read newest
+        first as published; a repeated open time keeps the first row of the file and records a
+        warning naming both lines and whether the values differ.
+
+    Returns
+    -------
+    OHLCV
+
+    Raises
+    ------
+    DataError
+        The file is not one of the layouts (message names line 1 and the layouts expected), a
+        row has the wrong number of fields, a non-numeric or non-finite value, a non-positive
+        price or negative volume; the message names the file and the line (JSON: the element).
+        With ``strict``: duplicate or out-of-order timestamps.
+    """
+    with _open_text(path) as fh:
+        text = fh.read()
+    stripped = text.lstrip()
+    rows: list[tuple[int, str, list]] = []  # (line, ts cell, [o, h, l, c, v])
+    if stripped.startswith("["):
+        import json
+
+        layout = "freqtrade_json"
+        scale: int | None = NS_PER_MS
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise DataError(f"{path}: not valid JSON ({exc}); expected freqtrade candles [[ts_ms,o,h,l,c,v],...]") \
+                from None
+        if not isinstance(data, list):
+            raise DataError(f"{path}: row 1: expected a JSON list of [ts_ms, open, high, low, close, volume]")
+        for i, r in enumerate(data, 1):
+            if not isinstance(r, list) or len(r) < 6:
+                raise DataError(f"{path}: row {i}: {str(r)[:60]!r} is not [ts_ms, open, high, low, close, volume] "
+                                "(freqtrade JSON candles)")
+            rows.append((i, str(r[0]), r[1:6]))
+        unit = "row"
+    else:
+        import csv
+        import io
+
+        unit = "line"
+        lines = list(csv.reader(io.StringIO(text)))
+        first = ",".join(lines[0]) if lines else ""
+        hdr_line = 1
+        layout = "csv"
+        scale = None
+        if first.strip().lower().startswith(("http", "www.")) or "cryptodatadownload" in first.lower():
+            layout, hdr_line = "cdd_csv", 2
+        if len(lines) < hdr_line:
+            raise DataError(f"{path}: line 1: empty file (no OHLCV header)")
+        header = [h.strip().lower() for h in lines[hdr_line - 1]]
+        col = {h: i for i, h in enumerate(header)}
+        ts_col = next((col[n] for n in _TS_NAMES if n in col), None)
+        vol_col = col.get("volume", next((i for i, h in enumerate(header) if h.startswith("volume")), None))
+        missing = [n for n in _OHLC if n not in col]
+        if ts_col is None or vol_col is None or missing:
+            raise DataError(
+                f"{path}: line {hdr_line}: not an OHLCV file (header {lines[hdr_line - 1][:8]}); expected "
+                "a CSV timestamp,open,high,low,close,volume, a CryptoDataDownload CSV (URL line, then "
+                "unix,date,symbol,open,high,low,close,Volume ...) or freqtrade JSON [[ts_ms,o,h,l,c,v],...]"
+            )
+        if layout == "cdd_csv" and "unix" in col:
+            ts_col = col["unix"]
+        suffix = header[ts_col].rsplit("_", 1)[-1] if "_" in header[ts_col] else ""
+        scale = {"s": NS_PER_S, "ms": NS_PER_MS, "us": 1000, "ns": 1}.get(suffix)
+        idx = [col[n] for n in _OHLC] + [vol_col]
+        for ln, r in enumerate(lines[hdr_line:], hdr_line + 1):
+            if not r or not "".join(r).strip():
+                continue
+            if len(r) != len(header):
+                raise DataError(f"{path}: line {ln}: {len(r)} fields, the header has {len(header)} "
+                                f"({','.join(r)[:80]!r})")
+            rows.append((ln, r[ts_col], [r[i] for i in idx]))
+    n = len(rows)
+    ts = np.empty(n, np.int64)
+    vals = np.empty((n, 5))
+    fine = np.zeros(n, bool)
+    line_no = np.array([r[0] for r in rows], dtype=np.int64)
+    names = ("open", "high", "low", "close", "volume")
+    for k, (ln, tcell, cells) in enumerate(rows):
+        try:
+            ts[k], fine[k] = _ts_cell(tcell, scale)
+        except ValueError as exc:
+            raise DataError(f"{path}: {unit} {ln}: {exc}") from None
+        for j in range(5):
+            try:
+                x = float(cells[j])
+            except (TypeError, ValueError):
+                raise DataError(f"{path}: {unit} {ln}: {names[j]} {cells[j]!r} is not a number") from None
+            if not (np.isfinite(x) and (x > 0 if j < 4 else x >= 0)):
+                what = "finite positive price" if j < 4 else "finite non-negative number"
+                raise DataError(f"{path}: {unit} {ln}: {names[j]} {x!r} is not a {what}")
+            vals[k, j] = x
+    warnings: list[str] = []
+    if strict and layout != "cdd_csv":  # CDD publishes newest first: always sorted
+        if n > 1:
+            bad = ts[1:] <= ts[:-1]
+            if bad.any():
+                i = int(np.argmax(bad)) + 1
+                what = "duplicate" if ts[i] == ts[i - 1] else "out-of-order"
+                raise DataError(f"{path}: {unit} {line_no[i]}: {what} timestamp {int(ts[i])} ns "
+                                f"(previous row {int(ts[i - 1])} ns)")
+        order = np.arange(n)
+    else:
+        order = np.argsort(ts, kind="stable")
+        s = ts[order]
+        dup = np.flatnonzero(s[1:] == s[:-1]) + 1
+        if dup.size:
+            same = sum(bool(np.array_equal(vals[order[i]], vals[order[i - 1]])) for i in dup)
+            a, b = order[dup[0] - 1], order[dup[0]]
+            units = " (seconds and milliseconds: the file switched units)" if fine[a] != fine[b] else ""
+            warnings.append(
+                f"{path}: {dup.size} candle(s) repeat an earlier open time and were dropped "
+                f"({same} with identical values); first at {unit} {line_no[b]} (same open time as "
+                f"{unit} {line_no[a]}{units})"
+            )
+            keep = np.ones(n, bool)
+            keep[dup] = False
+            order = order[keep]
+    v = vals[order]
+    return OHLCV(layout=layout, ts_ns=ts[order], open=v[:, 0], high=v[:, 1], low=v[:, 2], close=v[:, 3],
+                 volume=v[:, 4], lines=line_no[order], warnings=tuple(warnings))
+
+
+_CDD_INTERVAL_RE = re.compile(r"_(d|1h|h|minute|1m|m)\.csv", re.IGNORECASE)
+_CDD_UNIT_S = {"d": 86400, "1h": 3600, "h": 3600, "minute": 60, "1m": 60, "m": 60}
+
+
 def _load_candles(cfg: SignalDataConfig) -> MarketData:
-    parts, prev = [], None
+    parts, prev, warnings = [], None, []
+    strict = cfg.source == "binance_candles"
     for path in cfg.paths:
-        tab = _read_csv(path, None)
-        t_ms = _col(tab, "open_time_ms", path)
-        ts = t_ms.astype(np.int64) * NS_PER_MS
-        o, h, lo, c, vol = (_col(tab, k, path) for k in ("open", "high", "low", "close", "volume"))
-        _check_prices(path, {"open": o, "high": h, "low": lo, "close": c}, 2)
-        bad = ~(np.isfinite(vol) & (vol >= 0))
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataError(f"{path}: line {i + 2}: volume {float(vol[i])!r} is not a finite non-negative number")
-        _check_times(path, ts, 2, prev)
-        interval = _native_interval_ns(path, ts)
+        c = read_ohlcv(path, strict=strict)
+        warnings.extend(c.warnings)
+        ts = c.ts_ns
+        if prev is not None and ts.size and ts[0] <= prev:
+            raise DataError(
+                f"{path}: line {int(c.lines[0])}: timestamp {int(ts[0])} ns is not after the previous file's last "
+                f"{prev} ns (out-of-order or duplicate timestamps across files)"
+            )
+        m = _CDD_INTERVAL_RE.search(Path(path).name)
+        if m and not _INTERVAL_RE.search(Path(path).name):
+            interval = _CDD_UNIT_S[m.group(1).lower()] * NS_PER_S
+        else:
+            interval = _native_interval_ns(path, ts)
         _check_time_bar(cfg, interval, path)
         b = empty_bars(ts.size)
         b["ts_open_ns"], b["ts_close_ns"] = ts, ts + interval
-        b["open"], b["high"], b["low"], b["close"], b["volume"] = o, h, lo, c, vol
+        b["open"], b["high"], b["low"], b["close"], b["volume"] = c.open, c.high, c.low, c.close, c.volume
         parts.append(b)
         prev = int(ts[-1]) if ts.size else prev
-    return MarketData(bars=_concat(parts), top=None, cfg=cfg)
+    return MarketData(bars=_concat(parts), top=None, cfg=cfg, warnings=tuple(warnings))
 
 
 _DATE_RE = re.compile(r"^(\d{8})_")
@@ -424,7 +655,7 @@ def _load_ticks(cfg: SignalDataConfig) -> MarketData:
     trades = trades_from_events(feed.events)
     bars = make_bars(cfg.bar, *trades, cfg.bar_size)
     top = book_top(feed, np.ascontiguousarray(bars["ts_close_ns"])) if cfg.with_book else None
-    return MarketData(bars=bars, top=top, cfg=cfg)
+    return MarketData(bars=bars, top=top, cfg=cfg, warnings=tuple(feed.warnings))
 
 
 def load_data(cfg: SignalDataConfig) -> MarketData:
@@ -471,7 +702,7 @@ def load_data(cfg: SignalDataConfig) -> MarketData:
     for p in cfg.paths:
         if not Path(p).expanduser().is_file():
             raise DataError(f"{p}: data file not found (SignalDataConfig.paths, source {cfg.source})")
-    if cfg.source == "binance_candles":
+    if cfg.source in ("binance_candles", "ohlcv"):
         md = _load_candles(cfg)
     elif cfg.source == "coinbase_minute":
         md = _load_coinbase(cfg)

@@ -25,7 +25,7 @@ Two model families, the same small API (``fit(X, y, w, rows=None)``, ``predict(X
 
 Devices
 -------
-Every training stage runs inside :func:`experiments.gpu.gpu_slot` (the sweep's GPU semaphore).
+Every training stage runs inside :func:`engine.gpu.gpu_slot` (the sweep's GPU semaphore).
 With a slot held *and* a CUDA device visible (and, for torch, ``torch.cuda.is_available()``;
 for XGBoost, a CUDA build) the stage runs on ``cuda`` — XGBoost with ``device="cuda"``, torch
 under ``torch.autocast("cuda", dtype=torch.bfloat16)``; otherwise on the CPU in float32. The
@@ -67,7 +67,7 @@ import attrs
 import numpy as np
 from attrs import validators as v
 
-from experiments.gpu import gpu_slot, visible_gpu_count
+from engine.gpu import gpu_slot, visible_gpu_count
 
 __all__ = [
     "ConfidenceGRU",  # noqa: F822 - built lazily by __getattr__ (no torch import at module load)
@@ -129,12 +129,12 @@ def xgb_device(on_gpu: bool) -> str:
     Parameters
     ----------
     on_gpu : bool
-        What :func:`experiments.gpu.gpu_slot` yielded.
+        What :func:`engine.gpu.gpu_slot` yielded.
 
     Returns
     -------
     str
-        ``"cuda"`` when ``on_gpu``, :func:`experiments.gpu.visible_gpu_count` ``> 0`` and
+        ``"cuda"`` when ``on_gpu``, :func:`engine.gpu.visible_gpu_count` ``> 0`` and
         XGBoost was built with CUDA; else ``"cpu"``.
     """
     if on_gpu and visible_gpu_count() > 0 and _xgboost_has_cuda():
@@ -148,13 +148,13 @@ def torch_device_plan(on_gpu: bool) -> DevicePlan:
     Parameters
     ----------
     on_gpu : bool
-        What :func:`experiments.gpu.gpu_slot` yielded.
+        What :func:`engine.gpu.gpu_slot` yielded.
 
     Returns
     -------
     DevicePlan
         ``DevicePlan("cuda", "bfloat16")`` when ``on_gpu``,
-        :func:`experiments.gpu.visible_gpu_count` ``> 0`` and ``torch.cuda.is_available()``;
+        :func:`engine.gpu.visible_gpu_count` ``> 0`` and ``torch.cuda.is_available()``;
         else ``DevicePlan("cpu", None)``.
     """
     if on_gpu and visible_gpu_count() > 0 and _torch_cuda_available():
@@ -282,7 +282,7 @@ class XGBModel:
         return out
 
     def fit(self, X: Any, y: Any, w: Any = None, rows: Any = None) -> XGBModel:
-        """Train on ``X[rows]`` (inside :func:`experiments.gpu.gpu_slot`).
+        """Train on ``X[rows]`` (inside :func:`engine.gpu.gpu_slot`).
 
         Parameters
         ----------

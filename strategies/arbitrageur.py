@@ -82,7 +82,7 @@ class Arbitrageur:
             value = pool.to_human(out, quote_token) - pool.to_human(amount_in, pool.base_token) * mid
         else:
             value = pool.to_human(out, pool.base_token) * mid - pool.to_human(amount_in, quote_token)
-        if value <= self.config.bribe + chain.gas_cost():
+        if value <= self.config.bribe + chain.gas_cost(self.config.pool):
             return
         chain.submit_swap(None, pool=self.config.pool, amount_in=amount_in, zero_for_one=zero_for_one,
                           bribe=self.config.bribe, arrival_ns=block_ts_ns)  # fmt: skip

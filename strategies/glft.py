@@ -115,6 +115,22 @@ def glft_depths(
     return half_spread + skew * q, half_spread - skew * q
 
 
+def in_ticks(px: float, tick: float) -> float:
+    """``px / tick`` snapped to the nearest whole number when within 1e-6 of it.
+
+    Prices on the grid are whole numbers of ticks, but ``px / tick`` in floating point is off
+    by an ulp or so (61812.7 / 0.1 = 618127.0000000001); arrival depths built from such
+    values sit a hair below or above the fit's grid points (0.5, 1.5, … ticks) and flip the
+    ``depth >= δ`` counts. Snapping makes them exact half-integers. NaN stays NaN; a price
+    off the grid (a venue whose tick varies with price) is returned unsnapped.
+    """
+    x = px / tick
+    if x != x:
+        return x
+    r = round(x)
+    return float(r) if abs(x - r) <= 1e-6 else x
+
+
 @attrs.frozen(kw_only=True)
 class GLFTConfig(StrategyConfig):
     """Settings of :class:`GLFTQuoter` (adds to :class:`~strategies.config.StrategyConfig`).
@@ -135,6 +151,18 @@ class GLFTConfig(StrategyConfig):
         Largest depth (ticks from mid) used in the fit of ``log λ(δ) = log A − kδ``.
     min_half_spread_ticks : float, default 0.5
         Floor on each depth, in ticks, after the formula.
+    max_depth_ticks : float or None, default None
+        Cap on each depth, in ticks, after the formula; ``None`` means ``max_fit_depth_ticks``
+        (the intensity is measured only up to there: a deeper quote would rest on an
+        extrapolated λ). ``>= min_half_spread_ticks``.
+    price_band : float, default 0.05
+        No quote further than this fraction of the mid from the mid (before rounding onto
+        the grid): each depth is also capped at ``price_band × mid``. ``0 < price_band < 1``
+        keeps every bid positive. 5% is the order-price band of many Binance USD-M
+        contracts (``PERCENT_PRICE`` filter, ``multiplierUp`` 1.05 / ``multiplierDown`` 0.95).
+    prior_A, prior_k : float or None, default None
+        Intensity used until the first identified fit (A per step, k per tick); both or
+        neither. ``None``: no quotes until the fit is identified.
     alpha : float, default 0.0
         Signal skew: the quote centre moves by ``alpha × signal`` ticks (signal in [−1, 1] from
         the signal component, see :mod:`components.signal`); 0 ignores the signal.
@@ -149,8 +177,22 @@ class GLFTConfig(StrategyConfig):
     recalibrate_every: int = attrs.field(default=10, validator=v.ge(1))
     max_fit_depth_ticks: int = attrs.field(default=50, validator=v.ge(2))
     min_half_spread_ticks: float = attrs.field(default=0.5, validator=v.ge(0))
+    max_depth_ticks: float | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
+    price_band: float = attrs.field(default=0.05, validator=[v.gt(0), v.lt(1)])
+    prior_A: float | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
+    prior_k: float | None = attrs.field(default=None, validator=v.optional(v.gt(0)))
     alpha: float = attrs.field(default=0.0)
     confidence_widen: float = attrs.field(default=0.0, validator=v.ge(0))
+
+    def __attrs_post_init__(self) -> None:
+        if (self.prior_A is None) != (self.prior_k is None):
+            raise ValueError("GLFTConfig: give both prior_A and prior_k, or neither")
+        cap = self.max_depth_ticks
+        if cap is not None and cap < self.min_half_spread_ticks:
+            raise ValueError(
+                f"GLFTConfig: max_depth_ticks ({cap}) must be >= min_half_spread_ticks "
+                f"({self.min_half_spread_ticks})"
+            )
 
 
 class GLFTQuoter(Strategy):
@@ -163,9 +205,14 @@ class GLFTQuoter(Strategy):
     2. every ``recalibrate_every`` steps (after ``warmup_s``), over the last ``window_s``:
        σ = standard deviation of the per-step mid change (ticks per √step); λ(δ) = fraction of
        steps whose arrival depth was ``>= δ`` for δ = 0.5, 1.5, … ticks; and fits
-       ``log λ(δ) = log A − kδ`` by least squares (A per step, k per tick);
+       ``log λ(δ) = log A − kδ`` by least squares (A per step, k per tick). A fit that is not
+       identified (too few depths reached, or λ flat: :func:`strategies._glft_nb.fit_intensity_nb`;
+       or a non-finite / non-positive A or k) is discarded: the quoter keeps its last identified
+       A and k (before the first one: ``prior_A``/``prior_k`` if given, else no quotes) and
+       counts it in :attr:`n_unidentified_fits`;
     3. quotes ``mid − bid_depth`` / ``mid + ask_depth`` from :func:`glft_depths` with q in units
-       of ``order_qty``, floored at ``min_half_spread_ticks``, rounded outwards onto the venue's
+       of ``order_qty``, each depth clamped to ``[min_half_spread_ticks, cap]`` with ``cap =
+       min(max_depth_ticks, price_band × mid)`` (ticks), rounded outwards onto the venue's
        price grid (bids down, asks up) and never crossing the touch; no bid at ``q >= max_position``
        and no ask at ``q <= -max_position``.
 
@@ -199,8 +246,13 @@ class GLFTQuoter(Strategy):
         self._warmup_steps = int(math.ceil(config.warmup_s * 1000.0 / config.interval_ms))
         self._fit_grid = np.arange(config.max_fit_depth_ticks, dtype=np.float64) + 0.5
         self.sigma = math.nan
-        self.A = math.nan
-        self.k = math.nan
+        self.A = math.nan if config.prior_A is None else float(config.prior_A)
+        self.k = math.nan if config.prior_k is None else float(config.prior_k)
+        self._max_depth = float(
+            config.max_depth_ticks if config.max_depth_ticks is not None else config.max_fit_depth_ticks
+        )
+        self.n_unidentified_fits = 0
+        """Refits discarded as not identified (the previous A and k were kept)."""
 
     def on_start(self) -> None:
         """Start the requote timer."""
@@ -213,16 +265,17 @@ class GLFTQuoter(Strategy):
         if not bb < ba:  # empty or crossed book (NaN compares False)
             return
         tick = venue.tick_size
-        mid = 0.5 * (bb + ba) / tick
+        mid = 0.5 * (in_ticks(bb, tick) + in_ticks(ba, tick))
         max_buy, min_sell = venue.take_trade_extremes()
+        buy_t, sell_t = in_ticks(max_buy, tick), in_ticks(min_sell, tick)
         prev = self._prev_mid
         if prev == prev:
             slot = self._n_steps % self._depths.size
-            depth = max(max_buy / tick - prev, prev - min_sell / tick)
-            if max_buy != max_buy:  # NaN: no buy-taker trade this step
-                depth = prev - min_sell / tick
-            elif min_sell != min_sell:
-                depth = max_buy / tick - prev
+            depth = max(buy_t - prev, prev - sell_t)
+            if buy_t != buy_t:  # NaN: no buy-taker trade this step
+                depth = prev - sell_t
+            elif sell_t != sell_t:
+                depth = buy_t - prev
             self._depths[slot] = depth
             self._dmid[slot] = mid - prev
             self._n_steps += 1
@@ -230,16 +283,20 @@ class GLFTQuoter(Strategy):
                 self._n_steps >= self._warmup_steps
                 and self._n_steps % self.config.recalibrate_every == 0
             ):
-                self.sigma, self.A, self.k = self.estimate(
-                    self._depths, self._dmid, min(self._n_steps, self._depths.size)
-                )
+                sigma, A, k = self.estimate(self._depths, self._dmid, min(self._n_steps, self._depths.size))
+                self.sigma = sigma
+                if 0.0 < A < math.inf and 0.0 < k < math.inf:
+                    self.A, self.k = A, k
+                else:  # not identified: keep the last identified A, k (or the prior)
+                    self.n_unidentified_fits += 1
         self._prev_mid = mid
         if not (self.A > 0 and self.k > 0 and self.sigma == self.sigma):
             return
         bid_depth, ask_depth = self.target_depths(self.q / self.config.order_qty)
         floor = self.config.min_half_spread_ticks
+        cap = max(min(self._max_depth, self.config.price_band * mid), floor)
         self.quote_around_touch(
-            (mid - max(bid_depth, floor)) * tick, (mid + max(ask_depth, floor)) * tick, bb, ba
+            (mid - min(max(bid_depth, floor), cap)) * tick, (mid + min(max(ask_depth, floor), cap)) * tick, bb, ba
         )
 
     def estimate(self, depths: np.ndarray, dmid: np.ndarray, n: int) -> tuple[float, float, float]:
@@ -257,7 +314,8 @@ class GLFTQuoter(Strategy):
         Returns
         -------
         tuple of float
-            σ (ticks/√step), A (per step), k (per tick); NaN where the fit is not possible.
+            σ (ticks/√step), A (per step), k (per tick); NaN where the fit is not identified
+            (the quoter then keeps its previous A and k).
         """
         sigma = float(np.std(dmid[:n]))
         A, k = fit_intensity_nb(depths, n, self._fit_grid)

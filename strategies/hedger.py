@@ -8,14 +8,18 @@ total leaves ``[target − band, target + band]`` it trades the excess back to `
   by ``bribe_policy``: ``"optimal"`` maximises ``p(x)·(V − x)`` for the value of landing in
   the next block ``V = notional × urgency_bps`` (:func:`venues.inclusion.optimal_bribe`),
   ``"fixed"`` pays ``bribe``, ``"percentile"`` pays the ``bribe_percentile``-th percentile of
-  recorded priority fees (given to the hedger in quote units per transaction);
+  recorded priority fees (``fee_data_path``; gwei/gas × the chain's gas per swap × mid); the
+  swap is sent to the public mempool or as a private bundle (``submission``: only public swaps
+  can be sandwiched, :class:`venues.chain.Chain`);
 * ``venue = "book"``: an IOC order at the touch on the order-book venue.
 
 One hedge is in flight at a time; a dropped transaction is resent at the next check.
 
 **Costs** are recorded separately so they add up to the hedge's PnL against mid
 (:attr:`Hedger.costs`): ``slippage`` (execution price vs mid, pool fee excluded), ``pool_fee``
-(fee_bps of the input's value), ``bribe``, ``gas`` and ``fees`` (order-book taker fees).
+(fee_bps of the input's value), ``bribe``, ``gas`` (base fee + L1 data fee) and ``fees``
+(order-book taker fees); ``sandwich`` is the part of ``slippage`` lost to sandwiches (not an
+extra term).
 """
 
 from __future__ import annotations
@@ -60,6 +64,11 @@ class HedgerConfig:
         Worst acceptable execution price vs mid, bps (the swap's ``min_amount_out``).
     check_ms : float, default 250.0
         How often the hedger looks at the inventory, ms.
+    fee_data_path : str or None, default None
+        Recorded fee data of the ``percentile`` policy (mev-inspect ``mev_inspect_txs_derived.csv(.gz)``
+        or a directory of raw block JSONs); ``None``: the bundled file. Relative to the sweep file.
+    submission : {"public", "private"}, default "public"
+        Public mempool (visible to a sandwich searcher) or a private bundle.
     """
 
     band: float = attrs.field(default=0.2, validator=v.gt(0))
@@ -72,6 +81,8 @@ class HedgerConfig:
     urgency_bps: float = attrs.field(default=5.0, validator=v.ge(0))
     max_slippage_bps: float = attrs.field(default=50.0, validator=v.gt(0))
     check_ms: float = attrs.field(default=250.0, validator=v.gt(0))
+    fee_data_path: str | None = attrs.field(default=None, validator=v.optional(v.min_len(1)))
+    submission: str = attrs.field(default="public", validator=v.in_(("public", "private")))
 
 
 class Hedger(Strategy):
@@ -89,7 +100,7 @@ class Hedger(Strategy):
         The strategy whose inventory is hedged (its ``q``, as reported by its fills).
     recorded_priority_fees_gwei : ndarray of float64 or None
         Recorded priority fees, gwei per gas (``percentile`` policy); a bribe is the chosen
-        percentile × the chain's ``gas_per_swap`` × the mid (quote units per transaction).
+        percentile × the chain's gas per swap on the pool × the mid (quote units per transaction).
     name : str, default "hedger"
 
     Attributes
@@ -97,7 +108,8 @@ class Hedger(Strategy):
     onchain : components.account.Account
         The wallet of on-chain hedges (cash in quote units, q in base units).
     costs : dict of str to float
-        ``slippage``, ``pool_fee``, ``bribe``, ``gas``, ``fees`` in quote units.
+        ``slippage``, ``pool_fee``, ``bribe``, ``gas``, ``fees`` in quote units (they add up to the
+        hedges' PnL against mid); ``sandwich``: the part of ``slippage`` lost to sandwiches.
     n_hedges, n_dropped : int
     trades : list of tuple
         On-chain hedges as ``(block_ts_ns, side, qty, px, mid)`` (base units, quote units).
@@ -117,7 +129,7 @@ class Hedger(Strategy):
         self.quoter = quoter
         self.recorded_fees_gwei = None if fees is None else np.asarray(fees, dtype=float)
         self.onchain = Account()
-        self.costs = {"slippage": 0.0, "pool_fee": 0.0, "bribe": 0.0, "gas": 0.0, "fees": 0.0}
+        self.costs = {"slippage": 0.0, "pool_fee": 0.0, "sandwich": 0.0, "bribe": 0.0, "gas": 0.0, "fees": 0.0}
         self.n_hedges = 0
         self.n_dropped = 0
         self.trades: list[tuple[int, int, float, float, float]] = []  # (ts_ns, side, qty, px, mid)
@@ -185,11 +197,13 @@ class Hedger(Strategy):
             return c.bribe
         if c.bribe_policy == "percentile":
             fee_gwei = float(np.percentile(self.recorded_fees_gwei, c.bribe_percentile))
-            return fee_gwei * 1e-9 * self.chain.config.gas_per_swap * mid
+            return fee_gwei * 1e-9 * self.chain.gas_for(c.pool) * mid
         from venues.inclusion import optimal_bribe
 
-        cc = self.chain.config
-        bribe, _ = optimal_bribe(notional * c.urgency_bps * 1e-4, cc.inclusion_a, cc.inclusion_b)
+        if self.chain.profile.ordering == "fcfs" or not self.chain.profile.collects_tips:
+            return 0.0  # a priority fee buys nothing here: p(x) does not depend on x, so x* = 0
+        a, b = self.chain.inclusion_model(c.pool)
+        bribe, _ = optimal_bribe(notional * c.urgency_bps * 1e-4, a, b)
         return bribe
 
     def _send_swap(self, excess: float, mid: float) -> None:
@@ -212,7 +226,8 @@ class Hedger(Strategy):
             return
         bribe = self.choose_bribe(abs(excess) * mid, mid)
         self.chain.submit_swap(self._on_chain_report, pool=c.pool, amount_in=amount_in,
-                               zero_for_one=zero_for_one, min_amount_out=min_out, bribe=bribe)  # fmt: skip
+                               zero_for_one=zero_for_one, min_amount_out=min_out, bribe=bribe,
+                               private=c.submission == "private")  # fmt: skip
         self._inflight = True
 
     def _on_chain_report(self, event) -> None:
@@ -257,6 +272,7 @@ class Hedger(Strategy):
         exec_cost = (px - mid) * base if side == Side.BUY else (mid - px) * base
         fee_value = pool.fee_bps * 1e-4 * (quote if side == Side.BUY else base * mid)
         self.costs["pool_fee"] += fee_value
+        self.costs["sandwich"] += event.sandwich_loss  # the part of the slippage lost to a sandwich
         self.costs["slippage"] += exec_cost - fee_value
         self.onchain.on_fill(int(side), px, base, cost, False)
         self.trades.append((event.block_ts_ns, int(side), base, px, mid))

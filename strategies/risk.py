@@ -25,7 +25,6 @@ import logging
 import math
 from collections import deque
 from collections.abc import Iterable
-from statistics import NormalDist
 from typing import Any, ClassVar
 
 import attrs
@@ -34,6 +33,7 @@ from attrs import validators as v
 
 from components.base import Component
 from components.orders import Side, TimeInForce
+from components.performance import value_at_risk
 from engine.events import Event, Priority
 from engine.time import ms_to_ns
 
@@ -215,61 +215,32 @@ def alerts_array(alerts: Iterable[Alert]) -> np.ndarray:
 
 
 def historical_var(increments: np.ndarray, level: float) -> float:
-    """Historical Value-at-Risk: minus the ``1 − level`` empirical quantile of the increments.
+    """Historical Value-at-Risk of the increments: :func:`components.performance.value_at_risk`.
 
-    Parameters
-    ----------
-    increments : ndarray of float64
-        PnL changes over one horizon, quote units (gains > 0).
-    level : float
-        Confidence level, e.g. 0.95.
-
-    Returns
-    -------
-    float
-        The loss not exceeded with probability ``level``, quote units (> 0 means a loss).
-
-    Notes
-    -----
-    ``−np.quantile(increments, 1 − level)`` with numpy's default (linear interpolation,
-    Hyndman & Fan type 7).
+    The one VaR definition of mmsim: the loss quantile of the PnL increments over their
+    horizon (here one check period), ``−Q_{1−level}`` with linear interpolation (numpy's
+    default, Hyndman & Fan type 7); **positive = a loss**, quote units per horizon.
 
     Examples
     --------
     >>> round(historical_var(np.array([-2.0, -1.0, 0.0, 1.0, 2.0]), 0.95), 9)
     1.8
     """
-    return float(-np.quantile(np.asarray(increments, dtype=np.float64), 1.0 - level))
+    return value_at_risk(increments, level, "historical")
 
 
 def parametric_var(increments: np.ndarray, level: float) -> float:
-    """Gaussian (variance–covariance) Value-at-Risk of the increments.
+    """Gaussian Value-at-Risk of the increments: :func:`components.performance.value_at_risk`.
 
-    Parameters
-    ----------
-    increments : ndarray of float64
-        PnL changes over one horizon, quote units; at least 2.
-    level : float
-        Confidence level, e.g. 0.99.
-
-    Returns
-    -------
-    float
-        ``z_level · s − m`` with ``m`` the mean, ``s`` the sample standard deviation
-        (``ddof=1``) and ``z_level`` the standard normal quantile, quote units.
-
-    References
-    ----------
-    .. [1] J.P. Morgan/Reuters (1996), *RiskMetrics — Technical Document*, 4th ed., §6.
+    ``z_level · s − m`` (mean ``m``, sample standard deviation ``s``), positive = a loss,
+    quote units per horizon (RiskMetrics Technical Document, 4th ed., 1996, §6).
 
     Examples
     --------
     >>> round(parametric_var(np.array([-1.0, 1.0]), 0.95), 6)
     2.326174
     """
-    x = np.asarray(increments, dtype=np.float64)
-    z = NormalDist().inv_cdf(level)
-    return float(z * x.std(ddof=1) - x.mean())
+    return value_at_risk(increments, level, "parametric")
 
 
 class RiskMonitor(Component):
@@ -430,7 +401,9 @@ class VaRMonitor(RiskMonitor):
     At every check with a two-sided book the PnL increment since the previous such check
     (the first from the starting equity, 0) joins a window of ``round(var_window_s /
     check_ms)`` increments; once the window is full the VaR at ``var_level`` by ``var_method``
-    is compared with ``var_limit``. Metric ``"var_95"`` / ``"var_99"``, quote units.
+    is compared with ``var_limit``. Metric ``"var_95"`` / ``"var_99"``, quote units per check
+    period, positive = a loss (:func:`components.performance.value_at_risk`, the same VaR
+    as the trial metrics ``var_95_hist`` … over the metric interval).
 
     Parameters
     ----------
@@ -467,8 +440,7 @@ class VaRMonitor(RiskMonitor):
             return None
         x = np.fromiter(self._increments, dtype=np.float64)
         c = self.config
-        fn = historical_var if c.var_method == "historical" else parametric_var
-        self.var = fn(x, c.var_level)
+        self.var = value_at_risk(x, c.var_level, c.var_method)
         return self.metric, self.var, c.var_limit
 
 

@@ -47,7 +47,9 @@ __all__ = [
     "InclusionFit",
     "draw_included",
     "fit_inclusion",
+    "fit_inclusion_from_blocks",
     "fit_inclusion_model",
+    "inclusion_curve",
     "inclusion_dataset_from_blocks",
     "inclusion_probability",
     "inclusion_probability_array",
@@ -637,3 +639,110 @@ def inclusion_dataset_from_blocks(
         unit="gwei/gas",
         fee=fee,
     )
+
+
+# ------------------------------------------------------------ the fitted curve beside the data
+
+CURVE_DTYPE = np.dtype(
+    [("lo", np.float64), ("hi", np.float64), ("n", np.int64), ("empirical", np.float64), ("fitted", np.float64)]
+)
+"""One bribe bin of :func:`inclusion_curve`: bounds (gwei/gas), rows, observed and fitted inclusion rate."""
+
+
+def fit_inclusion_from_blocks(txs, **dataset_kwargs) -> tuple[InclusionFit, InclusionDataset]:
+    """Fit the inclusion model on recorded blocks (:func:`inclusion_dataset_from_blocks`, :func:`fit_inclusion_model`).
+
+    Parameters
+    ----------
+    txs : ndarray (``TX_DTYPE``) or path
+        As :func:`inclusion_dataset_from_blocks` (a derived CSV); a directory of raw mev-inspect
+        block JSONs is parsed with :func:`venues.loaders.eth_blocks.load_mev_inspect_json_dir`.
+    **dataset_kwargs
+        Passed to :func:`inclusion_dataset_from_blocks` (``fee``, ``marginal``, ...).
+
+    Returns
+    -------
+    (InclusionFit, InclusionDataset)
+        ``a, b`` per gwei/gas of priority fee.
+
+    Raises
+    ------
+    ValueError, venues.loaders.DataError
+        See the two functions.
+    """
+    if isinstance(txs, str | os.PathLike) and os.path.isdir(txs):
+        from venues.loaders.eth_blocks import load_mev_inspect_json_dir
+
+        txs = load_mev_inspect_json_dir(txs)[0]
+    ds = inclusion_dataset_from_blocks(txs, **dataset_kwargs)
+    return fit_inclusion_model(ds.bribes, ds.included), ds
+
+
+def inclusion_curve(dataset: InclusionDataset, fit: InclusionFit, n_bins: int = 10) -> np.ndarray:
+    """The fitted inclusion curve beside the data: observed vs fitted inclusion rate per bribe bin.
+
+    Bins are the distinct quantiles of the rows' bribes (``n_bins`` requested; repeated edges
+    merged, so fewer may come back). Each bin holds ``lo <= x < hi`` (the last one ``<= hi``);
+    ``empirical`` is the share of its rows labelled included, ``fitted`` the mean of
+    ``p(x)`` over them.
+
+    Parameters
+    ----------
+    dataset : InclusionDataset
+    fit : InclusionFit
+        Fitted in the dataset's unit.
+    n_bins : int, default 10
+
+    Returns
+    -------
+    ndarray, dtype CURVE_DTYPE
+        Non-empty bins, in increasing bribe.
+
+    Raises
+    ------
+    ValueError
+        ``n_bins < 1``.
+    """
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    x, y = dataset.bribes, dataset.included.astype(np.float64)
+    edges = np.unique(np.quantile(x, np.linspace(0.0, 1.0, n_bins + 1)))
+    if edges.size < 2:
+        edges = np.array([x.min(), x.max()])
+    idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, edges.size - 2)
+    p = inclusion_probability_array(x, fit.a, fit.b)
+    rows = []
+    for k in range(edges.size - 1):
+        m = idx == k
+        if m.any():
+            rows.append((edges[k], edges[k + 1], int(m.sum()), float(y[m].mean()), float(p[m].mean())))
+    return np.array(rows, dtype=CURVE_DTYPE)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    """``python -m venues.inclusion [FEE_DATA]``: fit on recorded blocks and print the curve beside the data."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m venues.inclusion", description=_main.__doc__)
+    ap.add_argument("fee_data", nargs="?", default=None,
+                    help="mev_inspect_txs_derived.csv(.gz) or a directory of raw block JSONs (default: bundled)")
+    ap.add_argument("--bins", type=int, default=10)
+    args = ap.parse_args(argv)
+    from venues.chain import DEFAULT_FEE_DATA
+    from venues.loaders._common import DataError
+
+    try:
+        fit, ds = fit_inclusion_from_blocks(args.fee_data or DEFAULT_FEE_DATA)
+    except (DataError, ValueError) as exc:
+        print(f"error: {exc}")
+        return 2
+    print(f"p(x) = 1/(1+exp(-(a + b·x))), x = effective priority fee, gwei/gas: a = {fit.a:.4f}, b = {fit.b:.4f} "
+          f"({fit.n} rows from {len(ds.marginal)} blocks)")
+    print(f"{'bribe from':>12} {'to':>10} {'rows':>7} {'observed':>9} {'fitted':>7}")
+    for r in inclusion_curve(ds, fit, args.bins):
+        print(f"{r['lo']:12.3f} {r['hi']:10.3f} {r['n']:7d} {r['empirical']:9.3f} {r['fitted']:7.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -1,19 +1,48 @@
-"""Venue profiles: fees, minimum order notional and price/size rounding for one instrument.
+"""Venue profiles: contract type, fees by tier, funding clock, minimum notional and price/size grids.
 
-A :class:`VenueProfile` answers the questions a quoter asks before it sends an order: what
-does a maker or taker fill cost, where is the next valid bid or ask price, how much size can
-be sent, and is the order large enough. Profiles are built by :func:`make_profile` from a
-venue name plus the instrument's tick/lot data. This module holds no matching, queue or
-funding logic (see :mod:`venues.orderbook`) and no per-account fee tiers beyond the
-overridable default rates.
+A :class:`VenueProfile` answers the questions a quoter and the ledger ask: what does a maker or
+taker fill cost, in which currency is PnL booked, what is a position worth, where is the next
+valid bid or ask price, how much size can be sent, and is the order large enough. Profiles are
+small data records built by :func:`make_profile` from a venue name plus the instrument's
+tick/lot data; every default below cites the exchange page it comes from (table in
+``docs/venues.md``).
 
-Default fee rates are the entry tiers at the time of writing (2025) and change over time;
-override ``maker_fee_bps`` / ``taker_fee_bps`` to match the period of the recorded data.
+- ``binance_usdm``: linear perpetual; size in the base coin; PnL, fees and funding in the
+  quote currency (USDT); funding every 8 h.
+- ``binance_coinm``: inverse perpetual; size in contracts of ``contract_size`` USD; PnL, fees,
+  margin and funding in the base coin (ETH, BTC); funding every 8 h.
+- ``binance_spot``: spot; base/quote balances, spot fee schedule, no funding.
+- ``hyperliquid_perp``: linear perpetual; PnL in USDC; funding every hour.
+
+``hyperliquid`` is an alias of ``hyperliquid_perp`` (older sweep files use it).
+
+Inverse contracts (Binance COIN-M) quote a price in USD per coin, but a contract is worth a
+fixed ``contract_size`` USD, so a position's value and its PnL are in the coin:
+``value = n × contract_size / price`` and, closing ``n`` contracts bought at ``entry``,
+``PnL = n × contract_size × (1/entry − 1/exit)`` coin (:class:`components.account.Account`);
+fees are ``rate × n × contract_size / price`` coin [2]_.
+
+Default fee rates are the published schedules (2024–2025) and change over time; pick a
+``fee_tier`` or override ``maker_fee_bps`` / ``taker_fee_bps`` to match the period of the data.
 
 See Also
 --------
 venues.hyperliquid : Hyperliquid price grid, size decimals, $10 minimum.
-venues.binance : Binance USDⓈ-M fixed tick and step.
+venues.binance : Binance fixed tick and step.
+components.account : the ledger (linear and inverse).
+components.funding : funding payments on the profile's funding clock.
+
+References
+----------
+.. [1] Hyperliquid GitBook, "Trading › Fees" (perps tiers by 14-day weighted volume, staking
+   discounts, referral discount) and "Trading › Funding" (hourly funding, 4 %/h cap).
+.. [2] Binance FAQ 360033544231, "Binance Futures Fee Structure & Fee Calculations"
+   (USDⓈ-M and COIN-M VIP tables; COIN-M commission = contracts × contract size / price ×
+   rate), and "Contract Specifications" of COIN-M perpetuals (BTCUSD_PERP 100 USD, others
+   10 USD per contract).
+.. [3] Binance, "Spot trading fee rate" (VIP tables) and the spot ``NOTIONAL`` filter.
+.. [4] Binance FAQ 360033525031, "Introduction to Binance Futures Funding Rates" (funding at
+   00:00, 08:00, 16:00 UTC; only positions open at the funding time pay or receive).
 """
 
 from __future__ import annotations
@@ -25,21 +54,107 @@ import attrs
 
 from venues import binance, hyperliquid
 
-__all__ = ["PROFILE_NAMES", "VenueProfile", "make_profile"]
+__all__ = [
+    "CONTRACTS",
+    "FEE_TIERS",
+    "PROFILE_NAMES",
+    "ProfileMismatchError",
+    "VenueProfile",
+    "check_feed_profile",
+    "coinm_contract_size",
+    "detect_capture_venue",
+    "make_profile",
+    "profile_from_config",
+]
 
-#: Venue names accepted by :func:`make_profile`.
-PROFILE_NAMES = ("binance_usdm", "hyperliquid")
+#: Venue names accepted by :func:`make_profile` (``hyperliquid`` = ``hyperliquid_perp``).
+PROFILE_NAMES = ("binance_usdm", "binance_coinm", "binance_spot", "hyperliquid_perp", "hyperliquid")
+
+#: Contract kinds of :attr:`VenueProfile.contract`.
+CONTRACTS = ("linear", "inverse", "spot")
 
 _PRICE_RULES = ("hyperliquid", "fixed_tick")
 
-# Entry-tier defaults: (maker_fee_bps, taker_fee_bps, min_notional in quote units).
-_DEFAULTS: dict[str, tuple[float, float, float]] = {
-    # Hyperliquid "Trading › Fees", perps tier 0 (<= $5M 14-day volume): 0.015 % / 0.045 %.
-    "hyperliquid": (1.5, 4.5, hyperliquid.MIN_ORDER_VALUE_USD),
-    # Binance fee schedule, USDⓈ-M futures, regular user VIP 0: 0.0200 % / 0.0500 %.
-    # MIN_NOTIONAL is per symbol in exchangeInfo; 5 USDT is the common value.
-    "binance_usdm": (2.0, 5.0, 5.0),
+# (maker_bps, taker_bps) by fee tier (index 0 = entry tier). Sources: [1]-[3] of the module
+# docstring; rates as published in 2024-2025, without BNB or other payment-token discounts.
+FEE_TIERS: dict[str, tuple[tuple[float, float], ...]] = {
+    # Binance USDⓈ-M futures, regular user VIP 0..9 (0.0200 %/0.0500 % ... 0.0000 %/0.0170 %).
+    "binance_usdm": (
+        (2.0, 5.0), (1.6, 4.0), (1.4, 3.5), (1.2, 3.2), (1.0, 3.0),
+        (0.8, 2.7), (0.6, 2.5), (0.4, 2.2), (0.2, 2.0), (0.0, 1.7),
+    ),
+    # Binance COIN-M futures, regular user VIP 0..9 (0.0200 %/0.0500 % ... 0.0000 %/0.0200 %).
+    "binance_coinm": (
+        (2.0, 5.0), (1.6, 4.5), (1.4, 4.0), (1.2, 3.0), (1.0, 2.5),
+        (0.8, 2.4), (0.6, 2.3), (0.4, 2.2), (0.2, 2.1), (0.0, 2.0),
+    ),
+    # Binance spot, regular user VIP 0..9 (0.1000 %/0.1000 % ... 0.0120 %/0.0240 %).
+    "binance_spot": (
+        (10.0, 10.0), (9.0, 10.0), (8.0, 10.0), (4.2, 6.0), (4.2, 5.4),
+        (3.6, 4.8), (3.0, 4.2), (2.4, 3.6), (1.8, 3.0), (1.2, 2.4),
+    ),
+    # Hyperliquid perps, tiers 0..6 by 14-day weighted volume (<= $5M ... > $7B).
+    "hyperliquid_perp": (
+        (1.5, 4.5), (1.2, 4.0), (0.8, 3.5), (0.4, 3.0), (0.0, 2.8), (0.0, 2.6), (0.0, 2.4),
+    ),
 }
+FEE_TIERS["hyperliquid"] = FEE_TIERS["hyperliquid_perp"]
+
+#: Hyperliquid staking discount tiers (fraction off positive fees) [1]: wood .. diamond.
+HL_STAKING_DISCOUNTS = (0.0, 0.05, 0.10, 0.15, 0.20, 0.30, 0.40)
+#: Hyperliquid discount for a referred user (first $25M of volume) [1].
+HL_REFERRAL_DISCOUNT = 0.04
+
+# name -> (contract, min_notional in quote units, settle-currency rule, funding interval s)
+_SPECS: dict[str, tuple[str, float, str, int | None]] = {
+    # Binance MIN_NOTIONAL is per symbol in exchangeInfo; 5 USDT is the common value.
+    "binance_usdm": ("linear", 5.0, "quote", 8 * 3600),
+    # COIN-M orders are whole contracts: no notional filter beyond the 1-contract lot.
+    "binance_coinm": ("inverse", 0.0, "base", 8 * 3600),
+    # Spot NOTIONAL filter: 5 USDT on the major pairs (per symbol in exchangeInfo).
+    "binance_spot": ("spot", 5.0, "quote", None),
+    "hyperliquid_perp": ("linear", hyperliquid.MIN_ORDER_VALUE_USD, "USDC", 3600),
+    "hyperliquid": ("linear", hyperliquid.MIN_ORDER_VALUE_USD, "USDC", 3600),
+}
+
+# Binance COIN-M contract sizes (USD per contract): BTCUSD 100, every other coin 10 [2].
+_COINM_SIZE_BTC = 100.0
+_COINM_SIZE_OTHER = 10.0
+_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USD", "BTC", "ETH", "BNB")
+
+
+class ProfileMismatchError(ValueError):
+    """The venue profile does not fit the recorded data (e.g. a linear profile on an inverse feed)."""
+
+
+def coinm_contract_size(symbol: str) -> float:
+    """USD value of one Binance COIN-M contract of ``symbol`` (``BTCUSD_PERP`` → 100, else 10).
+
+    Parameters
+    ----------
+    symbol : str
+        COIN-M symbol, e.g. ``ETHUSD_PERP`` or ``BTCUSD_240927``.
+
+    Returns
+    -------
+    float
+        Contract size in USD, from Binance's COIN-M contract specifications [2]_.
+
+    Examples
+    --------
+    >>> coinm_contract_size("BTCUSD_PERP"), coinm_contract_size("ethusd_perp")
+    (100.0, 10.0)
+    """
+    return _COINM_SIZE_BTC if symbol.upper().startswith("BTCUSD") else _COINM_SIZE_OTHER
+
+
+def _split_symbol(symbol: str) -> tuple[str, str]:
+    """``(base, quote)`` of an exchange symbol (``ETHUSDT`` → ETH, USDT; ``ETHUSD_PERP`` → ETH, USD)."""
+    s = symbol.upper().split("_")[0].replace("-", "").replace("/", "")
+    for q in _QUOTES:
+        if s.endswith(q) and len(s) > len(q):
+            return s[: -len(q)], q
+    return s, ""
 
 
 @functools.lru_cache(maxsize=64)
@@ -141,6 +256,21 @@ class VenueProfile:
         Hyperliquid ``szDecimals``; required for ``"hyperliquid"``, ``None`` otherwise.
     is_perp : bool, default True
         Perpetual (``True``) or spot (``False``); changes Hyperliquid's decimals cap.
+    contract : {"linear", "inverse", "spot"}, default "linear"
+        ``"linear"``: size in base units, value ``qty × px`` in the quote currency.
+        ``"inverse"``: size in contracts of ``contract_size`` quote units each, value
+        ``qty × contract_size / px`` in the base coin. ``"spot"``: like linear, no funding.
+    contract_size : float, default 1.0
+        Quote units per contract (inverse only; ``1.0`` otherwise).
+    settle_currency : str, default ""
+        Currency of fees, PnL and funding (``USDT``, ``USDC``, ``ETH``...); ``""`` if unknown.
+    funding_interval_s : int or None, default None
+        Nominal funding period in seconds (3600 Hyperliquid, 28800 Binance perps); ``None``
+        for spot (no funding).
+    fee_tier : int, default 0
+        Index into :data:`FEE_TIERS` the default rates came from (informational).
+    source : str, default ""
+        Where the defaults come from (exchange doc pages).
     """
 
     name: str
@@ -152,9 +282,19 @@ class VenueProfile:
     tick_size: float | None = attrs.field(default=None, validator=_positive_or_none)
     sz_decimals: int | None = attrs.field(default=None)
     is_perp: bool = attrs.field(default=True)
+    contract: str = attrs.field(default="linear", validator=attrs.validators.in_(CONTRACTS))
+    contract_size: float = attrs.field(default=1.0, converter=float, validator=_positive)
+    settle_currency: str = attrs.field(default="")
+    funding_interval_s: int | None = attrs.field(default=None)
+    fee_tier: int = attrs.field(default=0)
+    source: str = attrs.field(default="", eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        """Check that the grid fields fit ``price_rule``."""
+        """Check that the grid fields fit ``price_rule`` and the contract fields agree."""
+        if self.contract != "inverse" and self.contract_size != 1.0:
+            raise ValueError(f"{self.name}: contract_size only applies to inverse contracts")
+        if self.contract == "spot" and self.funding_interval_s is not None:
+            raise ValueError(f"{self.name}: spot instruments have no funding")
         if self.price_rule == "fixed_tick":
             if self.tick_size is None:
                 raise ValueError(f"{self.name}: price_rule 'fixed_tick' needs tick_size")
@@ -353,29 +493,70 @@ class VenueProfile:
         """
         return binance.meets_min_notional(px, qty, self.min_notional)
 
+    @property
+    def is_inverse(self) -> bool:
+        """Whether sizes are inverse contracts (value and PnL in the base coin)."""
+        return self.contract == "inverse"
+
+    @property
+    def has_funding(self) -> bool:
+        """Whether positions pay or receive funding (perpetuals, not spot)."""
+        return self.funding_interval_s is not None
+
+    def notional(self, px: float, qty: float) -> float:
+        """Value of ``qty`` at price ``px``, in the settlement currency.
+
+        Parameters
+        ----------
+        px : float
+            Price, quote units per base unit. ``> 0``.
+        qty : float
+            Size: base units (linear, spot) or contracts (inverse). May be negative (signed).
+
+        Returns
+        -------
+        float
+            ``qty × px`` (linear, spot) or ``qty × contract_size / px`` (inverse, base coin).
+
+        Examples
+        --------
+        >>> make_profile("binance_coinm", tick_size=0.01, lot_size=1, symbol="ETHUSD_PERP").notional(2500.0, 3)
+        0.012
+        """
+        if self.contract == "inverse":
+            return qty * self.contract_size / px
+        return qty * px
+
     def fee(self, px: float, qty: float, is_maker: bool) -> float:
-        """Fee of a fill, in quote units (negative for a rebate).
+        """Fee of a fill, in the settlement currency (negative for a rebate).
 
         Parameters
         ----------
         px : float
             Fill price, in quote units per base unit.
         qty : float
-            Fill size, in base units. ``>= 0``.
+            Fill size: base units, or contracts for an inverse profile. ``>= 0``.
         is_maker : bool
             ``True`` for a maker (resting) fill, ``False`` for a taker fill.
 
         Returns
         -------
         float
-            ``px × qty × fee_bps / 10_000``.
+            ``notional(px, qty) × fee_bps / 10_000``: ``px × qty × bps / 1e4`` quote units
+            (linear, spot), ``qty × contract_size / px × bps / 1e4`` coin (inverse, Binance
+            COIN-M commission formula [2]_).
 
         Examples
         --------
         >>> make_profile("hyperliquid", sz_decimals=2).fee(100.0, 2.0, is_maker=False)
         0.09
+        >>> p = make_profile("binance_coinm", tick_size=0.1, lot_size=1, symbol="BTCUSD_PERP")
+        >>> round(p.fee(50_000.0, 10, is_maker=False), 12)   # 10 × 100 / 50000 × 5 bps
+        1e-05
         """
         bps = self.maker_fee_bps if is_maker else self.taker_fee_bps
+        if self.contract == "inverse":
+            return qty * self.contract_size / px * bps / 10_000.0
         return px * qty * bps / 10_000.0
 
 
@@ -388,38 +569,55 @@ def make_profile(
     maker_fee_bps: float | None = None,
     taker_fee_bps: float | None = None,
     min_notional: float | None = None,
+    fee_tier: int = 0,
+    staking_discount: float = 0.0,
+    referral_discount: float = 0.0,
+    contract_size: float | None = None,
+    symbol: str | None = None,
 ) -> VenueProfile:
     """Build the :class:`VenueProfile` of one instrument on a named venue.
 
     Any of ``maker_fee_bps``, ``taker_fee_bps`` and ``min_notional`` left as ``None`` takes
-    the venue default:
+    the venue default (fees: the ``fee_tier`` row of :data:`FEE_TIERS`):
 
-    ================  =========  =========  ====================================
-    name              maker bps  taker bps  min_notional (quote units)
-    ================  =========  =========  ====================================
-    ``hyperliquid``   1.5        4.5        10 (USDC)
-    ``binance_usdm``  2.0        5.0        5 (USDT; per symbol, configurable)
-    ================  =========  =========  ====================================
+    ====================  =========  =========  ============================  ========
+    name                  maker bps  taker bps  min_notional (quote units)    funding
+    ====================  =========  =========  ============================  ========
+    ``binance_usdm``      2.0        5.0        5 (USDT; per symbol)          8 h
+    ``binance_coinm``     2.0        5.0        0 (whole contracts)           8 h
+    ``binance_spot``      10.0       10.0       5 (USDT; per symbol)          none
+    ``hyperliquid_perp``  1.5        4.5        10 (USDC)                     1 h
+    ====================  =========  =========  ============================  ========
 
     Parameters
     ----------
     name : str
-        ``"hyperliquid"`` (perpetuals) or ``"binance_usdm"`` (USDⓈ-M futures).
+        One of :data:`PROFILE_NAMES` (``"hyperliquid"`` is ``"hyperliquid_perp"``).
     tick_size : float or None, default None
-        Price tick, in quote units. Required for ``"binance_usdm"``. For ``"hyperliquid"``
+        Price tick, in quote units. Required for the Binance profiles. For Hyperliquid
         optional: a power of ten that coarsens the significant-figure grid (the coarser of
         the two steps applies at each price).
     lot_size : float or None, default None
-        Size step, in base units. Required for ``"binance_usdm"``. For ``"hyperliquid"`` it
-        must be ``10^−szDecimals``; given alone it sets ``sz_decimals = round(−log10(lot))``.
+        Size step (base units; contracts for ``binance_coinm``, default 1). Required for
+        ``binance_usdm`` and ``binance_spot``. For Hyperliquid it must be ``10^−szDecimals``;
+        given alone it sets ``sz_decimals = round(−log10(lot))``.
     sz_decimals : int or None, default None
         Hyperliquid ``szDecimals`` (``0..6`` for perps). Must be ``None`` for Binance.
-    maker_fee_bps : float or None, default None
-        Maker fee in basis points of notional; negative is a rebate.
-    taker_fee_bps : float or None, default None
-        Taker fee in basis points of notional.
+    maker_fee_bps, taker_fee_bps : float or None, default None
+        Fee in basis points of notional (negative is a rebate); final (no discount applied).
     min_notional : float or None, default None
         Minimum order value ``px × qty`` in quote units.
+    fee_tier : int, default 0
+        Row of :data:`FEE_TIERS` for the default rates (Binance VIP 0..9, Hyperliquid 0..6).
+    staking_discount, referral_discount : float, default 0.0
+        Hyperliquid only: fractions taken off the tier's positive fees, multiplicatively
+        (``rate × (1 − staking) × (1 − referral)``); staking tiers 5 %..40 %
+        (:data:`HL_STAKING_DISCOUNTS`), referral 4 % [1]_. In ``[0, 1)``.
+    contract_size : float or None, default None
+        ``binance_coinm`` only: USD per contract; default from ``symbol``
+        (:func:`coinm_contract_size`).
+    symbol : str or None, default None
+        Instrument, for the contract size and the settlement currency.
 
     Returns
     -------
@@ -429,28 +627,21 @@ def make_profile(
     Raises
     ------
     ValueError
-        If ``name`` is unknown (the message lists the allowed names); for
-        ``"hyperliquid"`` if both ``sz_decimals`` and ``lot_size`` are ``None``, if
-        ``lot_size`` is not a power of ten or disagrees with ``sz_decimals``, or if
-        ``tick_size`` is not a power of ten; for ``"binance_usdm"`` if ``tick_size`` or
-        ``lot_size`` is ``None`` or ``sz_decimals`` is given; for any venue if a number is
-        non-finite or out of range.
+        If ``name`` is unknown (the message lists the allowed names); if ``fee_tier`` is
+        outside the venue's table; for Hyperliquid if both ``sz_decimals`` and ``lot_size``
+        are ``None``, if ``lot_size`` is not a power of ten or disagrees with ``sz_decimals``,
+        or if ``tick_size`` is not a power of ten; for Binance if ``tick_size`` (or, except
+        COIN-M, ``lot_size``) is ``None``, ``sz_decimals`` is given, or a Hyperliquid discount
+        is set; for any venue if a number is non-finite or out of range.
 
     Notes
     -----
-    Fee schedules change: the defaults are the entry tiers as published in 2025. Hyperliquid
-    perps tier 0 (14-day volume <= $5M) charges 0.045 % taker and 0.015 % maker; staking and
-    referral discounts are not applied; in June 2023 the schedule was 2.5 bps taker and a
-    0.2 bps maker rebate. Binance USDⓈ-M regular users (VIP 0) pay 0.0200 % maker and 0.0500 %
-    taker; the 10 % discount for paying fees in BNB is not applied. Binance's
-    ``MIN_NOTIONAL`` filter is set per symbol in ``exchangeInfo`` (5 USDT is common; some
-    large symbols use more), so pass the symbol's value.
-
-    References
-    ----------
-    .. [1] Hyperliquid GitBook, "Trading › Fees" and "API › Tick and lot size".
-    .. [2] Binance, "Fee Rate" schedule (USDⓈ-M Futures, Regular User / VIP 0), and Binance
-       Developers, "USDⓈ-M Futures › Common Definitions › Filters".
+    Fee schedules change: the defaults are the tables published in 2024–2025. Hyperliquid
+    perps tier 0 (14-day volume <= $5M) charges 0.045 % taker and 0.015 % maker; in June
+    2023 the schedule was 2.5 bps taker and a 0.2 bps maker rebate. Binance's 10 % discount
+    for paying fees in BNB is not applied. Binance's ``MIN_NOTIONAL`` filter is set per symbol
+    in ``exchangeInfo`` (5 USDT is common; some large symbols use more), so pass the symbol's
+    value.
 
     Examples
     --------
@@ -462,16 +653,42 @@ def make_profile(
     >>> bn = make_profile("binance_usdm", tick_size=0.01, lot_size=0.001, maker_fee_bps=1.8)
     >>> bn.maker_fee_bps, bn.round_bid(3456.789), bn.round_qty(0.0129)
     (1.8, 3456.78, 0.012)
+    >>> vip = make_profile("hyperliquid_perp", sz_decimals=4, fee_tier=2, staking_discount=0.1)
+    >>> round(vip.maker_fee_bps, 10), round(vip.taker_fee_bps, 10)   # 0.8 × 0.9, 3.5 × 0.9
+    (0.72, 3.15)
+    >>> cm = make_profile("binance_coinm", tick_size=0.01, symbol="ETHUSD_PERP")
+    >>> cm.contract, cm.contract_size, cm.settle_currency, cm.lot_size
+    ('inverse', 10.0, 'ETH', 1.0)
     """
-    if name not in _DEFAULTS:
+    if name not in _SPECS:
         raise ValueError(f"unknown venue profile {name!r}; allowed: {', '.join(PROFILE_NAMES)}")
-    maker_d, taker_d, min_d = _DEFAULTS[name]
+    contract, min_d, settle_rule, funding_s = _SPECS[name]
+    tiers = FEE_TIERS[name]
+    if not (isinstance(fee_tier, int) and 0 <= fee_tier < len(tiers)):
+        raise ValueError(f"{name}: fee_tier must be an integer in 0..{len(tiers) - 1}, got {fee_tier!r}")
+    is_hl = name.startswith("hyperliquid")
+    for label, disc in (("staking_discount", staking_discount), ("referral_discount", referral_discount)):
+        if not (math.isfinite(disc) and 0.0 <= disc < 1.0):
+            raise ValueError(f"{name}: {label} must be in [0, 1), got {disc!r}")
+        if disc and not is_hl:
+            raise ValueError(f"{name}: {label} is a Hyperliquid fee discount; leave it 0")
+    keep = (1.0 - staking_discount) * (1.0 - referral_discount)
+    maker_d, taker_d = (r * keep if r > 0 else r for r in tiers[fee_tier])
+    base, quote = _split_symbol(symbol) if symbol else ("", "")
+    settle = {"quote": quote, "base": base}.get(settle_rule, settle_rule)
     fees = {
         "maker_fee_bps": maker_d if maker_fee_bps is None else maker_fee_bps,
         "taker_fee_bps": taker_d if taker_fee_bps is None else taker_fee_bps,
         "min_notional": min_d if min_notional is None else min_notional,
+        "fee_tier": fee_tier,
+        "settle_currency": settle,
+        "funding_interval_s": funding_s,
+        "contract": contract,
+        "source": _SOURCES[name],
     }
-    if name == "hyperliquid":
+    if contract_size is not None and contract != "inverse":
+        raise ValueError(f"{name}: contract_size only applies to binance_coinm (inverse)")
+    if is_hl:
         if sz_decimals is None and lot_size is None:
             raise ValueError(
                 "hyperliquid profile needs sz_decimals (or lot_size = 10**-szDecimals)"
@@ -491,14 +708,240 @@ def make_profile(
             is_perp=True,
             **fees,
         )
-    # binance_usdm
+    if contract == "inverse":
+        lot_size = 1.0 if lot_size is None else lot_size
+        size = contract_size if contract_size is not None else coinm_contract_size(symbol or "")
+        fees["contract_size"] = size
     if tick_size is None or lot_size is None:
         raise ValueError(
-            f"binance_usdm profile needs tick_size and lot_size "
+            f"{name} profile needs tick_size and lot_size "
             f"(PRICE_FILTER.tickSize, LOT_SIZE.stepSize); got {tick_size=}, {lot_size=}"
         )
     if sz_decimals is not None:
-        raise ValueError("sz_decimals is a Hyperliquid setting; leave it None for binance_usdm")
+        raise ValueError(f"sz_decimals is a Hyperliquid setting; leave it None for {name}")
     return VenueProfile(
-        name=name, price_rule="fixed_tick", lot_size=lot_size, tick_size=tick_size, **fees
+        name=name, price_rule="fixed_tick", lot_size=lot_size, tick_size=tick_size,
+        is_perp=contract != "spot", **fees,
+    )  # fmt: skip
+
+
+_SOURCES = {
+    "binance_usdm": "Binance FAQ 360033544231 (USDⓈ-M VIP fee table); exchangeInfo filters; "
+    "funding FAQ 360033525031",
+    "binance_coinm": "Binance FAQ 360033544231 (COIN-M VIP fee table, commission = contracts × "
+    "contract size / price × rate); COIN-M contract specifications; funding FAQ 360033525031",
+    "binance_spot": "Binance spot fee schedule (VIP table); spot exchangeInfo NOTIONAL filter",
+    "hyperliquid_perp": "Hyperliquid GitBook: Trading › Fees, Trading › Funding, API › Tick and lot size",
+}
+_SOURCES["hyperliquid"] = _SOURCES["hyperliquid_perp"]
+
+
+def profile_from_config(config, meta) -> VenueProfile:
+    """Build a venue's profile from its config, falling back to what the feed recorded.
+
+    Parameters
+    ----------
+    config : venues.orderbook.config.VenueConfig
+        ``profile``, ``tick_size``, ``lot_size``, ``sz_decimals``, fee overrides, and (when
+        present) ``fee_tier``, ``staking_discount``, ``referral_discount``, ``contract_size``.
+    meta : venues.loaders.FeedMeta
+        Supplies ``symbol``, ``tick_size``, ``lot_size`` and ``sz_decimals`` when the config
+        leaves them out.
+
+    Returns
+    -------
+    VenueProfile
+
+    Raises
+    ------
+    ValueError
+        As :func:`make_profile`.
+    """
+    name = config.profile
+    is_hl = name.startswith("hyperliquid")
+    sz_decimals = config.sz_decimals if config.sz_decimals is not None else meta.sz_decimals
+    if not is_hl:
+        sz_decimals = None
+    if is_hl:
+        tick = config.tick_size
+        lot = config.lot_size if config.lot_size is not None else (None if sz_decimals is not None else meta.lot_size)
+    else:
+        tick = config.tick_size if config.tick_size is not None else meta.tick_size
+        lot = config.lot_size if config.lot_size is not None else meta.lot_size
+    return make_profile(
+        name,
+        tick_size=tick,
+        lot_size=lot,
+        sz_decimals=sz_decimals,
+        maker_fee_bps=config.maker_fee_bps,
+        taker_fee_bps=config.taker_fee_bps,
+        min_notional=config.min_notional,
+        fee_tier=getattr(config, "fee_tier", 0),
+        staking_discount=getattr(config, "staking_discount", 0.0),
+        referral_discount=getattr(config, "referral_discount", 0.0),
+        contract_size=getattr(config, "contract_size", None),
+        symbol=getattr(meta, "symbol", None) or None,
     )
+
+
+# feed venue label (venues.loaders.FeedMeta.venue) -> the profile to use with it
+_FEED_PROFILE = {
+    "binance_usdm": "binance_usdm",
+    "binance_coinm": "binance_coinm",
+    "binance_spot": "binance_spot",
+    "hyperliquid": "hyperliquid_perp",
+}
+_FEED_KIND = {"binance_usdm": "linear", "binance_coinm": "inverse", "binance_spot": "spot",
+              "hyperliquid": "linear"}  # fmt: skip
+_KIND_WORDS = {"linear": "a linear (USDⓈ-margined) perpetual", "inverse": "an inverse (COIN-M) contract",
+               "spot": "a spot market"}  # fmt: skip
+
+
+def check_feed_profile(profile: str, feed_venue: str | None, symbol: str = "") -> None:
+    """Refuse a profile whose contract kind differs from the recorded feed's.
+
+    An inverse capture (``BTCUSD_PERP``, dapi ``…_perp@depth`` streams, labelled
+    ``binance_coinm`` by the loader) run with a linear or spot profile, a spot capture run with
+    a perp profile, or a linear capture run with the inverse or spot profile is an error: the
+    PnL would be in the wrong currency and off by orders of magnitude. Feeds of unknown venue
+    (``hftbacktest``, ``None``) pass.
+
+    Parameters
+    ----------
+    profile : str
+        A :data:`PROFILE_NAMES` entry.
+    feed_venue : str or None
+        ``FeedMeta.venue`` (or :func:`detect_capture_venue`).
+    symbol : str, default ""
+        For the message.
+
+    Raises
+    ------
+    ProfileMismatchError
+        Naming the profile to use.
+
+    Examples
+    --------
+    >>> check_feed_profile("binance_coinm", "binance_coinm")
+    >>> check_feed_profile("binance_usdm", "binance_coinm", "ETHUSD_PERP")
+    Traceback (most recent call last):
+    ...
+    venues.profiles.ProfileMismatchError: profile 'binance_usdm' is a linear (USDⓈ-margined) \
+perpetual but the data (ETHUSD_PERP) is an inverse (COIN-M) contract: use profile = "binance_coinm"
+    """
+    kind = _FEED_KIND.get(feed_venue or "")
+    if kind is None or profile not in _SPECS:
+        return
+    pkind = _SPECS[profile][0]
+    if pkind == kind:
+        return
+    what = f" ({symbol})" if symbol else ""
+    raise ProfileMismatchError(
+        f"profile {profile!r} is {_KIND_WORDS[pkind]} but the data{what} is "
+        f"{_KIND_WORDS[kind]}: use profile = \"{_FEED_PROFILE[feed_venue]}\""
+    )
+
+
+def detect_capture_venue(fmt: str, paths, symbol: str | None = None, max_lines: int = 20_000):
+    """Venue label of a capture from its first depth message, without parsing the whole file.
+
+    Same rules as the Binance loader (:mod:`venues.loaders.binance`): ``binance_coinm`` when the
+    symbol has ``_`` (``ETHUSD_PERP``) or the diff has ``ps``; ``binance_usdm`` when diffs carry
+    ``pu``; ``binance_spot`` otherwise. Hyperliquid formats are ``hyperliquid``.
+
+    Parameters
+    ----------
+    fmt : str
+        ``DataConfig.format``.
+    paths : sequence of str
+        The capture files (only the first lines of each are read, until a depth diff).
+    symbol : str or None, default None
+        Only this symbol's messages count.
+    max_lines : int, default 20000
+        Lines read per file at most.
+
+    Returns
+    -------
+    tuple of (str, str) or None
+        ``(venue, symbol)``, or ``None`` when unknown (other formats, unreadable file, no diff
+        in the first lines); the loader reports unreadable files itself.
+    """
+    if fmt.startswith("hyperliquid"):
+        return ("hyperliquid", symbol or "")
+    if fmt != "binance_ws":
+        return None
+    import json
+
+    from venues.loaders.binance import open_text
+
+    want = symbol.upper() if symbol else None
+    for path in paths:
+        try:
+            with open_text(path) as fh:
+                for n, raw in enumerate(fh):
+                    if n >= max_lines:
+                        break
+                    if "depthUpdate" not in raw:
+                        continue
+                    data = json.loads(raw[raw.find(" ") + 1 :]).get("data") or {}
+                    s = str(data.get("s", ""))
+                    if want is not None and s.upper() != want:
+                        continue
+                    if "ps" in data or "_" in s:
+                        return ("binance_coinm", s)
+                    return ("binance_usdm" if "pu" in data else "binance_spot", s)
+        except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+            return None
+    return None
+
+
+def sweep_profile_problems(venue_table: dict, axis_values: dict, data, check_files: bool = True) -> list[str]:
+    """Problems of a sweep file's ``[venue]`` profile settings, as ``key.path: message`` lines.
+
+    Checks every value given for ``profile`` (scalar, list or axis) against the recorded data
+    (:func:`detect_capture_venue`, :func:`check_feed_profile`) and every ``fee_tier`` /
+    ``staking_discount`` / ``referral_discount`` / ``contract_size`` against each profile.
+
+    Parameters
+    ----------
+    venue_table : dict
+        The ``[venue]`` table (axes given as lists still in it).
+    axis_values : dict of str to tuple
+        Values of ``[venue]`` axes given as tables (ranges, choices), by key.
+    data : venues.loaders.DataConfig or None
+        The sweep's data (``None`` when ``[data]`` was invalid: only the option checks run).
+    check_files : bool, default True
+        Read the capture's first lines to detect its venue.
+
+    Returns
+    -------
+    list of str
+    """
+
+    def values(key, default):
+        if key in axis_values:
+            return list(axis_values[key])
+        v = venue_table.get(key, default)
+        return list(v) if isinstance(v, list) else [v]
+
+    out: list[str] = []
+    names = [p for p in values("profile", "hyperliquid") if isinstance(p, str) and p in _SPECS]
+    detected = None
+    if data is not None and check_files and names:
+        detected = detect_capture_venue(data.format, data.paths, data.symbol)
+    for name in dict.fromkeys(names):
+        if detected is not None:
+            try:
+                check_feed_profile(name, detected[0], detected[1])
+            except ProfileMismatchError as exc:
+                out.append(f"venue.profile: {exc}")
+        n_tiers = len(FEE_TIERS[name])
+        for tier in values("fee_tier", 0):
+            if isinstance(tier, int) and not 0 <= tier < n_tiers:
+                out.append(f"venue.fee_tier: {tier}: profile {name!r} has fee tiers 0..{n_tiers - 1}")
+        for key in ("staking_discount", "referral_discount"):
+            if not name.startswith("hyperliquid") and any(isinstance(d, int | float) and d for d in values(key, 0.0)):
+                out.append(f"venue.{key}: a Hyperliquid fee discount; profile {name!r} has none")
+        if _SPECS[name][0] != "inverse" and any(c is not None for c in values("contract_size", None)):
+            out.append(f"venue.contract_size: only for inverse contracts (binance_coinm), not {name!r}")
+    return out

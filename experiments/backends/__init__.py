@@ -35,9 +35,9 @@ class Backend(Protocol):
     def start(self, ctx: WorkerContext, workers: int, gpu: Any = None) -> None:
         """Start ``workers`` workers prepared with ``ctx``.
 
-        ``gpu`` is the sweep's :class:`experiments.gpu.GpuSlots` (or ``None``); each backend
+        ``gpu`` is the sweep's :class:`engine.gpu.GpuSlots` (or ``None``); each backend
         takes the handle it needs from it (a process semaphore, a Ray actor) and installs it in
-        every worker with :func:`experiments.gpu.install`.
+        every worker with :func:`engine.gpu.install`.
         """
 
     def submit(self, trial: TrialSpec, timeout_s: float | None = None) -> None:

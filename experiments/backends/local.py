@@ -18,15 +18,24 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing as mp
+import queue
 import time
 import traceback
 from collections import deque
-from pathlib import Path
 from typing import Any
 
-from experiments.config import TrialSpec, resolve_strategy
+import attrs
+
+from experiments.config import TrialSpec
 from experiments.progress import TrialOutcome
-from experiments.worker import WorkerContext, error_text, init_worker_gpu, run_one, run_trial_safely
+from experiments.worker import (
+    WorkerContext,
+    error_text,
+    init_worker_gpu,
+    run_one,
+    run_trial_safely,
+    worker_strategy,
+)
 
 __all__ = ["LocalBackend"]
 
@@ -68,6 +77,7 @@ class LocalBackend:
         self._started_at: dict[Any, float] = {}
         self._queue: deque[TrialSpec] = deque()
         self._current: tuple[TrialSpec, float] | None = None
+        self._log_queue: Any = None
 
     # -- protocol -------------------------------------------------------------------------
 
@@ -81,10 +91,26 @@ class LocalBackend:
         from pebble import ProcessPool
 
         handle = self._gpu.worker_handle() if self._gpu is not None else None
+        context = mp.get_context(MP_START_METHOD)
+        # workers' print/warnings/log lines come back here and are shown through the live
+        # view's console (experiments.worker.route_output), not written over it
+        self._log_queue = context.Queue()
+        ctx = attrs.evolve(self._ctx, log_queue=self._log_queue)
         self._pool = ProcessPool(
             max_workers=self._workers, initializer=init_worker_gpu,
-            initargs=(self._ctx, handle), context=mp.get_context(MP_START_METHOD),
+            initargs=(ctx, handle), context=context,
         )
+
+    def logs(self) -> list[str]:
+        """Lines the workers printed (stdout, stderr, warnings, logging) since the last call."""
+        out: list[str] = []
+        q = self._log_queue
+        while q is not None and len(out) < 10_000:
+            try:
+                out.append(q.get_nowait())
+            except (queue.Empty, OSError, ValueError, EOFError):
+                break
+        return out
 
     def _use_in_process(self, timeout_s: float | None) -> bool:
         if self._in_process is None:
@@ -104,11 +130,10 @@ class LocalBackend:
         trial = self._queue.popleft()
         if self._strategy_cls is None:
             assert self._ctx is not None
-            self._strategy_cls = resolve_strategy(self._ctx.strategy_path,
-                                                  Path(self._ctx.search_dir))[1]
+            self._strategy_cls = worker_strategy(self._ctx)
         if self._feed is None:
             assert self._ctx is not None
-            from experiments import gpu
+            from engine import gpu
             from venues.loaders import load_feed
 
             # in-process mode: this process is the worker, so it holds the GPU handle too

@@ -7,9 +7,13 @@ loaded once per actor, the strategy class imported) and then runs trials one at 
 parent, the only DuckDB writer.
 
 **Where Ray runs.** Without ``RAY_ADDRESS`` (and no ``address=``) the backend starts a private
-local Ray instance with ``num_cpus = workers`` (no dashboard, worker logs not forwarded to the
-driver) and stops it at :meth:`RayBackend.shutdown`. A Ray already initialised in this process
-(e.g. by a test, or a notebook) is used as it is and left running. With ``RAY_ADDRESS`` set
+local Ray instance with ``num_cpus = workers`` bound to ``127.0.0.1`` (:data:`LOCAL_BIND`; no
+dashboard, worker logs not forwarded to the driver) and stops it at
+:meth:`RayBackend.shutdown`, which also runs on Ctrl-C and SIGTERM; if the sweep process is
+killed outright (SIGKILL), a watchdog process (:mod:`experiments.backends.reaper`) kills the
+Ray processes it had started, which Ray itself would leave running (its agents). A Ray
+already initialised in this process (e.g. by a test, or a notebook) is used as it is and left
+running. With ``RAY_ADDRESS`` set
 (``ray://head:10001`` or ``head:6379``) the backend connects to that cluster instead.
 
 **On a cluster** every node that hosts an actor must have mmsim (and the user's strategy
@@ -24,20 +28,20 @@ runs longer than its ``timeout_s`` (measured on the parent's clock from dispatch
 actor killed (``ray.kill``) and ends ``failed`` with ``TimeoutError: trial exceeded N s``; an
 actor that dies while running a trial (segfault, ``os._exit``, OOM, lost node) fails that trial
 with Ray's error text. Either way a replacement actor is started and the sweep goes on. A
-killed actor's GPU slots are given back (:meth:`experiments.gpu.RaySemaphore.release_holder`).
+killed actor's GPU slots are given back (:meth:`engine.gpu.RaySemaphore.release_holder`).
 
 **GPU.** The actors reserve no Ray GPUs (``num_gpus=0``), so Ray leaves
 ``CUDA_VISIBLE_DEVICES`` as it is and every actor sees the node's GPUs; the sweep's
-:class:`experiments.gpu.GpuSlots` (passed to :meth:`RayBackend.start`) becomes one
-:class:`experiments.gpu.RaySemaphore` actor installed in every worker actor, and GPU stages
-take a slot with :func:`experiments.gpu.gpu_slot`. That semaphore is cluster-wide: on several
+:class:`engine.gpu.GpuSlots` (passed to :meth:`RayBackend.start`) becomes one
+:class:`engine.gpu.RaySemaphore` actor installed in every worker actor, and GPU stages
+take a slot with :func:`engine.gpu.gpu_slot`. That semaphore is cluster-wide: on several
 GPU nodes its ``slots`` bound the whole cluster, not each node.
 
 See Also
 --------
 experiments.backends.Backend : the protocol implemented here.
 experiments.backends.local : the local process pool.
-experiments.gpu : the GPU semaphore (its Ray flavour is used here).
+engine.gpu : the GPU semaphore (its Ray flavour is used here).
 """
 
 from __future__ import annotations
@@ -57,6 +61,9 @@ from experiments.worker import WorkerContext, error_text, init_worker, run_one
 
 __all__ = ["RayBackend"]
 
+LOCAL_BIND = "127.0.0.1"
+"""Address a private local Ray instance binds to (never a public interface)."""
+
 
 class _TrialActor:
     """Body of one Ray worker actor: prepared once, then runs trials one at a time."""
@@ -64,7 +71,7 @@ class _TrialActor:
     def __init__(self, ctx: WorkerContext, gpu_handle: Any = None):
         init_worker(ctx, ignore_sigint=False)
         if gpu_handle is not None:
-            from experiments.gpu import install
+            from engine.gpu import install
 
             install(gpu_handle)
 
@@ -188,8 +195,8 @@ class RayBackend:
         workers : int
             Number of actors (trials running at once), ``>= 1``.
         gpu : GpuSlots or ray.actor.ActorHandle or None, default None
-            The sweep's GPU slots (:class:`experiments.gpu.GpuSlots`; its
-            :meth:`~experiments.gpu.GpuSlots.ray_handle` is installed in every actor), or such
+            The sweep's GPU slots (:class:`engine.gpu.GpuSlots`; its
+            :meth:`~engine.gpu.GpuSlots.ray_handle` is installed in every actor), or such
             a handle itself; ``None``: no GPU semaphore.
 
         Raises
@@ -205,8 +212,14 @@ class RayBackend:
             if address:
                 ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
             else:
+                # a private instance listens on the loopback interface only
                 ray.init(num_cpus=max(1, int(workers)), include_dashboard=False,
-                         ignore_reinit_error=True, log_to_driver=False)
+                         ignore_reinit_error=True, log_to_driver=False,
+                         _node_ip_address=LOCAL_BIND, dashboard_host=LOCAL_BIND)
+                # Ray's agents outlive a SIGKILLed driver: a watchdog kills them then
+                from experiments.backends import reaper
+
+                self._reaper = reaper.start()
             self._started_ray = True
         self._ctx, self._workers = ctx, max(1, int(workers))
         if gpu is not None and hasattr(gpu, "ray_handle"):
@@ -324,6 +337,10 @@ class RayBackend:
             if self._started_ray:
                 ray.shutdown()
         self._started_ray = False
+        from experiments.backends import reaper
+
+        reaper.stop(getattr(self, "_reaper", None))
+        self._reaper = None
 
     # -- internals ------------------------------------------------------------------------
 

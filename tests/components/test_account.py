@@ -221,3 +221,87 @@ def test_doctests():
     result = doctest.testmod(account_module)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# --- inverse contracts (Binance COIN-M) ---------------------------------------------------------
+
+
+def _inv_reconciles(a: Account, mark: float) -> None:
+    """Inverse ledger: equity = cash − q·C/mark = realized + unrealized − fees − funding (coin)."""
+    c = a.contract_size
+    lhs = a.cash - a.q * c / mark
+    rhs = a.realized_pnl + a.unrealized_pnl(mark) - a.fees_paid - a.funding_paid
+    scale = 1.0 + a.maker_volume + a.taker_volume + abs(a.q) * c / mark
+    assert lhs == pytest.approx(rhs, rel=0, abs=1e-9 * scale)
+    assert a.equity(mark) == pytest.approx(lhs, rel=0, abs=1e-12 * scale)
+
+
+def test_inverse_round_trip_binance_formula():
+    """Binance COIN-M: long PnL = contracts × size × (1/entry − 1/exit). 10 BTCUSD (100 USD)
+    bought at 20,000 and sold at 25,000: 10 × 100 × (1/20000 − 1/25000) = 0.01 BTC."""
+    a = Account(contract_size=100.0)
+    a.on_fill(+1, 20_000.0, 10.0, fee=0.0, is_maker=True)
+    assert a.q == 10.0 and a.avg_entry_px == pytest.approx(20_000.0)
+    # unrealised at 25,000: the same 0.01 BTC; value of the position 10 × 100 / 25,000 = 0.04 BTC
+    assert a.unrealized_pnl(25_000.0) == pytest.approx(0.01)
+    assert a.notional(a.q, 25_000.0) == pytest.approx(0.04)
+    a.on_fill(-1, 25_000.0, 10.0, fee=0.0, is_maker=True)
+    assert a.q == 0.0 and a.is_flat
+    assert a.realized_pnl == pytest.approx(0.01, rel=1e-12)
+    assert a.cash == pytest.approx(0.01, rel=1e-12)
+    # the linear formula would say 10 × (25000 − 20000) = 50000: the bug this guards against
+
+
+def test_inverse_short_and_harmonic_entry():
+    """Short 5 @ 2000 and 5 @ 2500 ETHUSD (10 USD): average entry is the harmonic mean
+    10 / (5/2000 + 5/2500) = 2222.22…; covering all 10 @ 2000 earns
+    −10 × 10 × (1/2222.22 − 1/2000) = −100 × (0.00045 − 0.0005) = 0.005 ETH."""
+    a = Account(contract_size=10.0)
+    a.on_fill(-1, 2000.0, 5.0, fee=0.0, is_maker=True)
+    a.on_fill(-1, 2500.0, 5.0, fee=0.0, is_maker=True)
+    assert a.q == -10.0
+    assert a.avg_entry_px == pytest.approx(10.0 / (5 / 2000 + 5 / 2500))
+    _inv_reconciles(a, 2100.0)
+    a.on_fill(+1, 2000.0, 10.0, fee=1e-5, is_maker=False)
+    assert a.q == 0.0
+    assert a.realized_pnl == pytest.approx(0.005, rel=1e-12)
+    assert a.cash == pytest.approx(0.005 - 1e-5, rel=1e-12)
+    assert a.taker_volume == pytest.approx(10 * 10 / 2000)  # coin notional
+
+
+def test_inverse_flip_and_funding():
+    """Long 3 @ 100 then sell 5 @ 125 (size 1): close 3 × (1/100 − 1/125) = 0.006, open short 2 @ 125.
+    A funding payment of 0.0001 coin keeps the identity."""
+    a = Account(contract_size=1.0)
+    a.on_fill(+1, 100.0, 3.0, fee=0.0, is_maker=True)
+    a.on_fill(-1, 125.0, 5.0, fee=0.0, is_maker=True)
+    assert a.q == -2.0 and a.avg_entry_px == pytest.approx(125.0)
+    assert a.realized_pnl == pytest.approx(0.006)
+    a.on_funding(0.0001)
+    _inv_reconciles(a, 110.0)
+    with pytest.raises(ValueError, match="contract_size"):
+        Account(contract_size=0.0)
+
+
+@given(fills, st.floats(1.0, 1e5), st.sampled_from([1.0, 10.0, 100.0]))
+def test_inverse_identity_and_cash_flows(seq, mark, size):
+    """For any fill sequence on an inverse account: the coin identity holds, q is the signed sum
+    of contracts, and once flat the realised PnL is the coin cash flow Σ side·n·C/px (each buy
+    of n contracts at px receives n·C/px coin of the position's value, each sell pays it)."""
+    a = Account(contract_size=size)
+    flows = []
+    for side, px, qty, fee, is_maker, funding in seq:
+        a.on_fill(side, px, qty, fee, is_maker)
+        flows.append(side * qty * size / px)
+        if funding is not None:
+            a.on_funding(funding)
+        _inv_reconciles(a, mark)
+    total = math.fsum(q for _, _, q, *_ in seq)
+    assert a.q == pytest.approx(math.fsum(s * q for s, _, q, *_ in seq), rel=0, abs=1e-9 * (1.0 + total))
+    if a.q != 0.0:
+        side, qty = (-1 if a.q > 0 else 1), abs(a.q)
+        a.on_fill(side, mark, qty, 0.0, False)
+        flows.append(side * qty * size / mark)
+    assert a.q == 0.0
+    scale = 1.0 + a.maker_volume + a.taker_volume
+    assert a.realized_pnl == pytest.approx(math.fsum(flows), rel=0, abs=1e-9 * scale)

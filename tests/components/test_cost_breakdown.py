@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import experiments.trial as trial_mod
 from components.account import Account
 from components.metrics import FILL_DTYPE, PnLRecorder
-from components.performance import COST_KEYS, check_identity, cost_breakdown, identity_residual
+from components.performance import COST_KEYS, check_identity, cost_breakdown, identity_residual, waterfall
 from experiments.trial import run_trial
 from strategies.glft import GLFTConfig, GLFTQuoter
 from strategies.hedger import HedgerConfig
@@ -194,8 +194,12 @@ def test_identity_on_recorded_data(feed, captured, maker_fee_bps):
     if maker_fee_bps is not None:
         assert b["rebates"] > 0
     # the rest of trial_performance is finite where it should be
-    for k in ("sharpe", "sortino", "var_95_hist", "var_99_param", "markout_1s_bps", "mean_abs_q", "fill_ratio"):
+    for k in ("sharpe_per_interval", "sortino_per_interval", "var_95_hist", "var_99_param", "markout_1s_bps",
+              "mean_abs_q", "fill_ratio"):
         assert math.isfinite(perf[k]), k
+    # 3 minutes of 1 s increments: far from a day, so nothing is annualised
+    assert perf["annualised"] == 0.0 and 150 <= perf["n_metric_samples"] < 200
+    assert math.isnan(perf["sharpe"]) and math.isnan(perf["sortino"]) and math.isnan(perf["calmar"])
     assert perf["maker_volume"] == m["maker_volume"]
     assert 0.0 <= perf["time_at_limit"] <= 1.0
 
@@ -222,3 +226,79 @@ def test_identity_on_recorded_data_with_a_hedger(feed, captured, hedge_venue):
     if hedge_venue == "pool":
         assert (b["hedge_pool_fee"], b["bribes"], b["gas"]) == (m["hedge_pool_fee"], m["hedge_bribe"], m["hedge_gas"])
         assert b["bribes"] > 0 and b["hedge_pool_fee"] > 0
+
+
+# -- the waterfall against PnL recomputed from the fills and the marks ------------------------------
+
+
+def _book_pnl_from_fills(fills, mark):
+    """Net PnL of the order-book account from its fill log alone: cash flows of the fills
+    (−side·px·qty, minus the fee) plus the position they leave, marked to ``mark``."""
+    side = fills["side"].astype(float)
+    cash = float(np.sum(-side * fills["px"] * fills["qty"]) - np.sum(fills["fee"]))
+    q = float(np.sum(side * fills["qty"]))
+    return cash + q * mark
+
+
+def _wallet_pnl_from_trades(hedger, mark):
+    """Net PnL of the on-chain wallet from the swaps it made and the gas and bribes it paid."""
+    t = np.array([(side, qty, px) for _, side, qty, px, _ in hedger.trades], dtype=float).reshape(-1, 3)
+    cash = float(np.sum(-t[:, 0] * t[:, 2] * t[:, 1])) - hedger.costs["bribe"] - hedger.costs["gas"]
+    return cash + float(np.sum(t[:, 0] * t[:, 1])) * mark
+
+
+@pytest.mark.parametrize("maker_fee_bps", [None, -0.5], ids=["binance-fees", "maker-rebate"])
+def test_waterfall_adds_up_to_pnl_recomputed_from_fills(feed, captured, maker_fee_bps):
+    """Issue 14 item 4: the waterfall's signed steps add up to the net PnL recomputed from the
+    fill log and the final mark (not from the breakdown's own terms)."""
+    venue = VenueConfig(profile="binance_usdm", tick_size=0.01, lot_size=0.001, maker_fee_bps=maker_fee_bps)
+    cfg = GLFTConfig(gamma=0.001, order_qty=0.05, max_position=2.0, warmup_s=5)
+    res = run_trial(feed, venue, cfg, GLFTQuoter, seed=1)
+    m = res.metrics
+    assert m["cost_funding"] == 0.0  # no funding time in this capture: nothing outside the fills
+    net = _book_pnl_from_fills(res.fills, float(res.equity["mid"][-1]))
+    steps = waterfall({k: m[f"cost_{k}"] for k in COST_KEYS})
+    assert [k for k, _, _ in steps][:3] == ["gross_spread_capture", "inventory_pnl", "fees"]
+    assert steps[-1][0] == "net_pnl" and steps[-1][2] == pytest.approx(net, abs=1e-6)
+    assert sum(v for _, _, v in steps[:-1]) == pytest.approx(net, abs=1e-6)
+    signs = dict((k, v) for k, _, v in steps)
+    assert signs["gross_spread_capture"] > 0 and signs["fees"] <= 0  # a cost is drawn down
+    assert (signs["fees"] < 0) == (maker_fee_bps is None) and (signs["rebates"] > 0) == (maker_fee_bps is not None)
+    assert m["pnl"] == pytest.approx(net, abs=1e-6)
+
+
+def test_waterfall_and_equity_of_an_on_chain_hedged_desk(feed, captured):
+    """Issue 14 items 4 and 7: with an on-chain hedger, (a) the waterfall adds up to book PnL
+    from the fills plus wallet PnL from the swaps, gas and bribes, all marked to the final mid;
+    (b) the equity curve is the desk's: equal to the book-only equity (from the fills) until
+    the first hedge lands, different after it, and equal to the desk PnL at the end."""
+    venue = VenueConfig(profile="binance_usdm", tick_size=0.01, lot_size=0.001)
+    cfg = GLFTConfig(gamma=0.001, order_qty=0.05, max_position=2.0, warmup_s=5)
+    extras = {"hedger": HedgerConfig(band=0.05, venue="pool", bribe_policy="fixed"),
+              "pool": PoolConfig(), "chain": ChainConfig(inclusion_b=4.0)}
+    res = run_trial(feed, venue, cfg, GLFTQuoter, seed=4, extras=extras)
+    m = res.metrics
+    hedger = captured["hedging"].hedger
+    assert hedger.n_hedges > 0
+    mark = captured["book"].mid
+    desk = _book_pnl_from_fills(res.fills, mark) + _wallet_pnl_from_trades(hedger, mark)
+    steps = waterfall({k: m[f"cost_{k}"] for k in COST_KEYS})
+    assert sum(v for _, _, v in steps[:-1]) == pytest.approx(desk, abs=1e-6)
+    assert steps[-1][2] == pytest.approx(desk, abs=1e-6)
+    signs = dict((k, v) for k, _, v in steps)
+    assert signs["bribes"] < 0 and signs["hedge_pool_fee"] < 0 and signs["gas"] < 0
+    # (b) the curve
+    eq = res.equity
+    assert eq["equity"][-1] == pytest.approx(_book_pnl_from_fills(res.fills, eq["mid"][-1])
+                                             + _wallet_pnl_from_trades(hedger, eq["mid"][-1]), abs=1e-6)
+    f = res.fills
+    side = f["side"].astype(float)
+    cash = np.cumsum(-side * f["px"] * f["qty"] - f["fee"])
+    q = np.cumsum(side * f["qty"])
+    k = np.searchsorted(f["ts_ns"], eq["ts_ns"], side="right") - 1  # fills at or before each row
+    book_only = np.where(k >= 0, cash[np.maximum(k, 0)] + q[np.maximum(k, 0)] * eq["mid"], 0.0)
+    first_hedge = min(t[0] for t in hedger.trades)  # its block; the report lands after it
+    before = eq["ts_ns"] <= first_hedge
+    assert before.any() and (~before).any()
+    np.testing.assert_allclose(eq["equity"][before], book_only[before], atol=1e-6)
+    assert np.max(np.abs(eq["equity"][~before] - book_only[~before])) > 1e-3

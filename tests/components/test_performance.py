@@ -90,6 +90,60 @@ def test_sharpe_and_sortino_by_hand():
     assert sortino_ratio(x, 4.0, target=1.0) == pytest.approx(-0.5 / math.sqrt(1.25) * 2.0)
 
 
+def test_pnl_series_ticks_are_whole_multiples_of_the_clock():
+    """Ticks at ⌈t_0/Δ⌉·Δ + kΔ: two curves starting at different times share the same ticks."""
+    a = curve([(S // 3, 0.0, 0.0, 1.0), (S + 1, 1.0, 0.0, 1.0), (3 * S, 5.0, 0.0, 1.0)])
+    b = curve([(2 * S // 3, 0.0, 0.0, 1.0), (2 * S, 2.0, 0.0, 1.0), (3 * S + 5, 4.0, 0.0, 1.0)])
+    assert pnl_series(a, S)["ts_ns"].tolist() == [S, 2 * S, 3 * S]
+    assert pnl_series(b, S)["ts_ns"].tolist() == [S, 2 * S, 3 * S]
+    assert pnl_series(a, S)["equity"].tolist() == [0.0, 1.0, 5.0]
+    assert pnl_series(b, S)["equity"].tolist() == [0.0, 2.0, 2.0]
+    assert pnl_series(curve([(S // 3, 0.0, 0.0, 1.0), (S // 2, 1.0, 0.0, 1.0)]), S).size == 0
+
+
+class _Recorder:
+    """The three things trial_performance reads from a PnLRecorder."""
+
+    def __init__(self, eq):
+        from components.account import Account
+
+        self._eq, self.account = eq, Account()
+
+    def equity_curve(self):
+        return self._eq
+
+    def fills(self):
+        return np.zeros(0, dtype=FILL_DTYPE)
+
+
+@pytest.mark.parametrize("n_inc", [1439, 1440])
+def test_ratios_are_annualised_only_from_a_day_of_samples(n_inc):
+    """Issue 14 item 1: at a 1 min interval a year has 525,600 periods; the annualised Sharpe
+    needs ⌈86,400 / 60⌉ = 1,440 increments (a day), else it is NaN with ``annualised = 0``;
+    the per-interval Sharpe is always there."""
+    from components.performance import annualise_min_samples, trial_performance
+
+    assert annualise_min_samples(60 * S) == 1440 and annualise_min_samples(3600 * S) == 30
+    rng = np.random.default_rng(1)
+    inc = rng.normal(0.01, 1.0, n_inc)
+    eq = np.zeros(n_inc + 1, dtype=EQUITY_DTYPE)
+    eq["ts_ns"] = np.arange(n_inc + 1) * 60 * S
+    eq["equity"] = np.concatenate([[0.0], np.cumsum(inc)])
+    eq["mid"] = 100.0
+    perf = trial_performance(_Recorder(eq), n_orders=0, q_max=1.0, sample_ms=60_000.0)
+    per = inc.mean() / inc.std(ddof=1)
+    assert perf["metric_interval_s"] == 60.0 and perf["n_metric_samples"] == n_inc
+    assert perf["sharpe_per_interval"] == pytest.approx(per, rel=1e-9)
+    if n_inc < 1440:
+        assert perf["annualised"] == 0.0
+        assert math.isnan(perf["sharpe"]) and math.isnan(perf["sortino"]) and math.isnan(perf["calmar"])
+    else:
+        assert perf["annualised"] == 1.0
+        assert perf["sharpe"] == pytest.approx(per * math.sqrt(525_600), rel=1e-9)
+    # the VaR horizon is the interval: the loss quantile of the 1 min increments
+    assert perf["var_95_hist"] == pytest.approx(-np.quantile(inc, 0.05), rel=1e-12)
+
+
 def test_ratios_are_nan_where_undefined():
     assert math.isnan(sharpe_ratio([], 1.0))
     assert math.isnan(sharpe_ratio([1.0], 1.0))
@@ -122,25 +176,35 @@ TWENTY = np.array([-9.0, -7.0, -5.0, -4.0, -3.0, -2.5, -2.0, -1.0, -0.5, 0.0,
                    0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0])  # fmt: skip
 
 
-def test_historical_var_is_the_lower_order_statistic():
+def test_historical_var_is_the_interpolated_loss_quantile():
+    """One VaR: −Q(1 − α) of the increments, Q the type-7 (linear) empirical quantile; worked
+    by hand on 20 sorted values x_(0) = −9, x_(1) = −7, x_(2) = −5, …; h = (n − 1)(1 − α)."""
     x = np.random.default_rng(0).permutation(TWENTY)  # order must not matter
-    # α = .95: p = .05, (n − 1)p = 19 × .05 = 0.95 → lower → index 0 → x_(1) = −9 → VaR 9
-    assert value_at_risk(x, 0.95) == 9.0
-    # α = .99: (n − 1)p = 0.19 → index 0 → 9
-    assert value_at_risk(x, 0.99) == 9.0
-    # α = .90: (n − 1)p = 1.9 → index 1 → x_(2) = −7 → VaR 7 (linear would interpolate
-    # −7 + 0.9 × (−5 − −7) = −5.2, a smaller VaR)
-    assert value_at_risk(x, 0.90) == 7.0
-    assert -np.quantile(x, 0.10) == pytest.approx(5.2)
-    # α = .75: (n − 1)p = 4.75 → index 4 → x_(5) = −3
-    assert value_at_risk(x, 0.75) == 3.0
-    # all gains → a negative VaR (no loss at that level)
-    assert value_at_risk(np.arange(1.0, 21.0), 0.95) == -1.0
+    # α = .95: h = 19 × .05 = 0.95 → x_(0) + .95 (x_(1) − x_(0)) = −9 + 1.9 = −7.1 → VaR 7.1
+    assert value_at_risk(x, 0.95) == pytest.approx(7.1, abs=1e-12)
+    # α = .99: h = 0.19 → −9 + .19 × 2 = −8.62
+    assert value_at_risk(x, 0.99) == pytest.approx(8.62, abs=1e-12)
+    # α = .90: h = 1.9 → x_(1) + .9 (x_(2) − x_(1)) = −7 + 1.8 = −5.2
+    assert value_at_risk(x, 0.90) == pytest.approx(5.2, abs=1e-12)
+    # α = .75: h = 4.75 → x_(4) + .75 (x_(5) − x_(4)) = −3 + .75 × .5 = −2.625
+    assert value_at_risk(x, 0.75) == pytest.approx(2.625, abs=1e-12)
+    # all gains → a negative VaR (no loss at that level): 1 + .95 × 1 = 1.95
+    assert value_at_risk(np.arange(1.0, 21.0), 0.95) == pytest.approx(-1.95, abs=1e-12)
     assert math.isnan(value_at_risk([], 0.95))
     with pytest.raises(ValueError):
         value_at_risk(x, 1.0)
     with pytest.raises(ValueError):
         value_at_risk(x, 0.95, method="cornish-fisher")
+
+
+def test_the_risk_monitor_uses_the_same_var():
+    """Issue 14 item 2: the monitor's VaR functions are this one (same hand-worked values)."""
+    from strategies import risk
+
+    assert risk.historical_var(TWENTY, 0.95) == pytest.approx(7.1, abs=1e-12)
+    assert risk.historical_var(TWENTY, 0.99) == pytest.approx(8.62, abs=1e-12)
+    assert risk.parametric_var(TWENTY, 0.99) == value_at_risk(TWENTY, 0.99, "parametric")
+    assert risk.value_at_risk is value_at_risk
 
 
 def test_parametric_var_is_gaussian():

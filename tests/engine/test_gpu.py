@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from experiments import gpu
-from experiments.gpu import GpuSlots, gpu_slot, install, visible_gpu_count
+from engine import gpu
+from engine.gpu import GpuSlots, gpu_slot, install, visible_gpu_count
 
 # A fake GPU stage, written to a module file at test time so that spawned workers can import
 # it by name (test modules themselves are not importable from a fresh interpreter).
@@ -18,7 +18,7 @@ FAKE_STAGE = textwrap.dedent(
     """
     import time
 
-    from experiments.gpu import gpu_slot, install
+    from engine.gpu import gpu_slot, install
 
     _SHARED = {}
 

@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from experiments.cli import main
@@ -37,7 +38,7 @@ def _bad(argv, capsys) -> str:
         (lambda t: t.replace("gamma = [", 'max_position = "big"\ngamma = ['),
          "strategy.max_position: expected a number, got string 'big'"),
         (lambda t: t.replace("[0.01, 0.1, 1.0]", "[0.01, -0.1, 1.0]"),
-         "strategy.gamma[1]: -0.1: must be > 0"),
+         "strategy.gamma[1]: must be > 0: -0.1"),
         (lambda t: t.replace('"b.gz"', '"gone.gz"'), "data.paths[1]: data file not found: gone.gz"),
         (lambda t: t.replace('"glft"', '"glfx"'), "strategy.kind: unknown strategy kind 'glfx'"),
     ],
@@ -67,9 +68,13 @@ def test_corrupt_data_file_exits_2_and_writes_nothing(write_sweep, base_toml, tm
     assert not results.exists()
 
 
-def test_validate_ok(write_sweep, base_toml, capsys):
-    """``validate`` on a good file exits 0 and states the trial count and axes."""
-    assert main(["validate", str(write_sweep(base_toml))]) == 0
+def test_validate_ok(write_sweep, base_toml, capsys, tmp_path):
+    """``validate`` on a good file exits 0 and states the trial count and axes (it loads the
+    data too, so the placeholders get the bundled day pair)."""
+    path = write_sweep(base_toml)
+    for name, day in (("a.gz", "ethusdt_20240718.gz"), ("b.gz", "ethusdt_20240719.gz")):
+        shutil.copy(SAMPLE_FILE.parent / day, tmp_path / name)
+    assert main(["validate", str(path)]) == 0
     out = capsys.readouterr().out
     assert "OK: 6 trials" in out and "strategy.gamma[3]" in out
 
@@ -271,3 +276,223 @@ def test_sweep_timeout_from_toml_fails_slow_trial_and_continues(tmp_path):
     con.close()
     assert [(g, s) for g, s, _ in rows] == [(0.01, "done"), (0.1, "done"), (0.9, "failed")]
     assert rows[2][2].startswith("TimeoutError: trial exceeded 8")
+
+
+# -- issue 12: every bad input exits 2 with one clear message and writes nothing ------------
+
+BAD_BASE = """
+[sweep]
+name = "t"
+seed = 3
+
+[data]
+format = "binance_ws"
+paths = ["d.gz"]
+
+[venue]
+profile = "binance_usdm"
+
+[strategy]
+kind = "glft"
+gamma = [0.01, 0.1]
+"""
+
+_SAMPLE_BYTES: list[bytes] = []
+
+
+def _sample() -> bytes:
+    if not _SAMPLE_BYTES:
+        _SAMPLE_BYTES.append(SAMPLE_FILE.read_bytes())
+    return _SAMPLE_BYTES[0]
+
+
+BAD_DATA = {
+    "non-utf8": (lambda: gzip.compress(b"\xff\xfe\x00not text\n" * 10),
+                 "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff"),
+    "truncated-gzip": (lambda: _sample()[:5000],
+                       "EOFError: Compressed file ended before the end-of-stream marker"),
+    "random-bytes": (lambda: bytes(np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8)),
+                     "cannot read the data"),
+    "empty-gzip": (lambda: gzip.compress(b""), "no depthUpdate messages found"),
+    "empty-file": (lambda: b"", "no depthUpdate messages found"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DATA))
+def test_bad_data_files_exit_2_naming_the_file(tmp_path, capsys, case):
+    """Undecodable, truncated, random or empty data: exit 2, the file named, no traceback,
+    no results file."""
+    make, needle = BAD_DATA[case]
+    (tmp_path / "d.gz").write_bytes(make())
+    toml = tmp_path / "s.toml"
+    toml.write_text(textwrap.dedent(BAD_BASE))
+    results = tmp_path / "r.duckdb"
+    err = _bad(["sweep", str(toml), "--results", str(results)], capsys)
+    assert needle in err and str(tmp_path / "d.gz") in err
+    assert not results.exists()
+
+
+@pytest.mark.parametrize(("edit", "needle"), [
+    (lambda t: t.replace("[0.01, 0.1]", "[0.01, inf]"), "strategy.gamma[1]: inf is not a finite number"),
+    (lambda t: t.replace("[0.01, 0.1]", "nan"), "strategy.gamma: nan is not a finite number"),
+    (lambda t: t.replace("gamma =", "interval_ms = inf\ngamma ="),
+     "strategy.interval_ms: inf is not a finite number"),
+    (lambda t: t.replace("seed = 3", 'seed = 3\nobjective = "pnll"'),
+     "sweep.objective: 'pnll' is not a metric a trial reports (did you mean 'pnl'"),
+    (lambda t: t.replace('"binance_ws"', '"nope"'), "data.format: must be in ("),
+], ids=["gamma-inf", "gamma-nan", "interval-inf", "unknown-objective", "unknown-format"])
+def test_bad_values_exit_2(tmp_path, capsys, edit, needle):
+    (tmp_path / "d.gz").write_bytes(b"")
+    toml = tmp_path / "s.toml"
+    toml.write_text(edit(textwrap.dedent(BAD_BASE)))
+    for argv in (["validate", str(toml)], ["sweep", str(toml), "--results", str(tmp_path / "r")]):
+        err = _bad(argv, capsys)
+        assert needle in err
+        assert "data.format: 'format'" not in err  # no echo of the key as a second problem
+    assert not (tmp_path / "r").exists()
+
+
+def test_non_utf8_sweep_file_exits_2_with_its_position(tmp_path, capsys):
+    toml = tmp_path / "s.toml"
+    toml.write_bytes(textwrap.dedent(BAD_BASE).encode().replace(b'name = "t"', b'name = "t\xff"'))
+    err = _bad(["validate", str(toml)], capsys)
+    assert f"{toml}: not UTF-8 text: byte 0xff at offset 18 (line 3)" in err
+
+
+def test_objective_names_cover_what_a_real_trial_reports(e2e):
+    """Every metric column of a real sweep is accepted as an objective (the list cannot drift
+    from what trials report)."""
+    from experiments.executor import objective_problem
+
+    proc, db = e2e[2]
+    assert proc.returncode == 0, proc.stderr
+    cols = [c for c in _tables(db)["metric_cols"] if c != "trial_id"]
+    assert len(cols) > 30
+    assert [c for c in cols if objective_problem(c)] == []
+
+
+def test_results_path_that_is_another_duckdb_database_is_refused(tmp_path, capsys):
+    """Someone else's DuckDB file with its own `sweeps` table: exit 2, the file unchanged."""
+    other = tmp_path / "theirs.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE sweeps (id INTEGER, broom VARCHAR)")
+    con.execute("INSERT INTO sweeps VALUES (1, 'kitchen')")
+    con.close()
+    before = other.read_bytes()
+    from experiments.store import ResultsFileError, ResultStore
+
+    with pytest.raises(ResultsFileError, match="mmsim did not create"):
+        ResultStore(other)
+    assert other.read_bytes() == before
+    (tmp_path / "d.gz").write_bytes(b"")
+    toml = tmp_path / "s.toml"
+    toml.write_text(textwrap.dedent(BAD_BASE))
+    err = _bad(["sweep", str(toml), "--results", str(other)], capsys)
+    assert f"results: {other} is a DuckDB database that mmsim did not create (tables: sweeps)" \
+        in err
+    assert other.read_bytes() == before
+
+
+@pytest.mark.parametrize("case", ["under-a-file", "read-only-dir"])
+def test_unusable_results_path_says_why(tmp_path, capsys, case):
+    (tmp_path / "d.gz").write_bytes(b"")
+    toml = tmp_path / "s.toml"
+    toml.write_text(textwrap.dedent(BAD_BASE))
+    if case == "under-a-file":
+        (tmp_path / "file").write_text("x")
+        results = tmp_path / "file" / "sub" / "r.duckdb"
+        needle = f"results: cannot create {results}: {tmp_path / 'file'} is a file, not a directory"
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root can write anywhere")
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        results = ro / "r.duckdb"
+        needle = f"results: {results} is not writable"
+    err = _bad(["sweep", str(toml), "--results", str(results)], capsys)
+    assert needle in err and "Errno" not in err
+
+
+def test_trial_cap_is_checked_before_anything_is_built(tmp_path, capsys):
+    """A 10^9-point grid: exit 2 at once, with little memory; --max-trials moves the cap."""
+    import tracemalloc
+
+    (tmp_path / "d.gz").write_bytes(b"")
+    toml = tmp_path / "s.toml"
+    toml.write_text(textwrap.dedent(BAD_BASE).replace(
+        "gamma = [0.01, 0.1]",
+        "gamma = { low = 0.001, high = 1.0, n = 1000 }\n"
+        "interval_ms = { low = 10.0, high = 1000.0, n = 1000 }\n"
+        "window_s = { low = 10.0, high = 100.0, n = 1000 }"))
+    tracemalloc.start()
+    try:
+        err = _bad(["validate", str(toml)], capsys)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "sweep: plans 1,000,000,000 trials, more than the cap of 100,000" in err
+    assert "--max-trials" in err
+    assert peak < 50e6, peak
+    small = tmp_path / "small.toml"
+    small.write_text(textwrap.dedent(BAD_BASE))  # 2 trials
+    assert "cap of 1 " in _bad(["validate", str(small), "--max-trials", "1"], capsys)
+    from experiments.config import load_sweep
+
+    assert len(load_sweep(small, check_files=False, max_trials=2).trials) == 2
+    random = tmp_path / "random.toml"
+    random.write_text(textwrap.dedent(BAD_BASE).replace(
+        "seed = 3", 'seed = 3\nmethod = "random"\nn_trials = 1000000000').replace(
+        "[0.01, 0.1]", "{ low = 0.001, high = 1.0 }"))
+    assert "plans 1,000,000,000 trials" in _bad(["validate", str(random)], capsys)
+
+
+def test_integer_range_size_is_counted_not_built():
+    """The size of a huge integer range is arithmetic (random/bayes checks call it)."""
+    from experiments.config import Axis, Range
+
+    a = Axis(section="strategy", key="k", column="k", values=(), kind="range",
+             range=Range(low=1, high=10**12, integer=True))
+    assert a.size == 10**12
+
+
+def test_summary_does_not_depend_on_a_concurrent_reader(write_sweep, base_toml, tmp_path,
+                                                        monkeypatch, capsys):
+    """A reader (another process, read-only) holding the results file when the sweep prints
+    its summary does not change the sweep's exit code."""
+    import argparse
+
+    from experiments import cli, executor
+    from experiments.config import load_sweep
+    from experiments.store import ResultStore
+
+    results = tmp_path / "r.duckdb"
+    store = ResultStore(results, parts=False)
+    sid = store.begin_sweep(
+        name="t", config_path="x", config_toml="", root_seed=1, replicates=1, n_trials=1,
+        workers=1, strategy_kind="glft", strategy_class="strategies.glft:GLFTQuoter",
+        data_format="binance_ws", data_paths=[], data_sha256=[], symbol=None, code_version="t",
+        param_columns={"gamma": "DOUBLE", "queue_model": "VARCHAR"})
+    store.record_trial(sid, trial_id="a", trial_index=0, params={"gamma": 0.1,
+                       "queue_model": "[/x]"}, replicate=0, seed=1, status="done", wall_s=0.1,
+                       metrics={"pnl": 1.0, "pnl_per_1k_notional": 2.0})
+    store.finish_sweep(sid, "done")
+    store.close()
+    fake = executor.SweepResult(sweep_id=sid, results=results, n_done=1, n_failed=0, n_total=1,
+                                interrupted=False, wall_s=0.1)
+    monkeypatch.setattr(executor, "run_sweep", lambda *a, **k: fake)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, time\n"
+         f"c = duckdb.connect({str(results)!r}, read_only=True); print('r', flush=True); "
+         "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "r"
+        spec = load_sweep(write_sweep(base_toml), check_files=False)
+        args = argparse.Namespace(config="s.toml", plain=True, backend=None)
+        rc = cli._run_and_summarise(spec, args, results, 1, None, None)
+    finally:
+        reader.kill()
+        reader.wait(10)
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "[/x]" in out  # markup in data printed verbatim in the summary table

@@ -225,3 +225,85 @@ def test_store_keeps_equity_fills_and_reproducibility_metadata(write_sweep, base
     row = con.execute("SELECT config_sha256, code_revision, code_dirty, data_sha256, "
                       "package_versions, host, seed FROM trials").fetchone()
     assert row == ("c", "abc", True, '["ab"]', '{"numpy": "2"}', "h", 9)
+
+
+CHATTY_PLUGIN = '''
+import logging
+import sys
+import warnings
+
+from strategies.glft import GLFTQuoter
+
+
+class ChattyQuoter(GLFTQuoter):
+    """Prints, warns and logs from the worker process (as user code and libraries do)."""
+
+    def on_start(self):
+        print(f"chatty stdout gamma={self.config.gamma}")
+        sys.stderr.write("chatty stderr [/x] line\\n")
+        warnings.warn("chatty warning")
+        logging.getLogger("chatty").warning("chatty log record")
+        super().on_start()
+'''
+
+
+class _LogReporter(PlainReporter):
+    def __init__(self):
+        import io
+
+        super().__init__(stream=io.StringIO())
+        self.lines: list[str] = []
+
+    def log(self, line: str) -> None:
+        self.lines.append(line)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_worker_output_goes_through_the_reporter(tmp_path, capfd):
+    """Worker processes' print/stderr/warnings/logging lines reach the parent's reporter (the
+    live view prints them above itself) and none is written straight to the terminal."""
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[2] / "data" / "binance_usdm_ethusdt" / \
+        "ethusdt_20240718.gz"
+    (tmp_path / "chatty_plugin.py").write_text(CHATTY_PLUGIN)
+    toml = tmp_path / "chatty.toml"
+    toml.write_text(REAL_TOML.replace("{sample}", sample.as_posix())
+                    .replace("{gammas}", "[0.01, 0.1]")
+                    .replace("evil_plugin:EvilQuoter", "chatty_plugin:ChattyQuoter"))
+    spec = load_sweep(toml)
+    reporter = _LogReporter()
+    capfd.readouterr()
+    res = run_sweep(spec, results=tmp_path / "r.duckdb", workers=2, reporter=reporter)
+    raw = capfd.readouterr()
+    assert res.n_done == 2
+    text = "\n".join(reporter.lines)
+    for needle in ("chatty stdout gamma=0.01", "chatty stdout gamma=0.1",
+                   "chatty stderr [/x] line", "chatty warning", "chatty log record"):
+        assert needle in text, reporter.lines
+    assert "chatty" not in raw.out and "chatty" not in raw.err
+
+
+def test_live_view_prints_markup_in_names_errors_and_logs_verbatim():
+    """Rich markup in a sweep name, a parameter value, an error or a worker line ([/x]) is
+    printed as text by the live view, not parsed (it used to raise MarkupError)."""
+    import io
+
+    from rich.console import Console
+
+    from experiments.progress import RichReporter, TrialOutcome
+
+    buf = io.StringIO()
+    rep = RichReporter(console=Console(file=buf, width=200, force_terminal=False),
+                       axis_columns=["queue_model"])
+    rep.start(name="[/x] sweep", total=2, workers=1, objective="pnl")
+    trial = types.SimpleNamespace(trial_id="t0", params={"queue_model": "[/y]"}, index=0)
+    rep.tick([(trial, time.monotonic())])
+    rep.log("worker said [/z] and [bold]")
+    rep.trial_done(trial, TrialOutcome(trial_id="t0", status="failed", error="Boom: [/w]"))
+    rep.trial_done(trial, TrialOutcome(trial_id="t0", status="done", metrics={"pnl": 1.0}))
+    rep.finish(interrupted=False)
+    out = buf.getvalue()
+    for needle in ("[/x] sweep", "worker said [/z] and [bold]", "Boom: [/w]", "[/y]"):
+        assert needle in out

@@ -118,3 +118,92 @@ def test_signal_table_runs_and_stores_signal_metrics(tmp_path):
     assert all(o.status == "done" for o in outcomes), [o.error for o in outcomes]
     assert all(0.0 <= o.metrics["signal_hit_rate"] <= 1.0 for o in outcomes)
     assert outcomes[0].metrics["n_signal_predictions"] > 0
+
+
+FEES = REPO / "data" / "ethereum_block_fees"
+V3_DAY = next((REPO / "data" / "uniswap_v3_usdc_weth").glob("ethereum-*.pool.tick.csv.gz"))
+
+
+def test_chain_profile_auction_and_v3_pool_in_one_trial(tmp_path):
+    """Issue 15 through the sweep path: Ethereum profile, replayed base fees, the recorded-competitor
+    auction, a Uniswap v3 pool initialised from recorded state with its recorded flow, sandwiches."""
+    from experiments.config import load_sweep
+    from experiments.worker import run_trial_safely
+    from venues.fees import RECORDED_SWAP_GAS
+    from venues.loaders import load_feed
+    from venues.loaders.eth_blocks import load_etl_blocks
+
+    (tmp_path / "d").mkdir()
+    body = TOML.replace(
+        "[chain]\ninclusion_b = 4.0",
+        f'[chain]\nprofile = "ethereum"\nbase_fee = "replay"\nbase_fee_path = "{(FEES / ETL_NAME).as_posix()}"\n'
+        f'inclusion = "auction"\nfee_data_path = "../{FEES.name}/mev_inspect_txs_derived.csv.gz"\nsandwich = true',
+    ).replace(
+        'kind = ["pancake_v2", "aerodrome_volatile"]',
+        f'kind = "uniswap_v3"\nstate_path = "{V3_DAY.as_posix()}"\nflow_path = "{V3_DAY.as_posix()}"\n'
+        "flow_scale = 0.01\nliquidity_scale = 0.01",
+    ).replace('bribe_policy = "fixed"', 'bribe_policy = "percentile"\nbribe_percentile = 90.0\n'
+              f'fee_data_path = "{(FEES / "mev_inspect_txs_derived.csv.gz").as_posix()}"')
+    # the chain's fee_data_path is relative to the sweep file
+    fees_dir = tmp_path / FEES.name
+    fees_dir.mkdir()
+    (fees_dir / "mev_inspect_txs_derived.csv.gz").write_bytes((FEES / "mev_inspect_txs_derived.csv.gz").read_bytes())
+    toml = tmp_path / "d" / "chain.toml"
+    toml.write_text(body)
+    spec = load_sweep(toml)
+    chain = spec.trials[0].extras["chain"]
+    assert chain.fee_data_path == str(fees_dir / "mev_inspect_txs_derived.csv.gz")
+    outcome = run_trial_safely(load_feed(spec.data, cache_dir=tmp_path), spec.trials[0], spec.strategy_cls)
+    assert outcome.status == "done", outcome.error
+    m = outcome.metrics
+    assert m["gas_per_swap"] == RECORDED_SWAP_GAS["v3"]
+    # 8 minutes of 12 s blocks replay the first ~40 recorded base fees (tens of gwei in Sep 2022)
+    recorded = load_etl_blocks(FEES / ETL_NAME)["base_fee_per_gas"][:45] / 1e9
+    assert recorded.min() <= m["mean_base_fee_gwei"] <= recorded.max()
+    assert m["n_hedges"] > 0 and m["hedge_gas"] > 0 and m["hedge_bribe"] > 0
+    assert m["n_background_swaps"] > 0
+    assert m["hedge_sandwich"] >= 0.0
+
+
+ETL_NAME = "ethereum_etl_blocks_15533942_15534999.csv.gz"
+
+
+def test_chain_keys_are_checked_at_load(tmp_path):
+    from experiments.config import ConfigError, load_sweep
+
+    cases = [
+        ("[chain]\ninclusion_b = 4.0", '[chain]\ninclusion = "fitted"\nfee_data_path = "nope.csv.gz"',
+         "chain.fee_data_path: file not found"),
+        ("[chain]\ninclusion_b = 4.0", '[chain]\nbase_fee = "eip1559"', "needs a gas limit"),
+        ('bribe_policy = "fixed"', 'bribe_policy = "percentile"\nfee_data_path = "nope"', "hedger.fee_data_path"),
+        ('kind = ["pancake_v2", "aerodrome_volatile"]', 'kind = "uniswap_v3"\nstate_path = "x.csv"',
+         "pool.state_path: file not found"),
+    ]
+    for old, new, message in cases:
+        toml = tmp_path / "c.toml"
+        toml.write_text(TOML.replace(old, new))
+        with pytest.raises(ConfigError, match=message):
+            load_sweep(toml)
+
+
+def test_solana_profile_with_a_raydium_pool_in_a_trial(tmp_path):
+    """`[chain] profile = "solana"` (400 ms slots, fees in SOL, Jito tip as the bribe) on a Raydium CPMM pool."""
+    from experiments.config import load_sweep
+    from experiments.worker import run_trial_safely
+    from venues.loaders import load_feed
+
+    body = TOML.replace(
+        "[chain]\ninclusion_b = 4.0",
+        '[chain]\nprofile = "solana"\nnative_px = 150.0\ncompute_unit_price_micro_lamports = 10000\ninclusion_b = 4.0',
+    ).replace('kind = ["pancake_v2", "aerodrome_volatile"]', 'kind = "raydium_cpmm"\ndecimals1 = 8')
+    toml = tmp_path / "sol.toml"
+    toml.write_text(body)
+    spec = load_sweep(toml)
+    outcome = run_trial_safely(load_feed(spec.data, cache_dir=tmp_path), spec.trials[0], spec.strategy_cls)
+    assert outcome.status == "done", outcome.error
+    m = outcome.metrics
+    assert m["n_hedges"] > 0
+    # every landed or reverted hedge paid 7,000 lamports (5,000 + 10,000 µlamports × 200,000 CU) at 150 USD/SOL
+    n_paid = m["n_hedges"] + m["n_tx_dropped"]
+    assert m["hedge_gas"] / 7000e-9 / 150.0 == pytest.approx(round(m["hedge_gas"] / 7000e-9 / 150.0))
+    assert m["hedge_gas"] <= n_paid * 7000e-9 * 150.0 + 1e-12

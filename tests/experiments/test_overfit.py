@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
+import re
+from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 from scipy import integrate, stats
+from scipy.stats import kurtosis, norm, skew
 
 from experiments.overfit import (
     benjamini_hochberg,
@@ -405,7 +410,105 @@ def test_report_rejects_bad_input():
         sweep_overfitting_report({"a": rng.normal(size=100)})
     with pytest.raises(ValueError, match="same length"):
         sweep_overfitting_report({"a": rng.normal(size=100), "b": rng.normal(size=99)})
-    with pytest.raises(ValueError, match=r"constant PnL series .*\['flat'\]"):
-        sweep_overfitting_report({"a": rng.normal(size=100), "flat": np.zeros(100)})
+    with pytest.raises(ValueError, match=r"constant non-zero PnL series .*\['const'\]"):
+        sweep_overfitting_report({"a": rng.normal(size=100), "const": np.full(100, 0.5)})
+    with pytest.raises(ValueError, match="all 2 trials have a flat equity curve"):
+        sweep_overfitting_report({"a": np.zeros(100), "b": np.zeros(100)})
     with pytest.raises(ValueError, match="non-finite"):
         sweep_overfitting_report({"a": rng.normal(size=100), "b": np.full(100, np.nan)})
+
+
+def test_report_counts_flat_trials_in_n_with_sharpe_zero():
+    """A trial that never traded (PnL 0 every period) is one of the N trials tried, with a
+    Sharpe ratio of 0: N, V and the DSR are those of the Bailey & López de Prado formula with
+    it included (computed here from the raw series with numpy/scipy, not by the module)."""
+    rng = np.random.default_rng(3)
+    t = 400
+    pnl = {f"t{i}": rng.normal(0.02 * i, 1.0, t) for i in range(5)}
+    pnl["idle1"] = np.zeros(t)
+    pnl["idle2"] = np.zeros(t)
+    rep = sweep_overfitting_report(pnl, n_splits=8)
+    assert rep["n_trials"] == 7 and rep["n_flat"] == 2 and rep["flat_trials"] == ["idle1", "idle2"]
+    sr = np.array([x.mean() / x.std(ddof=1) if x.any() else 0.0 for x in pnl.values()])
+    assert rep["sharpe_by_trial"]["idle1"] == 0.0
+    v = float(np.var(sr, ddof=1))
+    assert rep["sharpe_variance"] == pytest.approx(v, rel=1e-12)
+    ib = int(np.argmax(sr))
+    best = list(pnl.values())[ib]
+    g = 0.5772156649015329
+    sr0 = math.sqrt(v) * ((1 - g) * norm.ppf(1 - 1 / 7) + g * norm.ppf(1 - 1 / (7 * math.e)))
+    g3 = float(skew(best))
+    g4 = float(kurtosis(best, fisher=False))
+    z = (sr[ib] - sr0) * math.sqrt(t - 1) / math.sqrt(1 - g3 * sr[ib] + (g4 - 1) / 4 * sr[ib] ** 2)
+    assert rep["dsr"] == pytest.approx(norm.cdf(z), rel=1e-9)
+    assert rep["p_value_by_trial"]["idle2"] == pytest.approx(0.5)
+    assert 0.0 <= rep["pbo"] <= 1.0
+
+
+def test_pbo_scores_a_flat_half_as_zero_when_asked():
+    """A trial that trades only in the second half: without ``zero_if_flat`` its first half has
+    no Sharpe ratio (error); with it, that half scores 0 and the PBO is computed."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(0.0, 1.0, (64, 4))
+    x[:32, 3] = 0.0
+    with pytest.raises(ValueError, match="constant"):
+        pbo_cscv(x, n_splits=2)
+    res = pbo_cscv(x, n_splits=2, zero_if_flat=True)
+    # two combinations: IS = first half (trial 3 scores 0) and IS = second half
+    with np.errstate(invalid="ignore"):
+        first = x[:32].mean(axis=0) / x[:32].std(axis=0, ddof=1)
+    first[3] = 0.0
+    assert res.is_performance[0] == pytest.approx(first.max())
+
+
+# -- every shipped example -----------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((REPO / "experiments").glob("*.toml"))
+
+
+def _quick(path: Path):
+    """The example as shipped (its data, its sections), cut to 4 trials: 4 random / bayes
+    points, or 4 grid points spread over the grid."""
+    from experiments.config import load_sweep_text
+
+    text = re.sub(r"(?m)^n_trials\s*=\s*\d+", "n_trials = 4", path.read_text())
+    spec = load_sweep_text(text, path)
+    if spec.method == "grid" and len(spec.trials) > 4:
+        step = len(spec.trials) // 4
+        spec = attrs.evolve(spec, trials=tuple(spec.trials[::step][:4]))
+    return spec
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_overfitting_checks_run_on_every_shipped_example(path, tmp_path, monkeypatch):
+    """Issue 14 item 6: on a quick version of every ``experiments/*.toml`` the report's
+    overfitting checks run (N = every finished trial, the series from ``equity_samples``), or
+    the page says precisely why not — never a bare "constant series" error."""
+    from experiments.executor import run_sweep
+    from experiments.progress import PlainReporter
+    from experiments.report import _load, _overfitting, build_report
+    from experiments.store import open_for_query
+
+    monkeypatch.setenv("MMSIM_CACHE_DIR", str(tmp_path / "cache"))
+    spec = _quick(path)
+    db = tmp_path / "r.duckdb"
+    res = run_sweep(spec, results=db, workers=1, reporter=PlainReporter(stream=io.StringIO()))
+    assert res.n_done >= 2, (res.n_done, res.n_failed)
+    con, _ = open_for_query(db)
+    try:
+        data = _load(con, None)
+    finally:
+        con.close()
+    of = _overfitting(data)
+    page = build_report(db, tmp_path / "rep").read_text()
+    if of["ok"]:
+        assert of["n"] == res.n_done  # every finished trial counted, flat ones too
+        assert "equity_samples" in of["source"]
+        assert of["result"]["n_trials"] == res.n_done
+        assert f"N = {res.n_done} trials tried" in page
+    else:  # a precise reason: trial counts and the sizes involved
+        assert "trials" in of["reason"] and "constant series:" not in of["reason"], of["reason"]
+        assert "overfitting checks unavailable: " in page

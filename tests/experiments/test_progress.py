@@ -85,3 +85,46 @@ def test_plain_reporter_resume_counts_and_hint():
     assert lines[1].startswith("[4/5] aaaaaaaaaaaaaaaa done")
     assert lines[2].startswith("sweep g interrupted: 1 done, 0 failed, 1 not run")
     assert lines[3] == "resume with: mmsim resume r.duckdb" and len(lines) == 4
+
+
+def test_one_eta_from_finished_trials_wall_time():
+    """Issue 14 item 12: the ETA is (w × trials not started + Σ max(w − elapsed, 0) over the
+    running ones) / min(workers, left), w = mean wall time of the finished trials; by hand."""
+    from experiments.progress import _Tally
+
+    t = _Tally()
+    t.start("g", total=10, workers=2, objective="pnl")
+    assert t.eta_s() is None  # nothing finished yet: no estimate
+    for tid, wall in (("a", 4.0), ("b", 6.0)):
+        t.add(_Trial(tid, 0.1), TrialOutcome(trial_id=tid, status="done", metrics={"pnl": 1.0}, wall_s=wall))
+    now = 100.0
+    t.running = [(_Trial("c", 0.2), now - 2.0), (_Trial("d", 0.3), now - 9.0)]
+    # w = 5; left 8: 6 queued × 5 = 30, running c: 5 − 2 = 3, d: past w → 0; 33 / 2 workers
+    assert t.eta_s(now) == 16.5
+    t.workers = 16  # more workers than trials left: 8 share the work
+    assert t.eta_s(now) == 33.0 / 8
+
+
+def test_rich_view_has_a_single_eta():
+    """The bar no longer has its own (rate-based) time remaining: one ETA on screen."""
+    console = Console(record=True, width=160, force_terminal=True)
+    rep = RichReporter(console, ["gamma"])
+    rep.start(name="g", total=4, workers=1, objective="pnl")
+    rep.trial_done(_Trial("a" * 16, 0.1), TrialOutcome(trial_id="a" * 16, status="done",
+                                                       metrics={"pnl": 1.0}, wall_s=30.0))
+    rep._live.refresh()
+    frame = console.export_text().split("best so far")[0]
+    assert frame.count("ETA") == 1 and "1:30" in frame  # 3 trials left × 30 s on 1 worker
+    rep.finish(interrupted=False)
+
+
+def test_best_so_far_ranks_a_trial_without_fills_last():
+    """Issue 14 item 1: an idle quoter (no fill) is never ranked first, whatever its objective."""
+    buf = io.StringIO()
+    rep = PlainReporter(buf, ["gamma"])
+    rep.start(name="g", total=2, workers=1, objective="pnl_per_1k_notional")
+    rep.trial_done(_Trial("i" * 16, 1.0), TrialOutcome(trial_id="i" * 16, status="done",
+                                                       metrics={"pnl_per_1k_notional": 0.0, "n_fills": 0.0}))
+    rep.trial_done(_Trial("t" * 16, 0.1), TrialOutcome(trial_id="t" * 16, status="done",
+                                                       metrics={"pnl_per_1k_notional": -4.0, "n_fills": 12.0}))
+    assert [b[1].trial_id for b in rep.tally.best] == ["t" * 16, "i" * 16]

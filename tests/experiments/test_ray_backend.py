@@ -16,7 +16,7 @@ ray = pytest.importorskip("ray")
 
 from experiments.backends.ray import RayBackend  # noqa: E402
 from experiments.config import load_sweep  # noqa: E402
-from experiments.gpu import GpuSlots, gpu_slot, install  # noqa: E402
+from engine.gpu import GpuSlots, gpu_slot, install  # noqa: E402
 from experiments.worker import WorkerContext, run_trial_safely  # noqa: E402
 from venues.loaders import load_feed  # noqa: E402
 
@@ -53,12 +53,15 @@ TRICKY_PLUGIN = textwrap.dedent(
     import os
     import time
 
-    from experiments.gpu import gpu_slot
-    from mm_test_plugins import ExplodingQuoter
+    from engine.gpu import gpu_slot
+    from strategies.glft import GLFTQuoter
 
 
-    class TrickyQuoter(ExplodingQuoter):
+    class TrickyQuoter(GLFTQuoter):
+        # one self-contained module: a sweep imports only the module it names, not neighbours
         def on_start(self):
+            if self.config.gamma >= 0.5:
+                raise RuntimeError(f"exploding quoter: gamma={self.config.gamma} too large")
             if self.config.gamma == 0.25:
                 with gpu_slot():
                     time.sleep(120)

@@ -1,8 +1,10 @@
 """``mmsim report``: the page from a real sweep on the bundled sample, deterministic, escaped,
 self-contained; opened in real headless Chromium (Debian's ``chromium``) through the DevTools
-protocol: no console errors or exceptions, no network requests, the heat-map ``<select>`` and
-the sortable table work, and a screenshot is not blank. Also: the docs' tutorial code runs and
-the generated TOML reference covers the schema."""
+protocol: no console errors or exceptions, no network requests, the Plotly charts are drawn,
+the heat-map ``<select>`` and the sortable table work, and a screenshot is not blank. The PnL
+waterfall adds up to the net PnL recomputed from the stored fills and the final mark; the
+overfitting checks count every trial. Also: the docs' tutorial code runs and the generated
+TOML reference covers the schema."""
 
 from __future__ import annotations
 
@@ -60,8 +62,8 @@ EVIL = "<script>alert('$x')</script>"  # HTML for the page, an unbalanced $ for 
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
-    """A real 4-trial sweep (``plain.duckdb``) and a copy with alerts and cost columns added
-    (``rich.duckdb``), the latter holding an HTML-looking monitor name."""
+    """A real 4-trial sweep (``plain.duckdb``) and a copy with alerts added (``rich.duckdb``),
+    the latter holding an HTML-looking monitor name."""
     d = tmp_path_factory.mktemp("report")
     toml = d / "tiny.toml"
     toml.write_text(textwrap.dedent(TOML).format(a=(SAMPLE / "ethusdt_20240718.gz").as_posix(),
@@ -81,15 +83,18 @@ def sweep(tmp_path_factory):
             (sid, tids[1], t0 + 120 * 10**9, "var", "var_99_hist", 2.5, 2.0, "halt"),
             (sid, tids[2], t0 + 200 * 10**9, EVIL, "q", 0.6, 0.5, "flatten")]
     con.executemany("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    for c in ("cost_spread_capture", "cost_inventory_pnl", "cost_fees"):
-        con.execute(f"ALTER TABLE metrics ADD COLUMN IF NOT EXISTS {c} DOUBLE")
-    con.execute("UPDATE metrics SET cost_fees = -fees, cost_spread_capture = pnl + fees + 1.0, "
-                "cost_inventory_pnl = -1.0")
     con.close()
     return {"dir": d, "plain": plain, "rich": rich, "sweep_id": sid, "trial_ids": tids}
 
 
 def _assert_self_contained(page: str) -> None:
+    from plotly.offline import get_plotlyjs
+
+    # the inlined bundle is plotly's own (its string literals hold attribution URLs that are
+    # never fetched: the Chromium test checks that no request leaves the page)
+    bundle = re.search(r'<script id="plotly-js">(.*?)</script>', page, re.S)
+    assert bundle and bundle.group(1) == get_plotlyjs()
+    page = page.replace(bundle.group(0), "")
     refs = re.findall(r"""(?:src|href)\s*=\s*["']?([^"'\s>]+)""", page, flags=re.I)
     assert refs, "expected inline images"
     remote = [r for r in refs if re.match(r"(?i)(https?:)?//", r)]
@@ -130,10 +135,10 @@ def test_report_plain_sweep(sweep, tmp_path, capsys):
         assert rev in page
     for h in json.loads(sha):
         assert h in page
-    if not cost_cols:
-        assert "no cost breakdown" in page
-    else:
-        assert "costs.png" in pngs
+    assert cost_cols, "the trials record their cost breakdown"
+    assert "waterfall.png" in pngs and "costs.png" not in pngs
+    for needle in ("PnL waterfall", "spread capture", "fees paid", "net PnL", "Σ steps − net"):
+        assert needle in page, needle
     assert ("no alerts" in page) == (n_alerts == 0)
     assert ("alerts.png" in pngs) == (n_alerts > 0)
     for tid in sweep["trial_ids"]:
@@ -158,14 +163,21 @@ def test_report_is_deterministic(sweep, tmp_path):
 
 
 def test_report_alerts_costs_and_escaping(sweep, tmp_path):
-    """Alerts give a timeline and a table, cost_* columns a stacked bar; DB text is escaped."""
+    """Alerts give a timeline and a table; DB text is escaped by the template (autoescape) and
+    inside the figures' JSON; the only scripts are plotly.js, the figures and ours."""
     index = build_report(sweep["rich"], tmp_path, sweep_id=sweep["sweep_id"])
     page = index.read_text()
-    assert (tmp_path / "alerts.png").is_file() and (tmp_path / "costs.png").is_file()
-    assert EVIL not in page and "&lt;script&gt;alert(&#x27;$x&#x27;)&lt;/script&gt;" in page
-    assert page.count("<script>") == 1  # ours
+    assert (tmp_path / "alerts.png").is_file() and (tmp_path / "waterfall.png").is_file()
+    assert EVIL not in page and "&lt;script&gt;alert(&#39;$x&#39;)&lt;/script&gt;" in page
+    assert re.findall(r"(?i)<script\b[^>]*>", page) == [
+        '<script id="plotly-js">', '<script type="application/json" id="mmsim-figures">',
+        '<script id="report-js">']
+    assert len(re.findall(r"(?i)</script", page)) == 3
+    figs = json.loads(re.search(r'id="mmsim-figures">(.*?)</script>', page, re.S).group(1))
+    lanes = {y for tr in figs["alerts"]["data"] for y in tr["y"]}
+    assert "&lt;script&gt;alert('$x')&lt;/script&gt;/q" in lanes  # Plotly shows it as text
     assert "var_99_hist" in page and "halt" in page and "no alerts" not in page
-    assert "cost_spread_capture" in page and "no cost breakdown" not in page
+    assert "no cost breakdown" not in page
     _assert_self_contained(page)
 
 
@@ -238,11 +250,12 @@ def test_overfitting_section_uses_sweep_overfitting_report(tmp_path):
     _, pnl = pnl_series_1s(done, list(done))
     assert all(len(x) == 599 for x in pnl.values())
     expected = overfit.sweep_overfitting_report(pnl)
-    import html
+    from markupsafe import escape
 
-    assert html.escape(expected["interpretation"]) in page
+    assert str(escape(expected["interpretation"])) in page
     assert "overfitting checks unavailable" not in page
     assert "599 observations each" in page
+    assert "no equity_samples" in page  # an old file: the thinned curves, and the page says so
 
 
 def test_overfitting_placeholder_when_module_missing(tmp_path, monkeypatch):
@@ -423,6 +436,15 @@ def test_page_in_headless_chromium(sweep, tmp_path):
             assert _eval(cdp, s1, "document.querySelectorAll('section').length") == 8
             assert _eval(cdp, s1, "Array.from(document.images).every(i => i.complete && "
                                   "i.naturalWidth > 100)") is True
+            # every interactive chart was drawn by the inlined plotly.js (an SVG with traces)
+            drawn = ("['heatmap', 'curves', 'hist', 'waterfall', 'alerts'].map(k => {"
+                     "var el = document.getElementById('plot-' + k); return el.classList.contains("
+                     "'js-plotly-plot') && el.data.length > 0 && el.querySelectorAll('.main-svg').length > 0; })")
+            assert _eval(cdp, s1, drawn) == [True] * 5
+            assert _eval(cdp, s1, "document.getElementById('plot-curves').data.length") == 8  # 4 x 2
+            # the waterfall menu picks a trial: one trace visible at a time
+            assert _eval(cdp, s1, "document.getElementById('plot-waterfall').data"
+                                  ".map(t => t.visible)") == [True, False, False, False]
             s2 = _open_page(cdp, synth.as_uri())
             # three swept parameters: three pairs, one visible image at a time
             visible = ("Array.from(document.querySelectorAll('img.heatmap'))"
@@ -432,6 +454,8 @@ def test_page_in_headless_chromium(sweep, tmp_path):
             _eval(cdp, s2, "var s = document.getElementById('pair'); s.value = '2'; "
                            "s.dispatchEvent(new Event('change'))")
             assert _eval(cdp, s2, visible) == ["2"]
+            # ... and the interactive heat-map follows the select
+            assert "order_qty" in _eval(cdp, s2, "document.getElementById('plot-heatmap').layout.title.text")
             # sort by pnl: ascending, then descending; the failed trial (no pnl) stays last
             col = _eval(cdp, s2, "Array.from(document.querySelectorAll('#trials th'))"
                                  ".findIndex(th => th.textContent === 'pnl')")
@@ -506,3 +530,90 @@ def test_docs_reference_generated_from_schema():
         assert f"`[{table}]`" in text, table
         for key in sub.get("properties", {}):
             assert f"`{key}`" in text, (table, key)
+
+
+# -- counts, idle trials, full-resolution series ------------------------------------------------------
+
+
+def _small_store(path: Path, curves: dict, metrics: dict) -> str:
+    store = ResultStore(path, parts=False)
+    sid = store.begin_sweep(
+        name="s", config_path="/x/s.toml", config_toml="", root_seed=1, replicates=1,
+        n_trials=len(curves), workers=1, strategy_kind="glft", strategy_class="strategies.glft:GLFTQuoter",
+        data_format="binance_ws", data_paths=[], data_sha256=[], symbol="X", code_version="0",
+        objective="pnl_per_1k_notional", param_columns={"gamma": "DOUBLE"})
+    for i, (tid, eq) in enumerate(curves.items()):
+        store.record_trial(sid, trial_id=tid, trial_index=i, params={"gamma": float(i)}, replicate=0, seed=i,
+                           status="done", wall_s=0.1, metrics=metrics[tid], equity=eq)
+    store.finish_sweep(sid, "done")
+    store.close()
+    return sid
+
+
+def _curve(ts_s, equity):
+    eq = np.zeros(len(ts_s), np.dtype([("ts_ns", np.int64), ("equity", np.float64), ("q", np.float64),
+                                       ("mid", np.float64)]))
+    eq["ts_ns"] = (np.asarray(ts_s) * 1e9).astype(np.int64)
+    eq["equity"] = equity
+    eq["mid"] = 100.0
+    return eq
+
+
+def test_counts_are_integers_and_idle_trials_rank_last(tmp_path):
+    """Issue 14 items 1 and 3: n_fills is a BIGINT, zero_fills a BOOLEAN; a trial without a fill
+    is never the best trial (summary, top_trials) even with the best objective."""
+    t = np.arange(0, 60, 0.5)
+    rng = np.random.default_rng(0)
+    curves = {"idle": _curve(t, np.zeros(t.size)), "busy": _curve(t, np.cumsum(rng.normal(0, 1, t.size)))}
+    metrics = {"idle": {"pnl_per_1k_notional": 0.0, "pnl": 0.0, "n_fills": 0.0, "zero_fills": 1.0},
+               "busy": {"pnl_per_1k_notional": -3.0, "pnl": -1.0, "n_fills": 17.0, "zero_fills": 0.0}}
+    db = tmp_path / "r.duckdb"
+    sid = _small_store(db, curves, metrics)
+    con = duckdb.connect(str(db), read_only=True)
+    types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                             "WHERE table_name = 'metrics'").fetchall())
+    assert types["n_fills"] == "BIGINT" and types["zero_fills"] == "BOOLEAN"
+    assert con.execute("SELECT n_fills, zero_fills FROM metrics ORDER BY trial_id").fetchall() == [
+        (17, False), (0, True)]
+    con.close()
+    store = ResultStore(db, parts=False)
+    try:
+        _, rows = store.top_trials(sid, "pnl_per_1k_notional", ["gamma"])
+    finally:
+        store.close()
+    assert [r[0] for r in rows] == ["busy", "idle"]
+    page = build_report(db, tmp_path / "out").read_text()
+    assert "best trial</td><td>busy" in page and "1 done without a single fill (ranked last)" in page
+
+
+def test_overfitting_uses_full_resolution_samples_and_counts_flat_trials(tmp_path):
+    """Issue 14 item 5: the DSR/PBO series are the equity at every tick of the metric interval
+    (equity_samples, not the thinned equity table), and a flat trial is one of the N."""
+    overfit = pytest.importorskip("experiments.overfit")
+    rng = np.random.default_rng(2)
+    t = np.arange(0, 3000, 0.25)  # 12,000 rows: thinned to 2,000 in the equity table
+    curves = {f"t{i}": _curve(1_700_000_000 + t, np.cumsum(rng.normal(0.002 * i, 1.0, t.size)))
+              for i in range(4)}
+    curves["flat"] = _curve(1_700_000_000 + t, np.zeros(t.size))
+    metrics = {k: {"pnl": float(c["equity"][-1]), "n_fills": 5.0, "metric_interval_s": 1.0}
+               for k, c in curves.items()}
+    db = tmp_path / "r.duckdb"
+    _small_store(db, curves, metrics)
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM equity WHERE trial_id = 't0'").fetchone()[0] == 2000
+    assert con.execute("SELECT count(*) FROM equity_samples WHERE trial_id = 't0'").fetchone()[0] == 3000
+    con.close()
+    # independent series: equity at each whole second (last row at or before it), differenced
+    ticks = (1_700_000_000 + np.arange(0, 3000)) * 10**9
+    pnl = {}
+    for k, c in curves.items():
+        idx = np.searchsorted(c["ts_ns"], ticks, side="right") - 1
+        pnl[k] = np.diff(c["equity"][idx])
+    expected = overfit.sweep_overfitting_report(pnl)
+    assert expected["n_trials"] == 5 and expected["n_flat"] == 1
+    page = build_report(db, tmp_path / "out").read_text()
+    from markupsafe import escape
+
+    assert str(escape(expected["interpretation"])) in page
+    assert "N = 5 trials tried: every finished trial is counted, 1 of them with a flat equity curve" in page
+    assert "2999 observations each" in page and "equity_samples" in page

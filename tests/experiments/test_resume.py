@@ -31,6 +31,8 @@ from strategies.glft import GLFTQuoter
 
 class SlowQuoter(GLFTQuoter):
     def on_start(self):
+        if os.environ.get("MMSIM_TEST_DIE_GAMMA") == repr(self.config.gamma):
+            os._exit(9)  # the worker process dies (as if OOM-killed)
         time.sleep(float(os.environ.get("MMSIM_TEST_SLEEP", "0")))
         super().on_start()
 '''
@@ -214,3 +216,122 @@ def test_resume_without_an_unfinished_sweep_is_bad_input(sweep_dir, capsys):
     assert "no unfinished sweep" in capsys.readouterr().err
     assert main(["resume", str(sweep_dir["reference"]), "--sweep-id", "nope"]) == 2
     assert main(["resume", str(sweep_dir["dir"] / "missing.duckdb")]) == 2
+
+
+# -- issue 12: SIGTERM, a second Ctrl-C, retried failures, changed data ---------------------
+
+
+def _group_gone(pgid: int, timeout_s: float = 20.0) -> bool:
+    """True once no process of the group is left (the parent and every worker)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_sigterm_is_a_clean_stop_exit_143_and_no_worker_is_left(sweep_dir):
+    """SIGTERM: exit 143 (not -15), the sweep marked 'interrupted', committed trials kept, no
+    process of the sweep's group left; resume then finishes it."""
+    results = sweep_dir["dir"] / "term.duckdb"
+    proc = _start_slow_sweep(sweep_dir, results, sleep_s=0.5, stdout=subprocess.PIPE)
+    try:
+        _wait_committed(proc, results, 2)
+        os.kill(proc.pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert _group_gone(proc.pid), "worker processes outlived the sweep"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 143, err
+    con = duckdb.connect(str(results), read_only=True)
+    status, n = con.execute("SELECT any_value(s.status), count(t.trial_id) FROM sweeps s "
+                            "LEFT JOIN trials t USING (sweep_id)").fetchone()
+    con.close()
+    assert status == "interrupted" and 2 <= n < N_TRIALS
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_second_ctrl_c_leaves_no_worker_running(sweep_dir):
+    """Two SIGINTs in quick succession: still exit 130, 'interrupted', and no worker left."""
+    results = sweep_dir["dir"] / "twice.duckdb"
+    proc = _start_slow_sweep(sweep_dir, results, sleep_s=1.0)
+    try:
+        _wait_committed(proc, results, 1)
+        os.kill(proc.pid, signal.SIGINT)
+        time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=60)
+        assert _group_gone(proc.pid), "worker processes outlived the sweep"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    con = duckdb.connect(str(results), read_only=True)
+    assert con.execute("SELECT status FROM sweeps").fetchall() == [("interrupted",)]
+    con.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_resume_retries_trials_whose_worker_died(sweep_dir):
+    """A worker that dies fails its trial; `resume --no-retry-failed` keeps it failed, a plain
+    `resume` runs it once more and then every result equals the uninterrupted run."""
+    results = sweep_dir["dir"] / "died.duckdb"
+    env = dict(sweep_dir["env"], MMSIM_TEST_DIE_GAMMA="0.03")
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "sweep", str(sweep_dir["toml"]), "--workers",
+         "2", "--plain", "--results", str(results)],
+        cwd=sweep_dir["dir"], env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = _rows(results)
+    died = {k for k, v in rows.items() if v[1] == "failed"}
+    assert len(died) == 2  # gamma 0.03 with both queue models
+    con = duckdb.connect(str(results), read_only=True)
+    errors = {r[0] for r in con.execute("SELECT error FROM trials WHERE status = 'failed'")
+              .fetchall()}
+    (sweep_id,) = con.execute("SELECT sweep_id FROM sweeps").fetchone()
+    con.close()
+    assert all("worker process died" in e for e in errors), errors
+
+    def resume(*extra):
+        return subprocess.run(
+            [sys.executable, "-m", "experiments.cli", "resume", str(results), "--sweep-id",
+             sweep_id, "--plain", *extra],
+            cwd=sweep_dir["dir"], env=sweep_dir["env"], capture_output=True, text=True,
+            timeout=240)
+
+    kept = resume("--no-retry-failed")
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert {k for k, v in _rows(results).items() if v[1] == "failed"} == died
+    retried = resume()
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert "2 failed trial(s) retried" in retried.stdout
+    got, want = _rows(results), _rows(sweep_dir["reference"])
+    assert got == want, {k: (got.get(k), want.get(k)) for k in set(got) | set(want)
+                         if got.get(k) != want.get(k)}
+
+
+def test_resume_refuses_changed_data(sweep_dir, capsys):
+    """The stored data_sha256 no longer matches the file: exit 2 naming it, nothing run."""
+    results = sweep_dir["dir"] / "changed_data.duckdb"
+    results.write_bytes(sweep_dir["reference"].read_bytes())
+    con = duckdb.connect(str(results))
+    con.execute("UPDATE sweeps SET status = 'interrupted', data_sha256 = ?",
+                ['["' + "ab" * 32 + '"]'])
+    n_before = con.execute("SELECT count(*) FROM trials").fetchone()
+    con.close()
+    assert main(["resume", str(results)]) == 2
+    err = capsys.readouterr().err
+    assert f"data: {SAMPLE_FILE} changed since the sweep ran" in err
+    assert "resuming would mix results computed on different data" in err
+    con = duckdb.connect(str(results), read_only=True)
+    assert con.execute("SELECT count(*) FROM trials").fetchone() == n_before
+    assert con.execute("SELECT status FROM sweeps").fetchall() == [("interrupted",)]
+    con.close()

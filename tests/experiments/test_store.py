@@ -63,3 +63,40 @@ def test_second_sweep_with_new_parameters_adds_columns(tmp_path):
     assert s1 != s2
     assert names[:3] == ["trial_id", "half_spread_bps", "pnl_per_1k_notional"]
     assert rows == [("c" * 16, 2.0, None, 2.0, None, None, None)]
+
+
+def test_parts_left_by_a_crash_after_the_final_commit_are_dropped(tmp_path):
+    """A sweep marked done whose parts survived (crash during the final checkpoint): the next
+    writer removes them, so readers never race on stale parts; a running sweep's stay."""
+    import shutil
+
+    from experiments.store import parts_dir
+
+    path = tmp_path / "r.duckdb"
+    store = ResultStore(path)
+    done = _begin(store)
+    store.record_trial(done, trial_id="a", trial_index=0, params={"gamma": 0.1, "queue_model": "q"},
+                       replicate=0, seed=1, status="done", wall_s=0.1, metrics={"pnl": 1.0})
+    keep = shutil.copytree(parts_dir(path) / done, tmp_path / "saved")
+    store.finish_sweep(done, "done")
+    other = _begin(store)
+    store.close()
+    shutil.copytree(keep, parts_dir(path) / done)  # as if the crash came before the rmtree
+    assert (parts_dir(path) / done).is_dir() and (parts_dir(path) / other).is_dir()
+    ResultStore(path).close()
+    assert not (parts_dir(path) / done).exists()
+    assert (parts_dir(path) / other).is_dir()
+
+
+def test_retried_trial_replaces_its_failed_rows_in_one_transaction(tmp_path):
+    store = ResultStore(tmp_path / "r.duckdb", parts=False)
+    sid = _begin(store)
+    kw = dict(trial_id="a", trial_index=0, params={"gamma": 0.1, "queue_model": "q"},
+              replicate=0, seed=1, wall_s=0.1)
+    store.record_trial(sid, status="failed", error="ProcessExpired: worker process died", **kw)
+    with __import__("pytest").raises(duckdb.ConstraintException):
+        store.record_trial(sid, status="done", metrics={"pnl": 2.0}, **kw)
+    store.record_trial(sid, status="done", metrics={"pnl": 2.0}, replace=True, **kw)
+    assert store.con.execute("SELECT status, error FROM trials").fetchall() == [("done", None)]
+    assert store.con.execute("SELECT pnl FROM metrics").fetchall() == [(2.0,)]
+    store.close()

@@ -206,7 +206,7 @@ def test_hierarchy_round_trip_through_the_cache(tmp_path):
 def test_key_follows_the_signals_source_and_the_device(tmp_path, monkeypatch):
     """Editing any signals/*.py file or moving training to the GPU gives a new key (no stale model)."""
     import signals.cache as sc
-    from experiments import gpu
+    from engine import gpu
 
     base = cache_key(**KW)
     assert library_versions()["signals_source"] == sc.signals_source_hash()

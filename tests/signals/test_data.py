@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from signals import bars
-from signals.data import MarketData, SignalDataConfig, load_data, uniswap_tick_to_price
+from signals.data import MarketData, SignalDataConfig, load_data, read_ohlcv, uniswap_tick_to_price
 from venues.loaders import DataConfig, load_feed
 from venues.loaders._common import DataError
 
@@ -136,3 +138,127 @@ def test_ticks_time_bars_need_size():
     """Time bars from ticks need a period."""
     with pytest.raises(ValueError, match="bar_size > 0"):
         load_data(SignalDataConfig(source="ticks", paths=BUNDLED, bar="time"))
+
+
+# ---------------------------------------------------------------- OHLCV layouts (source "ohlcv")
+
+FT = SHARED / "binance_spot_ohlcv_freqtrade"
+
+
+def _real_daily(n: int = 40) -> list[list[str]]:
+    """The first ``n`` real daily candles (freqtrade CSV, ascending)."""
+    with gzip.open(FT / "ETH_USDT-1d_20200511_20241205.csv.gz", "rt") as f:
+        rows = [line.strip().split(",") for line in f][1:]
+    return rows[:n]
+
+
+def _ohlcv(*paths, source="ohlcv"):
+    return load_data(SignalDataConfig(source=source, paths=tuple(map(str, paths))))
+
+
+@needs_shared
+def test_freqtrade_json_equals_csv(tmp_path):
+    """freqtrade's JSON candles [[ts_ms,o,h,l,c,v],...] give the same bars as the CSV."""
+    rows = _real_daily()
+    csv_p = tmp_path / "ETH_USDT-1d_.csv"
+    csv_p.write_text("open_time_ms,open,high,low,close,volume\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    js = tmp_path / "ETH_USDT-1d.json"
+    js.write_text("[" + ",".join("[" + ",".join(r) + "]" for r in rows) + "]")
+    a, b = _ohlcv(csv_p).bars, _ohlcv(js).bars
+    assert a.size == b.size == 40
+    for name in ("ts_open_ns", "ts_close_ns", "open", "high", "low", "close", "volume"):
+        assert np.array_equal(a[name], b[name]), name
+    assert a["ts_open_ns"][0] == 1589155200000 * 1_000_000  # 2020-05-11 00:00 UTC, from the file
+    assert (a["ts_close_ns"] - a["ts_open_ns"] == 86_400 * 10**9).all()
+
+
+@needs_shared
+def test_cryptodatadownload_newest_first_with_unit_switch(tmp_path):
+    """A CDD file: URL line, newest-first rows, unix seconds for older rows and ms for newer ones,
+    one candle published in both units → ascending bars, the duplicate dropped with a warning."""
+    rows = _real_daily()
+    out = ["https://www.CryptoDataDownload.com",
+           "unix,date,symbol,open,high,low,close,Volume ETH,Volume USDT,tradecount"]
+    cdd = []
+    for i, (t, o, h, lo, c, v) in enumerate(rows):
+        ms = int(t)
+        unix = str(ms) if i >= 20 else str(ms // 1000)
+        day = str(np.datetime64(ms, "ms").astype("datetime64[D]"))
+        cdd.append(f"{unix},{day} 00:00:00,ETH/USDT,{o},{h},{lo},{c},{v},{float(v) * float(c):.2f},1000")
+    t, o, h, lo, c, v = rows[20]
+    cdd.append(f"{int(t) // 1000},dup,ETH/USDT,{o},{h},{lo},{c},{v},0,1000")  # same candle, seconds
+    p = tmp_path / "Binance_ETHUSDT_d.csv"
+    p.write_text("\n".join(out + cdd[::-1]) + "\n")  # newest first, as CDD publishes
+    md = _ohlcv(p)
+    b = md.bars
+    assert b.size == 40
+    assert b["ts_open_ns"].tolist() == [int(r[0]) * 1_000_000 for r in rows]
+    assert b["close"].tolist() == [float(r[4]) for r in rows]
+    assert b["volume"].tolist() == [float(r[5]) for r in rows]  # base volume: the first Volume column
+    assert (b["ts_close_ns"] - b["ts_open_ns"] == 86_400 * 10**9).all()
+    (w,) = md.warnings
+    assert "1 candle(s) repeat an earlier open time" in w and "seconds and milliseconds" in w and str(p) in w
+    # the binance_candles source reads it too (it used to fail on the URL line)
+    assert _ohlcv(p, source="binance_candles").bars.size == 40
+
+
+def test_plain_csv_iso_and_epoch_seconds(tmp_path):
+    iso = tmp_path / "iso.csv"
+    iso.write_text("timestamp,open,high,low,close,volume\n"
+                   "2024-01-01 00:00:00,10,11,9,10.5,3\n2024-01-01T00:01:00Z,10.5,12,10,11,4\n")
+    sec = tmp_path / "sec.csv"
+    sec.write_text("timestamp,open,high,low,close,volume\n1704067200,10,11,9,10.5,3\n1704067260,10.5,12,10,11,4\n")
+    a, b = _ohlcv(iso).bars, _ohlcv(sec).bars
+    assert a["ts_open_ns"].tolist() == b["ts_open_ns"].tolist() == [1704067200 * 10**9, 1704067260 * 10**9]
+    assert (a["ts_close_ns"] - a["ts_open_ns"] == 60 * 10**9).all()
+
+
+def test_other_files_are_named_with_their_row(tmp_path):
+    """Something else than candles → DataError naming the file and row (not a parser trace)."""
+    tardis = tmp_path / "trades.csv"
+    tardis.write_text("exchange,symbol,timestamp,local_timestamp,id,side,price,amount\nbitmex,X,1,2,a,buy,1,1\n")
+    with pytest.raises(DataError, match=rf"{tardis}: line 1: not an OHLCV file"):
+        _ohlcv(tardis)
+    with pytest.raises(DataError, match=r"line 1: not an OHLCV file"):
+        _ohlcv(BUNDLED[0])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timestamp,open,high,low,close,volume\n1704067200,10,11,9,10.5,3\n1704067260,10.5,12,10,x,4\n")
+    with pytest.raises(DataError, match=rf"{bad}: line 3: close 'x' is not a number"):
+        _ohlcv(bad)
+    short = tmp_path / "short.csv"
+    short.write_text("timestamp,open,high,low,close,volume\n1704067200,10,11,9\n")
+    with pytest.raises(DataError, match=r"short\.csv: line 2: 4 fields, the header has 6"):
+        _ohlcv(short)
+    js = tmp_path / "x.json"
+    js.write_text('[[1704067200000, 1, 2, 0.5, 1.5, 10], {"a": 1}]')
+    with pytest.raises(DataError, match=r"x\.json: row 2: .* is not \[ts_ms, open, high, low, close, volume\]"):
+        _ohlcv(js)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    opens=st.lists(st.integers(1_500_000_000, 1_700_000_000), min_size=1, max_size=30, unique=True),
+    in_ms=st.lists(st.booleans(), min_size=30, max_size=30),
+    dup=st.lists(st.integers(0, 29), max_size=5),
+)
+def test_cdd_any_units_and_repeats_give_ascending_unique(tmp_path_factory, opens, in_ms, dup):
+    """Property of the CDD reader: whatever mix of second/millisecond stamps, newest-first order
+    and repeated candles, the result is the ascending set of distinct open times, each candle
+    keeping its own values."""
+    rows = []
+    for i, t in enumerate(opens):
+        stamp = t * 1000 if in_ms[i] else t
+        rows.append((t, f"{stamp},d,X/Y,{t % 97 + 1},{t % 97 + 2},{t % 97 + 0.5},{t % 97 + 1.5},{t % 13}"))
+    for k in dup:
+        t, _ = rows[k % len(rows)]
+        rows.append((t, f"{t if in_ms[k % len(rows)] else t * 1000},d,X/Y,{t % 97 + 1},{t % 97 + 2},"
+                        f"{t % 97 + 0.5},{t % 97 + 1.5},{t % 13}"))
+    rows.sort(key=lambda r: -r[0])
+    p = tmp_path_factory.mktemp("cdd") / "Binance_XY_minute.csv"
+    p.write_text("https://www.CryptoDataDownload.com\nunix,date,symbol,open,high,low,close,Volume X\n"
+                 + "\n".join(r[1] for r in rows) + "\n")
+    c = read_ohlcv(str(p))
+    want = sorted(set(opens))
+    assert c.ts_ns.tolist() == [t * 10**9 for t in want]
+    assert c.open.tolist() == [float(t % 97 + 1) for t in want]
+    assert bool(c.warnings) == (len(rows) > len(want))

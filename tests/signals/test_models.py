@@ -225,7 +225,7 @@ def test_no_gpu_slot_means_cpu_and_every_stage_takes_the_semaphore(data, monkeyp
 
 
 def test_unpatched_gpu_slot_without_a_sweep_runs_on_cpu(data):
-    from experiments import gpu
+    from engine import gpu
 
     gpu.install(None)
     with gpu.gpu_slot() as on_gpu:

@@ -39,7 +39,7 @@ def _first_mid(feed) -> float:
 
 
 def run_desk(feed, hedger_cfg: HedgerConfig, seed: int = 1, tvl_usd: float = 5e6, inclusion_b: float = 20.0,
-             pool_premium: float = 0.0):
+             pool_premium: float = 0.0, sandwich: bool = False):
     """GLFT quoter on the book + hedger on a Pancake v2 USDC/WETH pool priced at the first mid
     (times ``1 + pool_premium``)."""
     mid0 = _first_mid(feed)
@@ -51,7 +51,8 @@ def run_desk(feed, hedger_cfg: HedgerConfig, seed: int = 1, tvl_usd: float = 5e6
     pool_px = mid0 * (1.0 + pool_premium)
     pool = PancakeV2Pool(int(tvl_usd / 2 * 1e6), int(tvl_usd / 2 / pool_px * 1e18), fee_bps=25)
     adapter = PoolAdapter(pool, base_token=1, decimals0=6, decimals1=18, fee_bps=25)
-    chain = Chain(sim, ChainConfig(block_time_ms=2000, inclusion_b=inclusion_b, native_px=mid0), {"hedge": adapter})
+    chain = Chain(sim, ChainConfig(block_time_ms=2000, inclusion_b=inclusion_b, native_px=mid0, sandwich=sandwich),
+                  {"hedge": adapter})
     arb = Arbitrageur(ArbitrageurConfig(pool="hedge", bribe=0.2), book)
     chain.participants.append(arb)
     quoter = GLFTQuoter(sim, GLFTConfig(gamma=0.001, order_qty=0.05, max_position=2.0, warmup_s=5), book)
@@ -93,8 +94,27 @@ def test_hedge_costs_add_up_to_the_hedge_pnl(feed):
     # the wallet's cash plus each hedge valued at the mid it was measured against is exactly
     # minus the recorded costs (slippage + pool fee + bribe + gas)
     marked = h.onchain.cash + sum(side * qty * mid for _, side, qty, _, mid in h.trades)
-    assert marked == pytest.approx(-sum(costs.values()), rel=1e-9, abs=1e-9)
+    assert marked == pytest.approx(-sum(v for k, v in costs.items() if k != "sandwich"), rel=1e-9, abs=1e-9)
     assert h.onchain.q == pytest.approx(sum(side * qty for _, side, qty, _, _ in h.trades))
+
+
+def test_sandwich_loss_is_part_of_the_slippage(feed):
+    """On a thin pool with a loose limit public hedges are sandwiched; the costs still add up, the
+    sandwich loss sits inside the slippage, and private bundles are never sandwiched."""
+    out = {}
+    for route in ("public", "private"):
+        cfg = HedgerConfig(band=0.1, venue="pool", bribe_policy="fixed", bribe=0.05, max_slippage_bps=300.0,
+                           submission=route)  # fmt: skip
+        r = run_desk(feed, cfg, tvl_usd=1e5, sandwich=True)
+        h = r["hedger"]
+        marked = h.onchain.cash + sum(side * qty * mid for _, side, qty, _, mid in h.trades)
+        assert marked == pytest.approx(-sum(v for k, v in h.costs.items() if k != "sandwich"), rel=1e-9, abs=1e-9)
+        out[route] = (h, r["chain"])
+    pub, chain = out["public"]
+    assert chain.n_sandwiches > 0 and pub.costs["sandwich"] == pytest.approx(chain.sandwich_loss)
+    assert 0 < pub.costs["sandwich"] < pub.costs["slippage"]
+    priv, chain_p = out["private"]
+    assert chain_p.n_sandwiches == 0 and priv.costs["sandwich"] == 0.0
 
 
 def test_book_hedging_and_determinism(feed):

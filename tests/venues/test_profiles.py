@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import math
 from decimal import Decimal
+from pathlib import Path
 
 import attrs
 import pytest
@@ -68,7 +69,7 @@ def test_lot_size_derives_sz_decimals():
         ({"name": "binance_usdm", "tick_size": 0.1}, "lot_size"),
         ({"name": "binance_usdm", "tick_size": 0.0, "lot_size": 0.001}, "tick_size"),
         ({"name": "binance_usdm", "tick_size": 0.1, "lot_size": 0.001, "sz_decimals": 3}, "sz_"),
-        ({"name": "okx"}, "binance_usdm, hyperliquid"),
+        ({"name": "okx"}, "binance_usdm, binance_coinm, binance_spot, hyperliquid_perp"),
     ],
 )
 def test_make_profile_rejects(kwargs, match):
@@ -208,3 +209,114 @@ def test_doctests():
     result = doctest.testmod(profiles)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# --- contract types, fee tiers, discounts, data/profile matching (issue 11) ---------------------
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "binance_ws_depth_trades_hftbacktest"
+
+
+def test_profile_contract_kinds():
+    """Each profile is a data record: contract kind, settlement currency, funding clock, source."""
+    usdm = make_profile("binance_usdm", tick_size=0.01, lot_size=0.001, symbol="ETHUSDT")
+    coinm = make_profile("binance_coinm", tick_size=0.01, symbol="ETHUSD_PERP")
+    btcm = make_profile("binance_coinm", tick_size=0.1, symbol="BTCUSD_PERP")
+    spot = make_profile("binance_spot", tick_size=0.01, lot_size=0.0001, symbol="ETHUSDT")
+    hl = make_profile("hyperliquid_perp", sz_decimals=4, symbol="ETH")
+    assert (usdm.contract, usdm.settle_currency, usdm.funding_interval_s) == ("linear", "USDT", 28800)
+    assert (coinm.contract, coinm.settle_currency, coinm.contract_size, coinm.lot_size) == ("inverse", "ETH", 10.0, 1.0)
+    assert (btcm.contract_size, btcm.settle_currency) == (100.0, "BTC")  # BTCUSD_PERP: 100 USD
+    assert (spot.contract, spot.has_funding, spot.is_perp, spot.maker_fee_bps) == ("spot", False, False, 10.0)
+    assert (hl.contract, hl.settle_currency, hl.funding_interval_s) == ("linear", "USDC", 3600)
+    for p in (usdm, coinm, spot, hl):
+        assert "Binance" in p.source or "Hyperliquid" in p.source
+
+
+def test_coinm_fee_binance_faq_example():
+    """Binance FAQ "Fee Structure & Fee Calculations", COIN-M: commission = notional × rate with
+    notional = contracts × contract size / price. 10 BTCUSD contracts (100 USD) at 10,000 USD
+    is 10 × 100 / 10,000 = 0.1 BTC; at a 0.040 % taker rate the fee is 0.1 × 0.0004 = 0.00004 BTC."""
+    p = make_profile("binance_coinm", tick_size=0.1, symbol="BTCUSD_PERP", maker_fee_bps=1.5, taker_fee_bps=4.0)
+    assert p.notional(10_000.0, 10) == pytest.approx(0.1)
+    assert p.fee(10_000.0, 10, is_maker=False) == pytest.approx(0.00004, rel=1e-12)
+    assert p.fee(10_000.0, 10, is_maker=True) == pytest.approx(0.000015, rel=1e-12)
+    # the same fill on a linear profile would be 10 × 10,000 × 4 bps = 40 (USDT): 1e6 times more
+    lin = make_profile("binance_usdm", tick_size=0.1, lot_size=1.0, taker_fee_bps=4.0)
+    assert lin.fee(10_000.0, 10, is_maker=False) == pytest.approx(40.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "tier", "maker", "taker"),
+    [
+        ("binance_usdm", 0, 2.0, 5.0),  # VIP 0: 0.0200 % / 0.0500 %
+        ("binance_usdm", 9, 0.0, 1.7),  # VIP 9: 0.0000 % / 0.0170 %
+        ("binance_spot", 0, 10.0, 10.0),  # VIP 0: 0.1000 % / 0.1000 %
+        ("binance_spot", 3, 4.2, 6.0),  # VIP 3: 0.0420 % / 0.0600 %
+        ("hyperliquid_perp", 0, 1.5, 4.5),  # <= $5M: 0.015 % / 0.045 %
+        ("hyperliquid_perp", 3, 0.4, 3.0),  # > $100M: 0.004 % / 0.030 %
+        ("hyperliquid_perp", 6, 0.0, 2.4),  # > $7B: 0 % / 0.024 %
+    ],
+)
+def test_fee_tiers(name, tier, maker, taker):
+    """Fee tiers as published (the percentages in the comments)."""
+    kw = {"sz_decimals": 4} if name.startswith("hyperliquid") else {"tick_size": 0.01, "lot_size": 0.001}
+    p = make_profile(name, fee_tier=tier, **kw)
+    assert (p.maker_fee_bps, p.taker_fee_bps, p.fee_tier) == (maker, taker, tier)
+
+
+def test_hyperliquid_discounts():
+    """Staking and referral discounts multiply the tier's positive fees: tier 1 (1.2 / 4.0 bps)
+    with gold staking (20 %) and a referral (4 %): 1.2 × 0.8 × 0.96 = 0.9216, 4.0 × 0.8 × 0.96 = 3.072."""
+    p = make_profile("hyperliquid", sz_decimals=4, fee_tier=1, staking_discount=0.2, referral_discount=0.04)
+    assert p.maker_fee_bps == pytest.approx(0.9216)
+    assert p.taker_fee_bps == pytest.approx(3.072)
+    # explicit rates are final: no discount on top
+    q = make_profile("hyperliquid", sz_decimals=4, staking_discount=0.4, taker_fee_bps=2.5)
+    assert q.taker_fee_bps == 2.5 and q.maker_fee_bps == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "match"),
+    [
+        ("hyperliquid", {"sz_decimals": 4, "fee_tier": 7}, r"0\.\.6"),
+        ("binance_usdm", {"tick_size": 0.1, "lot_size": 0.001, "fee_tier": 10}, r"0\.\.9"),
+        ("binance_usdm", {"tick_size": 0.1, "lot_size": 0.001, "staking_discount": 0.1}, "Hyperliquid"),
+        ("hyperliquid", {"sz_decimals": 4, "referral_discount": 1.0}, r"\[0, 1\)"),
+        ("binance_usdm", {"tick_size": 0.1, "lot_size": 0.001, "contract_size": 10.0}, "inverse"),
+        ("binance_spot", {"tick_size": 0.1}, "lot_size"),
+    ],
+)
+def test_profile_option_errors(name, kwargs, match):
+    """Out-of-range tiers, discounts on a venue without them, contract sizes on linear profiles."""
+    with pytest.raises(ValueError, match=match):
+        make_profile(name, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("files", "venue", "symbol"),
+    [
+        (["cm/ethusd_perp_20240808.gz"], "binance_coinm", "ETHUSD_PERP"),
+        (["spot/ethusdt_20240808.gz"], "binance_spot", "ETHUSDT"),
+        (["usdm/btcusdt_20230404.dat.gz"], "binance_usdm", "BTCUSDT"),
+    ],
+)
+def test_detect_capture_venue_on_recorded_files(files, venue, symbol):
+    """The recorded COIN-M (dapi ``ethusd_perp@depth``), spot and USD-M captures are recognised."""
+    paths = [str(SHARED / f) for f in files]
+    if not Path(paths[0]).is_file():
+        pytest.skip("shared data not present")
+    assert profiles.detect_capture_venue("binance_ws", paths) == (venue, symbol)
+
+
+def test_check_feed_profile_refuses_mismatches():
+    """Linear on inverse, perp on spot, inverse on linear: refused, naming the profile to use."""
+    with pytest.raises(profiles.ProfileMismatchError, match='use profile = "binance_coinm"'):
+        profiles.check_feed_profile("binance_usdm", "binance_coinm", "BTCUSD_PERP")
+    with pytest.raises(profiles.ProfileMismatchError, match='use profile = "binance_coinm"'):
+        profiles.check_feed_profile("hyperliquid", "binance_coinm")
+    with pytest.raises(profiles.ProfileMismatchError, match='use profile = "binance_spot"'):
+        profiles.check_feed_profile("binance_usdm", "binance_spot", "ETHUSDT")
+    with pytest.raises(profiles.ProfileMismatchError, match='use profile = "binance_usdm"'):
+        profiles.check_feed_profile("binance_coinm", "binance_usdm")
+    profiles.check_feed_profile("binance_usdm", "hyperliquid")  # both linear perps: allowed
+    profiles.check_feed_profile("binance_coinm", "hftbacktest")  # unknown venue: allowed

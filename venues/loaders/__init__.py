@@ -11,6 +11,20 @@ of an experiment TOML). Supported formats:
     :mod:`venues.loaders.hyperliquid`.
 ``hftbacktest_npz``
     hftbacktest's structured ``.npz`` event files, see :mod:`venues.loaders.hftbacktest`.
+``tardis_csv``
+    tardis.dev CSV datasets (``incremental_book_L2``, ``trades``, ``book_snapshot_N``,
+    ``quotes``; ``derivative_ticker`` for funding), see :mod:`venues.loaders.tardis`.
+``mmsim_events``
+    mmsim's own ``.npz`` / ``.parquet`` event files written by ``mmsim data convert``, see
+    :mod:`venues.loaders.native`.
+``hyperliquid_node_fills`` / ``hyperliquid_node_trades``
+    Hyperliquid node data (``node_fills``, ``node_fills_by_block``, ``node_trades``; LZ4 as
+    published in the ``hl-mainnet-node-data`` bucket): the trade tape, see
+    :mod:`venues.loaders.hyperliquid`.
+
+Any text format may be plain, gzip or LZ4-frame compressed (detected from the first bytes).
+Files given out of time order (e.g. a Binance day pair listed newest first) are replayed in
+time order, with a warning naming them.
 
 Every load validates what it reads — non-positive/NaN prices and sizes, crossed books,
 out-of-order timestamps, duplicate trade ids, broken diff chains — and raises
@@ -58,7 +72,7 @@ __all__ = [
     "parse_feed",
 ]
 
-LOADER_VERSION = "1"
+LOADER_VERSION = "2"
 """Bumped whenever parsing output may change; part of the cache key."""
 
 FORMATS = (
@@ -67,6 +81,10 @@ FORMATS = (
     "hyperliquid_ws",
     "hyperliquid_collector",
     "hftbacktest_npz",
+    "tardis_csv",
+    "hyperliquid_node_fills",
+    "hyperliquid_node_trades",
+    "mmsim_events",
 )
 
 
@@ -82,9 +100,9 @@ class DataConfig:
 
     Attributes
     ----------
-    format : {"binance_ws", "hyperliquid_archive", "hyperliquid_ws", "hyperliquid_collector", \
-"hftbacktest_npz"}
-        Vendor format of every file in ``paths``.
+    format : str
+        Vendor format of every file in ``paths``, one of :data:`FORMATS` (see the module
+        docstring).
     paths : tuple of str
         Files replayed in the given order as one stream (e.g. a Binance day pair); absolute or
         relative to the current directory. For ``hyperliquid_collector`` any mix of
@@ -96,6 +114,11 @@ class DataConfig:
         or raise :class:`DataError`.
     meta_path : str or None, default None
         Hyperliquid ``meta`` JSON (``universe`` of ``{name, szDecimals}``), for ``sz_decimals``.
+    funding : str or None, default None
+        Recorded funding rates (Hyperliquid ``fundingHistory`` JSON/CSV or ``asset_ctxs`` CSV,
+        Binance funding-history JSON/CSV; :mod:`venues.loaders.funding`). ``None``: taken from
+        the capture when it records them (a Binance ``markPrice`` stream), else none (a run
+        spanning a funding time then warns).
     """
 
     format: str = attrs.field(validator=v.in_(FORMATS))
@@ -106,6 +129,7 @@ class DataConfig:
     symbol: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
     on_gap: str = attrs.field(default="resync", validator=v.in_(("resync", "stop")))
     meta_path: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
+    funding: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
 
 
 @attrs.frozen(kw_only=True)
@@ -155,6 +179,9 @@ class Feed:
     gaps : tuple of Gap
     warnings : tuple of str
         Documented, harmless vendor data-quality notes.
+    funding : venues.loaders.funding.FundingRates or None
+        Recorded funding settlements (``DataConfig.funding`` or the capture's own), attached by
+        :func:`load_feed`; ``None`` when there are none.
     """
 
     events: np.ndarray = attrs.field(eq=False)
@@ -162,6 +189,7 @@ class Feed:
     meta: FeedMeta
     gaps: tuple[Gap, ...]
     warnings: tuple[str, ...]
+    funding: object = attrs.field(default=None, eq=False)
 
 
 def _resolve(cfg: DataConfig) -> list[str]:
@@ -205,9 +233,73 @@ def _parse(cfg: DataConfig, paths: list[str]) -> Parsed:
         from venues.loaders import hftbacktest
 
         return hftbacktest.parse(paths, cfg.symbol)
+    if cfg.format == "mmsim_events":
+        from venues.loaders import native
+
+        return native.parse(paths, cfg.symbol)
+    if cfg.format == "tardis_csv":
+        from venues.loaders import tardis
+
+        return tardis.parse(paths, cfg.symbol)
     from venues.loaders import hyperliquid
 
     return hyperliquid.parse(cfg.format, paths, cfg.symbol)
+
+
+def first_timestamp_ns(fmt: str, path: str) -> int | None:
+    """Local timestamp (ns) of the first record of a data file, ``None`` if it has none or the
+    format carries no per-file time order (CSV collections, ``.npz``).
+
+    Used to notice files listed out of time order; reads only the first records.
+    """
+    from venues.loaders._common import open_text
+
+    try:
+        if fmt == "tardis_csv":
+            from venues.loaders.tardis import first_local_ts_ns
+
+            return first_local_ts_ns(path)
+        if fmt in ("binance_ws", "hyperliquid_ws"):
+            from venues.loaders.binance import ts_scale
+
+            with open_text(path) as fh:
+                for raw in fh:
+                    if raw.strip():
+                        t0 = int(raw[: raw.find(" ")])
+                        return t0 * ts_scale(t0) if fmt == "binance_ws" else t0
+        if fmt == "hyperliquid_archive":
+            from venues.loaders.hyperliquid import iso_to_ns
+
+            with open_text(path) as fh:
+                for raw in fh:
+                    if raw.strip():
+                        return iso_to_ns(json.loads(raw)["time"])
+    except (ValueError, KeyError, TypeError, OSError, EOFError):
+        return None  # the parser reports the bad line with its number
+    return None
+
+
+def time_ordered(fmt: str, paths: list[str]) -> tuple[list[str], str | None]:
+    """Return ``paths`` sorted by their first timestamp (stable) and a warning when that
+    changed their order, else ``(paths, None)``.
+
+    Stream formats (a Binance diff chain) must be replayed in time order: a day pair given
+    newest first would otherwise start from the wrong snapshot and silently lose the book.
+    """
+    if len(paths) < 2:
+        return paths, None
+    firsts = [first_timestamp_ns(fmt, p) for p in paths]
+    if any(t is None for t in firsts):
+        return paths, None
+    order = sorted(range(len(paths)), key=lambda i: (firsts[i], i))
+    if order == list(range(len(paths))):
+        return paths, None
+    new = [paths[i] for i in order]
+    return new, (
+        "data files were given out of time order (first timestamps "
+        + ", ".join(f"{Path(paths[i]).name}: {firsts[i]}" for i in range(len(paths)))
+        + "); replayed in time order: " + ", ".join(Path(p).name for p in new)
+    )
 
 
 def parse_feed(cfg: DataConfig) -> Feed:
@@ -232,11 +324,18 @@ def parse_feed(cfg: DataConfig) -> Feed:
     if log:  # benchmarks count parses across processes (one line per parse)
         with open(log, "a", encoding="utf-8") as f:
             f.write(f"{os.getpid()} {cfg.format} {' '.join(paths)}\n")
+    given = paths
+    paths, order_note = time_ordered(cfg.format, paths)
     p = _parse(cfg, paths)
+    if order_note:
+        p.warnings.insert(0, order_note)
     validate(p)
     order = np.argsort(p.events["ts_local_ns"], kind="stable")
     check_crossed(p, order)
     events = p.events[order]
+    from venues.loaders.quality import feed_warnings
+
+    p.warnings.extend(feed_warnings(events, p.fidx[order], p.line[order], p.paths, p.unit))
     bbo = p.bbo
     if bbo.size > 1:
         bbo = bbo[np.argsort(bbo["ts_local_ns"], kind="stable")]
@@ -249,7 +348,7 @@ def parse_feed(cfg: DataConfig) -> Feed:
         tick_size=tick,
         lot_size=lot,
         sz_decimals=_sz_decimals(cfg, p.symbol),
-        source_sha256=tuple(file_sha256(x) for x in paths),
+        source_sha256=tuple(file_sha256(x) for x in given),
         n_gaps=len(p.gaps),
     )
     return Feed(
@@ -299,18 +398,25 @@ def load_feed(
     >>> feed = load_feed(cfg)  # doctest: +SKIP
     """
     if cache_dir is None:
-        return parse_feed(cfg)
+        return _with_funding(cfg, parse_feed(cfg))
     from venues.loaders import cache
 
     paths = _resolve(cfg)
     key = cache.cache_key(cfg, paths)
     hit = cache.read(cache_dir, key, mmap=mmap)
     if hit is not None:
-        return hit
+        return _with_funding(cfg, hit)
     feed = parse_feed(cfg)
     cache.write(cache_dir, key, feed)
     if mmap:
         hit = cache.read(cache_dir, key, mmap=True)
         if hit is not None:
-            return hit
-    return feed
+            return _with_funding(cfg, hit)
+    return _with_funding(cfg, feed)
+
+
+def _with_funding(cfg: DataConfig, feed: Feed) -> Feed:
+    """The feed with its recorded funding rates attached (:func:`venues.loaders.funding.attach_funding`)."""
+    from venues.loaders.funding import attach_funding
+
+    return attach_funding(cfg, feed)

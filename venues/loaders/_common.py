@@ -59,6 +59,47 @@ class Gap:
     line: int
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+LZ4_FRAME_MAGIC = b"\x04\x22\x4d\x18"
+
+
+def compression(path: str | os.PathLike) -> str:
+    """Compression of a file from its first bytes: ``"gzip"``, ``"lz4"`` (LZ4 frame, as in
+    Hyperliquid's S3 archive) or ``"none"``."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head[:2] == GZIP_MAGIC:
+        return "gzip"
+    if head == LZ4_FRAME_MAGIC:
+        return "lz4"
+    return "none"
+
+
+def open_binary(path: str | os.PathLike):
+    """Open a file for reading bytes, transparently decompressing gzip or LZ4 frames.
+
+    LZ4 goes through the ``lz4`` package (:func:`lz4.frame.open`), gzip through :mod:`gzip`.
+    """
+    kind = compression(path)
+    if kind == "gzip":
+        import gzip
+
+        return gzip.open(path, "rb")
+    if kind == "lz4":
+        import lz4.frame
+
+        return lz4.frame.open(path, "rb")
+    return open(path, "rb")
+
+
+def open_text(path: str | os.PathLike):
+    """Open a UTF-8 text file, transparently decompressing gzip or LZ4 frames (by magic bytes,
+    not by extension)."""
+    import io
+
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8", newline="")
+
+
 def where(paths: list[str], fidx: int, line: int, unit: str = "line") -> str:
     """Return ``"<file>: <unit> <n>"`` for error messages."""
     return f"{paths[fidx]}: {unit} {line}"

@@ -5,7 +5,9 @@ local receive time in ns (2024 captures) or µs (2023 ``.dat.gz``); the unit is 
 from the magnitude of the first timestamp (< 1e14 ms, < 1e17 µs, else ns). The JSON is a
 combined-stream message ``{"stream": ..., "data": {...}}`` — ``depthUpdate`` (USD-M/COIN-M
 futures: ``U, u, pu, E, T, b, a``; spot: ``U, u, E, b, a``), ``trade`` (``t, p, q, T, m``),
-``bookTicker`` (``u, b, B, a, A`` [+ ``T, E`` futures]), ``markPrice`` (ignored) — or, once per
+``bookTicker`` (``u, b, B, a, A`` [+ ``T, E`` futures]), ``markPrice`` (not an event here: its
+funding rate, next funding time and mark price are read by
+:func:`venues.loaders.funding.from_binance_markprice`) — or, once per
 session, the REST depth snapshot ``{"lastUpdateId", "bids", "asks"}``. The paths are one
 continuous capture replayed in the given order (a day pair: only the first file holds the
 snapshot).

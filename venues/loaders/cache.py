@@ -3,7 +3,9 @@
 Layout: ``<cache_dir>/<key>/`` holding ``events.parquet`` and ``bbo.parquet`` (one column per
 dtype field) and ``feed.json`` (``FeedMeta``, gaps, warnings, loader version), plus, once a
 reader asked for ``mmap=True``, ``events.npy`` (the events uncompressed, memory-mappable and
-shared read-only by every process of a sweep). The entry is
+shared read-only by every process of a sweep). The size and sha256 of every file are recorded
+when it is written (``feed.json`` ``files``; ``events.npy.json``) and checked on every reuse: a
+truncated or altered entry is rebuilt, with a warning. The entry is
 written into a temporary sibling directory and moved in place with :func:`os.replace`, so a
 crash leaves either no entry or a complete one (temporary leftovers are ignored). The key is the
 sha256 of :data:`venues.loaders.LOADER_VERSION`, the format, symbol and on_gap options, the
@@ -16,11 +18,13 @@ venues.loaders.load_feed : the only caller.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -60,15 +64,43 @@ def _array(table: pa.Table, dtype: np.dtype) -> np.ndarray:
     return out
 
 
+def _digest(path: Path) -> dict:
+    """``{"size", "sha256"}`` of a cache file (recorded at write, checked on every reuse)."""
+    return {"size": path.stat().st_size, "sha256": file_sha256(path)}
+
+
+def _intact(path: Path, want: dict | None) -> bool:
+    """The file exists with the recorded size and sha256 (size first: cheap)."""
+    try:
+        return (want is not None and path.stat().st_size == want["size"]
+                and file_sha256(path) == want["sha256"])
+    except (OSError, KeyError, TypeError):
+        return False
+
+
 def _events_npy(d: Path) -> np.ndarray:
-    """Read-only memory map of ``d/events.npy``, written from the Parquet entry if missing."""
+    """Read-only memory map of ``d/events.npy``, written from the Parquet entry if missing or
+    if it no longer matches the size and sha256 recorded beside it (``events.npy.json``)."""
     npy = d / "events.npy"
+    side = d / "events.npy.json"
+    if npy.is_file():
+        try:
+            want = json.loads(side.read_text())
+        except (OSError, ValueError):
+            want = None
+        if not _intact(npy, want):
+            warnings.warn(f"feed cache: {npy} is corrupt or unverified; rebuilding it", stacklevel=3)
+            with contextlib.suppress(OSError):
+                npy.unlink()
     if not npy.is_file():
         events = _array(pq.read_table(d / "events.parquet"), EVENT_DTYPE)
         fd, tmp = tempfile.mkstemp(prefix=".events.", suffix=".npy", dir=d)
         try:
             with os.fdopen(fd, "wb") as f:
                 np.save(f, events, allow_pickle=False)
+            tmp_side = side.with_name(f".{side.name}.{os.getpid()}")
+            tmp_side.write_text(json.dumps(_digest(Path(tmp))))
+            os.replace(tmp_side, side)
             os.replace(tmp, npy)  # atomic: readers see no file or a complete one
         finally:
             if os.path.exists(tmp):
@@ -91,6 +123,13 @@ def read(cache_dir, key: str, *, mmap: bool = False):
     try:
         info = json.loads((d / "feed.json").read_text())
         if info.get("loader_version") != LOADER_VERSION:
+            return None
+        recorded = info.get("files", {})
+        bad = [n for n in ("events.parquet", "bbo.parquet") if not _intact(d / n, recorded.get(n))]
+        if bad:  # truncated, altered or (older entry) unrecorded: a miss, load_feed rebuilds it
+            if recorded:
+                warnings.warn(f"feed cache entry {d} is corrupt ({', '.join(bad)} changed "
+                              "since written); rebuilding it", stacklevel=2)
             return None
         if mmap:
             events = _events_npy(d)
@@ -124,6 +163,7 @@ def write(cache_dir, key: str, feed) -> None:
         m = feed.meta
         info = {
             "loader_version": LOADER_VERSION,
+            "files": {n: _digest(tmp / n) for n in ("events.parquet", "bbo.parquet")},
             "meta": {
                 "symbol": m.symbol, "venue": m.venue, "tick_size": m.tick_size,
                 "lot_size": m.lot_size, "sz_decimals": m.sz_decimals,

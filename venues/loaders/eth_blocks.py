@@ -11,6 +11,11 @@ Formats
     One row per block: ``block_number, block_timestamp (unix s, may be empty), miner,
     base_fee_per_gas_wei, tx_count, gas_used_sum``. Loaded by :func:`load_mev_inspect_blocks`
     into :data:`MEV_BLOCK_DTYPE`; :func:`load_mev_inspect` loads both and cross-checks them.
+``mev_inspect_blocks/<block>.json(.gz)``
+    The raw flashbots/mev-inspect-py test blocks (receipts + parity call traces), parsed by
+    :func:`load_mev_inspect_block_json` / :func:`load_mev_inspect_json_dir` into the same
+    arrays as the derived CSVs; :func:`swap_gas_from_blocks` measures the gas of single-swap
+    transactions from them.
 ``ethereum_etl_blocks_*.csv(.gz)``
     ethereum-etl ``export_blocks`` output (columns we read: ``number, hash, parent_hash, miner,
     difficulty, total_difficulty, size, gas_limit, gas_used, timestamp, transaction_count,
@@ -62,8 +67,11 @@ __all__ = [
     "check_txs_against_blocks",
     "load_etl_blocks",
     "load_mev_inspect",
+    "load_mev_inspect_block_json",
     "load_mev_inspect_blocks",
+    "load_mev_inspect_json_dir",
     "load_mev_inspect_txs",
+    "swap_gas_from_blocks",
 ]
 
 TX_DTYPE = np.dtype(
@@ -365,12 +373,225 @@ def load_mev_inspect(
 
 def _next_base_fee(parent_base: int, parent_gas_used: int, parent_gas_limit: int) -> int:
     """EIP-1559 base fee of the child block (elasticity multiplier 2, change denominator 8)."""
-    target = parent_gas_limit // 2
-    if parent_gas_used == target:
-        return parent_base
-    if parent_gas_used > target:
-        return parent_base + max(parent_base * (parent_gas_used - target) // target // 8, 1)
-    return parent_base - parent_base * (target - parent_gas_used) // target // 8
+    from venues.fees import next_base_fee
+
+    return next_base_fee(parent_base, parent_gas_used, parent_gas_limit)
+
+
+V2_SWAP_SELECTOR = "0x022c0d9f"
+"""``swap(uint256,uint256,address,bytes)`` of Uniswap-v2-style pairs (PancakeSwap v2, SushiSwap...)."""
+V3_SWAP_SELECTOR = "0x128acb08"
+"""``swap(address,bool,int256,uint160,bytes)`` of Uniswap-v3-style pools."""
+
+
+def _json_int(path: str, where: str, value) -> int:
+    if isinstance(value, bool) or value is None:
+        raise DataError(f"{path}: {where}: {value!r} is not an integer")
+    if isinstance(value, int):
+        out = value
+    elif isinstance(value, str):
+        try:
+            out = int(value, 16) if value.lower().startswith("0x") else int(value, 10)
+        except ValueError:
+            raise DataError(f"{path}: {where}: {value!r} is not an integer") from None
+    else:
+        raise DataError(f"{path}: {where}: {value!r} is not an integer")
+    if out < 0:
+        raise DataError(f"{path}: {where}: {out} is negative")
+    return out
+
+
+def _read_block_json(path: str) -> dict:
+    import json
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{path}: block JSON file not found")
+    with open(p, "rb") as fb:
+        gz = fb.read(2) == b"\x1f\x8b"
+    try:
+        with (gzip.open if gz else open)(p, "rt", encoding="utf-8") as f:
+            d = json.load(f)
+    except (OSError, EOFError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{path}: unreadable block JSON ({type(exc).__name__}: {exc})") from None
+    if not isinstance(d, dict):
+        raise DataError(f"{path}: top level is {type(d).__name__}, expected an object")
+    missing = [k for k in ("block_number", "miner", "base_fee_per_gas", "traces", "receipts") if k not in d]
+    if missing:
+        raise DataError(f"{path}: missing key(s) {missing} (not a mev-inspect block JSON)")
+    return d
+
+
+def load_mev_inspect_block_json(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Parse one raw mev-inspect block (``tests/blocks/<n>.json[.gz]``) into transactions and a block row.
+
+    The JSON carries the block's receipts (``transaction_hash, transaction_index, gas_used,
+    effective_gas_price``) and its parity ``trace_block`` call traces. Per receipt: priority
+    fee per gas = ``effective_gas_price − base_fee_per_gas`` (EIP-1559), and the coinbase
+    transfer = the sum of ``action.value`` of the transaction's successful (``error`` null)
+    ``call`` traces whose ``action.to`` is the block's miner (direct payments to the block
+    producer: MEV-bundle bribes).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Plain or gzip JSON.
+
+    Returns
+    -------
+    (txs, block)
+        ``txs``: :data:`TX_DTYPE`, sorted by ``transaction_index``; ``block``: one
+        :data:`MEV_BLOCK_DTYPE` row (``block_timestamp`` -1 where null).
+
+    Raises
+    ------
+    DataError
+        Naming the file and the receipt/trace index: missing keys, non-integer fields,
+        ``effective_gas_price`` below the base fee, ``gas_used <= 0``, duplicate transaction
+        hash or index, malformed miner/hash.
+    """
+    path = os.fspath(path)
+    d = _read_block_json(path)
+    bn = _json_int(path, "block_number", d["block_number"])
+    base = _json_int(path, "base_fee_per_gas", d["base_fee_per_gas"])
+    miner = str(d["miner"]).lower()
+    if not _ADDR.match(miner):
+        raise DataError(f"{path}: miner: {d['miner']!r} is not a 20-byte hex address")
+    ts_raw = d.get("block_timestamp")
+    ts = -1 if ts_raw is None else _json_int(path, "block_timestamp", ts_raw)
+    coinbase: dict[str, int] = {}
+    for i, t in enumerate(d["traces"]):
+        if not isinstance(t, dict) or t.get("type") != "call" or t.get("error") is not None:
+            continue
+        action = t.get("action") or {}
+        if str(action.get("to", "")).lower() != miner:
+            continue
+        value = _json_int(path, f"traces[{i}].action.value", action.get("value", "0x0"))
+        if value:
+            h = str(t.get("transaction_hash", "")).lower()
+            coinbase[h] = coinbase.get(h, 0) + value
+    rows = []
+    seen_hash: set[str] = set()
+    seen_idx: set[int] = set()
+    for i, r in enumerate(d["receipts"]):
+        where = f"receipts[{i}]"
+        if not isinstance(r, dict):
+            raise DataError(f"{path}: {where}: not an object")
+        for k in ("transaction_hash", "transaction_index", "gas_used", "effective_gas_price"):
+            if k not in r:
+                raise DataError(f"{path}: {where}: missing key {k!r}")
+        h = str(r["transaction_hash"]).lower()
+        if not _HASH.match(h):
+            raise DataError(f"{path}: {where}.transaction_hash: {r['transaction_hash']!r} is not a 32-byte hex hash")
+        idx = _json_int(path, f"{where}.transaction_index", r["transaction_index"])
+        gas = _json_int(path, f"{where}.gas_used", r["gas_used"])
+        eff = _json_int(path, f"{where}.effective_gas_price", r["effective_gas_price"])
+        if gas <= 0:
+            raise DataError(f"{path}: {where}.gas_used: {gas} is not positive")
+        if eff < base:
+            raise DataError(f"{path}: {where}.effective_gas_price: {eff} is below the base fee {base}")
+        if h in seen_hash or idx in seen_idx:
+            raise DataError(f"{path}: {where}: duplicate transaction hash {h} or index {idx}")
+        seen_hash.add(h)
+        seen_idx.add(idx)
+        rows.append((bn, base, miner, h, idx, gas, eff, eff - base, float(coinbase.get(h, 0))))
+    txs = np.array(rows, dtype=TX_DTYPE)
+    txs = txs[np.argsort(txs["transaction_index"], kind="stable")]
+    block = np.array([(bn, ts, miner, base, txs.size, int(txs["gas_used"].sum()))], dtype=MEV_BLOCK_DTYPE)
+    return txs, block
+
+
+def load_mev_inspect_json_dir(paths) -> tuple[np.ndarray, np.ndarray]:
+    """Parse several raw mev-inspect block JSONs (or a directory of them) into one tx and block array.
+
+    Parameters
+    ----------
+    paths : path or sequence of paths
+        Files, or a directory whose ``*.json`` / ``*.json.gz`` files are read in name order.
+
+    Returns
+    -------
+    (txs, blocks)
+        ``TX_DTYPE`` sorted by ``(block_number, transaction_index)``, ``MEV_BLOCK_DTYPE`` by block.
+
+    Raises
+    ------
+    DataError
+        See :func:`load_mev_inspect_block_json`; an empty directory; a block number twice.
+    """
+    files = _json_files(paths)
+    txs, blocks = [], []
+    for f in files:
+        t, b = load_mev_inspect_block_json(f)
+        txs.append(t)
+        blocks.append(b)
+    tx = np.concatenate(txs)
+    bl = np.concatenate(blocks)
+    if np.unique(bl["block_number"]).size != bl.size:
+        raise DataError(f"{paths}: a block number appears in two files")
+    order = np.lexsort((tx["transaction_index"], tx["block_number"]))
+    return tx[order], bl[np.argsort(bl["block_number"], kind="stable")]
+
+
+def _json_files(paths) -> list[str]:
+    if isinstance(paths, str | os.PathLike):
+        p = Path(paths)
+        if p.is_dir():
+            files = sorted(str(f) for f in p.iterdir() if f.name.endswith((".json", ".json.gz")))
+            if not files:
+                raise DataError(f"{p}: no *.json or *.json.gz block files")
+            return files
+        return [os.fspath(p)]
+    return [os.fspath(p) for p in paths]
+
+
+def swap_gas_from_blocks(paths) -> dict[str, np.ndarray]:
+    """Gas used by transactions that hold exactly one pool swap, by pool family, from raw block JSON.
+
+    A transaction counts for family ``"v2"`` when its successful call traces hold exactly one
+    call with the Uniswap-v2 pair ``swap`` selector (:data:`V2_SWAP_SELECTOR`) and none with
+    the v3 one, and for ``"v3"`` the other way round; its receipt's ``gas_used`` is taken
+    (the whole transaction: intrinsic 21,000 + router + pool).
+
+    Parameters
+    ----------
+    paths : path or sequence of paths
+        As :func:`load_mev_inspect_json_dir`.
+
+    Returns
+    -------
+    dict
+        ``{"v2": ndarray of int64, "v3": ndarray of int64}``, receipt gas of each such transaction.
+
+    Raises
+    ------
+    DataError
+        See :func:`load_mev_inspect_block_json`.
+    """
+    out: dict[str, list[int]] = {"v2": [], "v3": []}
+    for f in _json_files(paths):
+        d = _read_block_json(f)
+        gas = {}
+        for i, r in enumerate(d["receipts"]):
+            gas[str(r.get("transaction_hash", "")).lower()] = _json_int(f, f"receipts[{i}].gas_used", r.get("gas_used"))
+        counts: dict[str, list[int]] = {}
+        for t in d["traces"]:
+            if not isinstance(t, dict) or t.get("type") != "call" or t.get("error") is not None:
+                continue
+            sel = str((t.get("action") or {}).get("input", ""))[:10].lower()
+            c = counts.setdefault(str(t.get("transaction_hash", "")).lower(), [0, 0])
+            if sel == V2_SWAP_SELECTOR:
+                c[0] += 1
+            elif sel == V3_SWAP_SELECTOR:
+                c[1] += 1
+        for h, (n2, n3) in counts.items():
+            if h not in gas:
+                continue
+            if n2 == 1 and n3 == 0:
+                out["v2"].append(gas[h])
+            elif n3 == 1 and n2 == 0:
+                out["v3"].append(gas[h])
+    return {k: np.array(sorted(v), dtype=np.int64) for k, v in out.items()}
 
 
 def load_etl_blocks(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> np.ndarray:

@@ -19,10 +19,21 @@ Mapping (types as documented in hftbacktest's ``types`` API reference):
   warning counting them.
 
 Flags: ``BUY_EVENT`` (1 << 29, bid side / taker buy), ``SELL_EVENT`` (1 << 28, ask side /
-taker sell), ``EXCH_EVENT`` (1 << 31), ``LOCAL_EVENT`` (1 << 30). Our feed is replayed on local
-time, so when any row carries ``LOCAL_EVENT``, only rows with it are kept (rows flagged
-``EXCH_EVENT`` only are hftbacktest's exchange-side copies). Row numbers in errors are 1-based
-array indices.
+taker sell), ``EXCH_EVENT`` (1 << 31), ``LOCAL_EVENT`` (1 << 30). When any row carries
+``LOCAL_EVENT``, only rows with it are kept: hftbacktest's ``correct_event_order`` writes each
+event either once with both flags or twice (an ``EXCH_EVENT``-only copy at its place in exchange
+order and a ``LOCAL_EVENT``-only copy at its place in local order), so the local rows hold every
+event exactly once, in local order, each with its ``exch_ts`` kept in ``ts_exch_ns``.
+
+Messages. The files carry no message boundaries: hftbacktest's converters write one row per
+price level, all bid levels of a depth message before its ask levels, so a book that is fine
+after the whole message can look crossed half-way through it (a bid level moved up before the
+ask level it replaces is deleted). The loader therefore treats a *batch* — consecutive rows with
+the same ``exch_ts`` and ``local_ts`` (the rows of one exchange message share both) — as one
+message: the crossed-book check of :func:`venues.loaders.parse_feed` runs after each batch, not
+after each row. In error messages rows are named ``message at row N``, where N is the 1-based
+array index of the batch's first row (errors raised here, such as out-of-order timestamps,
+name the exact ``row N``).
 
 See Also
 --------
@@ -99,7 +110,9 @@ def parse(paths: list[str], symbol: str | None) -> Parsed:
     Raises
     ------
     DataError
-        Missing fields, non-monotone ``local_ts`` within a file; names file and row.
+        Missing fields, non-monotone ``local_ts`` within a file, a depth/trade row without a
+        side flag; names file and row. Later checks (crossed book after a message batch, bad
+        price/size, duplicate trade id) name the file and the batch's first row.
     """
     evs, fidxs, lines, warnings = [], [], [], []
     n_bbo = n_other = n_clear = 0
@@ -140,6 +153,12 @@ def parse(paths: list[str], symbol: str | None) -> Parsed:
         kind[typ == TRADE_EVENT] = TRADE
         kind[typ == DEPTH_CLEAR_EVENT] = CLEAR
         out["kind"] = kind
+        # message batches: consecutive rows sharing exch_ts and local_ts; each row takes the
+        # 1-based row number of its batch's first row (see the module docstring)
+        et = a["exch_ts"].astype(np.int64)
+        start = np.ones(a.size, dtype=bool)
+        start[1:] = (lt[1:] != lt[:-1]) | (et[1:] != et[:-1])
+        batch_row = rows[np.flatnonzero(start)][np.cumsum(start) - 1] if a.size else rows
         tr = np.flatnonzero(kind == TRADE)
         if "order_id" in a.dtype.names:
             oid = a["order_id"][tr].astype(np.int64)
@@ -160,7 +179,7 @@ def parse(paths: list[str], symbol: str | None) -> Parsed:
             raise DataError(f"{path}: row {r}: depth/trade event without BUY/SELL flag (key ev)")
         evs.append(out[ok])
         fidxs.append(np.full(int(ok.sum()), fidx, dtype=np.int32))
-        lines.append(rows[ok])
+        lines.append(batch_row[ok])
     if n_bbo:
         warnings.append(f"{n_bbo} DEPTH_BBO_EVENT row(s) skipped (not a full-depth update)")
     if n_other:
@@ -180,7 +199,7 @@ def parse(paths: list[str], symbol: str | None) -> Parsed:
         paths=list(paths),
         symbol=symbol or "",
         venue="hftbacktest",
-        unit="row",
+        unit="message at row",
         warnings=warnings,
         check_dup_trades=True,
     )

@@ -3,8 +3,9 @@
 Formats
 -------
 ``hyperliquid_archive``
-    Hyperliquid's S3 archive ``market_data/<date>/<hour>/l2Book/<coin>`` (decompressed; gzip
-    accepted): JSONL, one full snapshot per line. ``time`` = local capture time (ISO-8601 UTC,
+    Hyperliquid's S3 archive ``market_data/<date>/<hour>/l2Book/<coin>.lz4`` (read as
+    published, LZ4 frame through the ``lz4`` package; decompressed or gzip accepted too): JSONL,
+    one full snapshot per line. ``time`` = local capture time (ISO-8601 UTC,
     up to ns, no zone or ``Z``), ``raw.data.time`` = exchange time (ms),
     ``raw.data.levels = [bids (desc), asks (asc)]`` of ``{px, sz, n}`` strings.
 ``hyperliquid_ws``
@@ -17,6 +18,27 @@ Formats
     ``bid_price_i, bid_size_i, ask_price_i, ask_size_i``), ``trades_*`` (``timestamp, price,
     size, side (buy/sell = taker), trade_id, exchange_timestamp``), ``prices_*`` (BBO updates
     ``timestamp, price, size, side (bid/ask), exchange_timestamp``).
+
+``hyperliquid_node_fills``
+    The node's fill stream as published in ``s3://hl-mainnet-node-data``:
+    ``node_fills/hourly/<date>/<hour>.lz4`` (each line ``[user, fill]``) or
+    ``node_fills_by_block/hourly/<date>/<hour>.lz4`` (each line ``{local_time, block_time,
+    block_number, events: [[user, fill], ...]}``); both may be mixed. A fill is ``{coin, px,
+    sz, side, time (ms), crossed, tid, ...}``; every trade appears once per counterparty, so
+    the trade tape is the **taker's** fill of each trade (``crossed: true``): ``side`` ``"B"``
+    = taker buy, ``tid`` = trade id. ``ts_exch_ns`` = ``time``; ``ts_local_ns`` = the block's
+    ``local_time`` (the node's receive time) when given, else ``time``.
+``hyperliquid_node_trades``
+    ``node_trades/hourly/<date>/<hour>.lz4``: one JSON object per trade, ``{coin, side
+    (taker, "B"/"A"), time (naive ISO UTC), px, sz, hash, trade_dir_override, side_info:
+    [buyer, seller]}``. No trade id is published: ``trade_id`` is a 63-bit BLAKE2b hash of
+    ``hash``, both ``oid`` s, ``px`` and ``sz`` (exact re-deliveries are dropped with a
+    warning). Both timestamps are ``time``.
+
+The node formats carry trades only (no book): a feed of them alone is book-only's opposite
+and :func:`venues.loaders.load_feed` warns about it through the data checks. Asset contexts
+(funding, mark, open interest; ``asset_ctxs/<date>.csv.lz4``) are not events: read them with
+:func:`load_asset_ctxs` / :func:`funding_arrays`.
 
 Every snapshot becomes ``CLEAR(0)`` + ``DEPTH`` rows at its local time. Snapshot levels must
 have positive sizes. Prices are USD(C), sizes coin units. Local float-second timestamps are
@@ -44,8 +66,9 @@ venues.hyperliquid : price/size validity rules (szDecimals).
 
 References
 ----------
-Hyperliquid Docs, "Historical data" (S3 archive) and "WebSocket → Subscriptions" (``l2Book``,
-``trades``), hyperliquid.gitbook.io.
+Hyperliquid Docs, "Historical data" (S3 archive: ``market_data``, ``asset_ctxs``, node fills),
+"Nodes → L1 data schemas" (``node_trades``, fills) and "WebSocket → Subscriptions"
+(``l2Book``, ``trades``), hyperliquid.gitbook.io; "Funding" (hourly settlement).
 """
 
 from __future__ import annotations
@@ -55,6 +78,7 @@ import json
 import re
 from pathlib import Path
 
+import attrs
 import numpy as np
 
 from engine.feed import TRADE
@@ -65,8 +89,8 @@ from venues.loaders._common import (
     bbo_array,
     check_local_order,
     drop_redelivered_trades,
+    open_text,
 )
-from venues.loaders.binance import open_text
 
 _ISO = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z?$")
 _EPOCH = np.datetime64("1970-01-01T00:00:00", "s")
@@ -279,12 +303,205 @@ def _collector(paths, b, sym, warnings):
     return bbo_rows
 
 
+def _fill_row(b: Builder, fill: dict, ts_local: int | None, fidx: int, line: int) -> None:
+    side = {"B": 1, "A": -1}.get(fill["side"])
+    if side is None:
+        raise ValueError(f"key side: {fill['side']!r} is not 'B' or 'A'")
+    ts_e = int(fill["time"]) * 1_000_000
+    b.row(ts_e if ts_local is None else ts_local, ts_e, float(fill["px"]), float(fill["sz"]),
+          int(fill["tid"]), TRADE, side, fidx, line)
+
+
+def _node_fills(paths, b, sym, warnings):
+    n_maker = 0
+    for fidx, path in enumerate(paths):
+        prev = -(2**63)
+        with open_text(path) as fh:
+            for line, raw in enumerate(fh, 1):
+                if not raw.strip():
+                    continue
+                try:
+                    rec = json.loads(raw)
+                    if isinstance(rec, dict):  # node_fills_by_block
+                        ts_l = iso_to_ns(rec["local_time"]) if rec.get("local_time") else None
+                        events = rec["events"]
+                    else:  # node_fills: [user, fill]
+                        ts_l, events = None, [rec]
+                    for _user, fill in events:
+                        if not fill.get("crossed", False):
+                            n_maker += 1
+                            continue
+                        if not sym.keep(fill.get("coin"), path, line):
+                            continue
+                        t = ts_l if ts_l is not None else int(fill["time"]) * 1_000_000
+                        check_local_order(t, prev, paths, fidx, line)
+                        prev = t
+                        _fill_row(b, fill, ts_l, fidx, line)
+                except DataError:
+                    raise
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                    raise DataError(
+                        f"{path}: line {line}: malformed node fill record ({type(exc).__name__}: {exc})"
+                    ) from None
+    if n_maker:
+        warnings.append(f"{n_maker} maker-side fill(s) (crossed=false) skipped: each trade is kept once, "
+                        "as its taker's fill")
+
+
+def _trade_hash(t: dict) -> int:
+    import hashlib
+
+    oids = ":".join(str(x.get("oid")) for x in t.get("side_info", []))
+    key = f"{t.get('hash')}:{oids}:{t['px']}:{t['sz']}".encode()
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little") & ((1 << 63) - 1)
+
+
+def _node_trades(paths, b, sym):
+    for fidx, path in enumerate(paths):
+        prev = -(2**63)
+        with open_text(path) as fh:
+            for line, raw in enumerate(fh, 1):
+                if not raw.strip():
+                    continue
+                try:
+                    t = json.loads(raw)
+                    if not sym.keep(t.get("coin"), path, line):
+                        continue
+                    side = {"B": 1, "A": -1}.get(t["side"])
+                    if side is None:
+                        raise ValueError(f"key side: {t['side']!r} is not 'B' or 'A'")
+                    ts = iso_to_ns(t["time"])
+                    check_local_order(ts, prev, paths, fidx, line)
+                    prev = ts
+                    b.row(ts, ts, float(t["px"]), float(t["sz"]), _trade_hash(t), TRADE, side, fidx, line)
+                except DataError:
+                    raise
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                    raise DataError(
+                        f"{path}: line {line}: malformed node_trades record ({type(exc).__name__}: {exc})"
+                    ) from None
+
+
+ASSET_CTX_COLUMNS = ("time", "coin", "funding", "open_interest", "prev_day_px", "day_ntl_vlm", "premium",
+                     "oracle_px", "mark_px", "mid_px", "impact_bid_px", "impact_ask_px")
+"""Columns of the S3 archive's ``asset_ctxs/<date>.csv.lz4`` (one row per coin per minute)."""
+
+HOUR_NS = 3_600_000_000_000
+
+
+@attrs.frozen(kw_only=True)
+class AssetCtxs:
+    """Hyperliquid asset contexts of one coin, ascending in time.
+
+    Attributes
+    ----------
+    coin : str
+    ts_ns : ndarray of int64
+        Snapshot time, ns since the epoch (the archive's ``time``, whole seconds UTC).
+    funding : ndarray of float64
+        The running hourly funding rate (decimal fraction per hour; positive = longs pay) of
+        the settlement that closes the current hour.
+    mark_px, oracle_px, mid_px : ndarray of float64
+        USD(C); NaN where empty.
+    open_interest : ndarray of float64
+        Coin units.
+    premium : ndarray of float64
+    """
+
+    coin: str
+    ts_ns: np.ndarray = attrs.field(eq=False)
+    funding: np.ndarray = attrs.field(eq=False)
+    mark_px: np.ndarray = attrs.field(eq=False)
+    oracle_px: np.ndarray = attrs.field(eq=False)
+    mid_px: np.ndarray = attrs.field(eq=False)
+    open_interest: np.ndarray = attrs.field(eq=False)
+    premium: np.ndarray = attrs.field(eq=False)
+
+
+def _num(x) -> float:
+    return float(x) if x not in (None, "") else float("nan")
+
+
+def load_asset_ctxs(paths: str | list[str], coin: str) -> AssetCtxs:
+    """Read Hyperliquid ``asset_ctxs`` archive CSVs (``asset_ctxs/<date>.csv.lz4``) for one coin.
+
+    Parameters
+    ----------
+    paths : str or list of str
+        Daily files (LZ4 as published, gzip or plain), any order.
+    coin : str
+        Coin name (``BTC``), case-insensitive.
+
+    Returns
+    -------
+    AssetCtxs
+        Rows of ``coin`` sorted by time (stable).
+
+    Raises
+    ------
+    DataError
+        Header not the documented 12 columns, malformed row or timestamp, or no row of
+        ``coin``; the message names the file and line.
+    """
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    want = coin.upper()
+    rows: list[tuple] = []
+    for path in paths:
+        with open_text(path) as fh:
+            rd = csv.reader(fh)
+            header = [h.strip() for h in next(rd, [])]
+            missing = [c for c in ("time", "coin", "funding", "mark_px") if c not in header]
+            if missing:
+                raise DataError(f"{path}: line 1: not a Hyperliquid asset_ctxs CSV (missing column(s) "
+                                f"{missing}; expected {','.join(ASSET_CTX_COLUMNS)})")
+            col = {h: i for i, h in enumerate(header)}
+            for line, row in enumerate(rd, 2):
+                if not row or row[col["coin"]].upper() != want:
+                    continue
+                try:
+                    rows.append((iso_to_ns(row[col["time"]]), *(
+                        _num(row[col[c]]) if c in col else float("nan")
+                        for c in ("funding", "mark_px", "oracle_px", "mid_px", "open_interest", "premium"))))
+                except (ValueError, IndexError) as exc:
+                    raise DataError(f"{path}: line {line}: malformed asset_ctxs row ({exc})") from None
+    if not rows:
+        raise DataError(f"{', '.join(paths)}: no asset_ctxs rows for coin {coin!r}")
+    arr = np.array(rows, dtype=object)
+    ts = arr[:, 0].astype(np.int64)
+    order = np.argsort(ts, kind="stable")
+    f = [arr[order, i].astype(np.float64) for i in range(1, 7)]
+    return AssetCtxs(coin=want, ts_ns=ts[order], funding=f[0], mark_px=f[1], oracle_px=f[2], mid_px=f[3],
+                     open_interest=f[4], premium=f[5])
+
+
+def funding_arrays(paths: str | list[str], coin: str):
+    """Funding observations from ``asset_ctxs`` files, for charging funding.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(ts_ns int64, funding_rate float64, mark_px float64, next_funding_ts_ns int64)``;
+        ``next_funding_ts_ns`` is the next whole UTC hour after ``ts_ns`` (Hyperliquid settles
+        funding every hour on the hour; the context's rate is the running estimate for that
+        settlement).
+
+    Raises
+    ------
+    DataError
+        See :func:`load_asset_ctxs`.
+    """
+    a = load_asset_ctxs(paths, coin)
+    nxt = (a.ts_ns // HOUR_NS + 1) * HOUR_NS
+    return a.ts_ns, a.funding, a.mark_px, nxt
+
+
 def parse(fmt: str, paths: list[str], symbol: str | None) -> Parsed:
     """Parse Hyperliquid files of format ``fmt`` into a :class:`Parsed`.
 
     Parameters
     ----------
-    fmt : {"hyperliquid_archive", "hyperliquid_ws", "hyperliquid_collector"}
+    fmt : {"hyperliquid_archive", "hyperliquid_ws", "hyperliquid_collector", \
+"hyperliquid_node_fills", "hyperliquid_node_trades"}
     paths : list of str
         Files, in replay order (they are merged by local time afterwards).
     symbol : str or None
@@ -310,6 +527,10 @@ def parse(fmt: str, paths: list[str], symbol: str | None) -> Parsed:
         _ws(paths, b, sym)
     elif fmt == "hyperliquid_collector":
         bbo_rows = _collector(paths, b, sym, warnings)
+    elif fmt == "hyperliquid_node_fills":
+        _node_fills(paths, b, sym, warnings)
+    elif fmt == "hyperliquid_node_trades":
+        _node_trades(paths, b, sym)
     else:  # pragma: no cover - guarded by DataConfig
         raise ValueError(fmt)
     ev, fidx, line, zero_ok = b.arrays()

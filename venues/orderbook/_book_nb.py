@@ -1,18 +1,26 @@
 """Compiled (Numba) replay of an L2 feed against the strategy's resting orders.
 
 Pure kernels on plain arrays. Inputs that are mutated are listed per function; nothing else is.
-The plain-Python reference of the queue arithmetic is :func:`components.queue.queue_update`.
+The queue arithmetic is :func:`components.queue.queue_update` (one compiled implementation,
+used here and callable from Python).
 
-Book layout: dense arrays ``bids[j]`` / ``asks[j]`` of resting size (base units) at price index
-``j = ticks - base_tick`` over the price range of the recorded feed. ``st`` holds int64 scalars
-(indices below). Best prices are indices, ``-1`` when that side is empty.
+Book layout: dense arrays ``bids[j]`` / ``asks[j]`` of resting size (base units, as recorded)
+at price index ``j = ticks - base_tick`` over the price range of the recorded feed. ``st``
+holds int64 scalars (indices below). Best prices are indices, ``-1`` when that side is empty.
+
+Sizes of *our* orders are integers: ``leaves`` and every fill are counts of ``lot_size``
+(int64). Recorded sizes and queue estimates stay in base units (float64); an amount of them is
+turned into whole lots by :func:`lots_nearest` (a print's excess over the queue, hftbacktest's
+rule) or :func:`lots_floor` (size a level offers a taker), so no fill is ever a fraction of a
+lot or a binary residue such as ``0.3 - 0.1 - 0.2 = -2.8e-17``.
 
 Our orders are rows of :data:`ORDER_DTYPE` in *arrival order*: rows ``0 .. st[N_USED]-1`` are
 in use (some may be inactive, i.e. done); new orders are appended, and each replay call first
-compacts the rows (so row numbers change between calls: find an order by ``coid``).
+compacts the rows (:func:`compact_orders_nb`; row numbers change between calls: find an order
+by ``coid``). The array has no fixed size: the venue doubles it when it is full.
 Arrival order gives FIFO among our own orders at one price: ``ahead`` is the *recorded*
 (other participants') size in front of an order, and a print's excess goes to our orders at
-that price earliest first.
+that price earliest first (``partial_fill``).
 
 Records are accessed as ``row["field"]`` so the kernels also run with ``NUMBA_DISABLE_JIT=1``.
 """
@@ -24,16 +32,19 @@ import math
 import numba as nb
 import numpy as np
 
+from components.queue import RISK_AVERSE, queue_update
 from engine.feed import CLEAR, DEPTH, TRADE
 
-MAX_ORDERS = 64
+INITIAL_ORDERS = 64
+"""Initial number of order rows; the venue doubles the array whenever it is full."""
+MAX_ORDERS = INITIAL_ORDERS  # kept for callers of the old name: the *initial* capacity only
 ORDER_DTYPE = np.dtype(
     [
         ("coid", np.int64),  # client order id
         ("idx", np.int64),  # price index
-        ("leaves", np.float64),  # open size, base units
-        ("ahead", np.float64),  # size ahead in the queue, base units
-        ("prev_level", np.float64),  # level size when a snapshot began (for the queue update)
+        ("leaves", np.int64),  # open size, lots
+        ("ahead", np.float64),  # recorded size ahead in the queue, base units
+        ("traded", np.float64),  # printed size at our level since the level's last update, base units
         ("side", np.int8),  # +1 buy, -1 sell
         ("active", np.int8),
     ],
@@ -46,12 +57,17 @@ N_EVENTS, MAX_BUY_TRADE, MIN_SELL_TRADE, IN_SNAPSHOT, SNAP_TS, N_TRADES = 6, 7, 
 NEXT_SAMPLE_TS, SAMPLE_PERIOD_NS, N_SAMPLES, BASE_TICK, N_USED, N_OUTSIDE = 12, 13, 14, 15, 16, 17
 N_STATE = 18
 NO_PRICE = -1
-_EPS = 1e-12
+
+PARTIAL_FILL: int = 0
+NO_PARTIAL_FILL: int = 1
+FILL_RULE_CODES: dict[str, int] = {"partial_fill": PARTIAL_FILL, "no_partial_fill": NO_PARTIAL_FILL}
+"""Exchange fill rules (``VenueConfig.fill_rule``); see :func:`advance_nb`, Notes."""
+
+LOT_TOL = 1e-6
+"""Tolerance, in lots, of :func:`lots_floor` (absorbs binary rounding of recorded sizes)."""
 
 
-def new_state(
-    n_ticks: int, base_tick: int, first_sample_ns: int, sample_period_ns: int
-) -> np.ndarray:
+def new_state(n_ticks: int, base_tick: int, first_sample_ns: int, sample_period_ns: int) -> np.ndarray:
     """Fresh ``st`` array for a book of ``n_ticks`` price indices (all sides empty).
 
     Parameters
@@ -62,6 +78,10 @@ def new_state(
         Price in ticks of index 0.
     first_sample_ns, sample_period_ns : int
         Clock of the best-bid/ask samples taken during replay, ns.
+
+    Returns
+    -------
+    ndarray of int64, shape (N_STATE,)
     """
     st = np.zeros(N_STATE, dtype=np.int64)
     st[BASE_TICK] = base_tick
@@ -78,23 +98,49 @@ def new_state(
     return st
 
 
-@nb.njit(cache=True, inline="always")
-def queue_update_nb(ahead, prev_qty, new_qty, model, power):
-    """Compiled twin of :func:`components.queue.queue_update` (same arguments and result)."""
-    if new_qty >= prev_qty or model == 0:
-        return min(ahead, new_qty)
-    chg = prev_qty - new_qty
-    front = ahead
-    back = max(prev_qty - front, 0.0)
-    if model == 1:
-        f_front = front**power
-        f_back = back**power
-    else:
-        f_front = math.log1p(front)
-        f_back = math.log1p(back)
-    total = f_front + f_back
-    share = f_front / total if total > 0 else 1.0
-    return min(max(front - share * chg, 0.0), new_qty)
+@nb.njit(cache=True)
+def lots_floor(size, lot):
+    """Whole lots in ``size``: ``floor(size / lot + LOT_TOL)``, and 0 for a non-positive size.
+
+    Parameters
+    ----------
+    size : float
+        Base units.
+    lot : float
+        Lot size, base units (> 0).
+
+    Returns
+    -------
+    int
+        Number of lots (int64, ``>= 0``).
+    """
+    if size <= 0.0:
+        return np.int64(0)
+    return np.int64(math.floor(size / lot + LOT_TOL))
+
+
+@nb.njit(cache=True)
+def lots_nearest(size, lot):
+    """Nearest whole number of lots in ``size`` (halves up), and 0 for a non-positive size.
+
+    hftbacktest's ``is_filled`` rule (``round(-front / lot)``, queue.rs): the excess of a print
+    over the queue ahead fills this many lots. Binary residues (``1e-17``) give 0.
+
+    Parameters
+    ----------
+    size : float
+        Base units.
+    lot : float
+        Lot size, base units (> 0).
+
+    Returns
+    -------
+    int
+        Number of lots (int64, ``>= 0``).
+    """
+    if size <= 0.0:
+        return np.int64(0)
+    return np.int64(math.floor(size / lot + 0.5))
 
 
 @nb.njit(cache=True)
@@ -149,19 +195,29 @@ def _clear_side(book, is_bid, st):
 
 
 @nb.njit(cache=True)
-def _record_fill(orders, o, qty, nf, fill_slot, fill_qty):
-    orders[o]["leaves"] -= qty
-    if orders[o]["leaves"] <= _EPS:
-        orders[o]["leaves"] = 0.0
+def _record_fill(orders, o, lots, nf, fills):
+    """Fill ``lots`` (> 0) of order row ``o``; append ``(o, lots)`` to ``fills``."""
+    left = orders[o]["leaves"] - lots
+    if left <= 0:
+        left = 0
         orders[o]["active"] = 0
-    fill_slot[nf] = o
-    fill_qty[nf] = qty
+    orders[o]["leaves"] = left
+    fills[nf, 0] = o
+    fills[nf, 1] = lots
     return nf + 1
 
 
 @nb.njit(cache=True)
-def _compact_nb(orders, st):
-    """Drop done rows from ``orders[:st[N_USED]]``, keeping arrival order (mutates both)."""
+def compact_orders_nb(orders, st):
+    """Drop done rows from ``orders[:st[N_USED]]``, keeping arrival order.
+
+    Parameters
+    ----------
+    orders : ndarray of ORDER_DTYPE
+        Order rows (mutated: active rows move to the front, the rest are marked inactive).
+    st : ndarray of int64
+        Book scalars (mutated: ``st[N_USED]`` becomes the number of active rows).
+    """
     n = st[N_USED]
     w = 0
     for o in range(n):
@@ -175,7 +231,7 @@ def _compact_nb(orders, st):
 
 
 @nb.njit(cache=True)
-def _check_through(orders, st, nf, fill_slot, fill_qty):
+def _check_through(orders, st, nf, fills):
     """Fill every resting order the opposite side of the book has moved through."""
     bb = st[BEST_BID]
     ba = st[BEST_ASK]
@@ -184,14 +240,39 @@ def _check_through(orders, st, nf, fill_slot, fill_qty):
             continue
         if orders[o]["side"] == 1:
             if ba != NO_PRICE and ba <= orders[o]["idx"]:
-                nf = _record_fill(orders, o, orders[o]["leaves"], nf, fill_slot, fill_qty)
+                nf = _record_fill(orders, o, orders[o]["leaves"], nf, fills)
         elif bb != NO_PRICE and bb >= orders[o]["idx"]:
-            nf = _record_fill(orders, o, orders[o]["leaves"], nf, fill_slot, fill_qty)
+            nf = _record_fill(orders, o, orders[o]["leaves"], nf, fills)
     return nf
 
 
 @nb.njit(cache=True)
-def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fills, samples):
+def _end_snapshot(orders, st, bids, asks):
+    """Queue positions after a snapshot (``CLEAR`` + ``DEPTH`` rows) has been applied.
+
+    A level the snapshot shows (between its best and its deepest price on that side) takes
+    ``min(estimate, visible size)``: 0 when it is visibly empty. A level beyond the deepest
+    price of a truncated snapshot, or on a side the snapshot left empty (e.g. the lone
+    ``CLEAR`` of a resync after a gap), is not visible: its estimate is kept.
+    """
+    for o in range(st[N_USED]):
+        if orders[o]["active"] == 0:
+            continue
+        j = orders[o]["idx"]
+        if orders[o]["side"] == 1:
+            visible = st[BID_HI] >= 0 and j >= st[BID_LO]
+            q = bids[j]
+        else:
+            visible = st[ASK_HI] >= 0 and j <= st[ASK_HI]
+            q = asks[j]
+        if visible:
+            if q < orders[o]["ahead"]:
+                orders[o]["ahead"] = q
+            orders[o]["traded"] = 0.0
+
+
+@nb.njit(cache=True)
+def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fills, samples, lot, fill_rule, impact):
     """Replay feed rows ``i, i+1, ...`` with ``ts < until_excl``; stop after a row that fills us.
 
     Parameters
@@ -205,21 +286,31 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
     inv_tick : float
         ``1 / tick_size``; a row's price index is ``round(px * inv_tick) - st[BASE_TICK]``.
     book : ndarray of float64, shape (2, n_ticks)
-        Resting size per price index, row 0 bids, row 1 asks (mutated).
+        Resting size per price index, row 0 bids, row 1 asks, base units (mutated).
     st : ndarray of int64, shape (N_STATE,)
         Book scalars (mutated).
-    orders : ndarray of ORDER_DTYPE, shape (MAX_ORDERS,)
-        Our resting orders: queue position, leaves and active flag are mutated.
+    orders : ndarray of ORDER_DTYPE, shape (capacity,)
+        Our resting orders: queue position, leaves and active flag are mutated; rows are
+        compacted first (:func:`compact_orders_nb`).
     model : int
-        Queue model code (:mod:`components.queue`).
+        Queue model code (:data:`components.queue.QUEUE_MODEL_CODES`).
     power : float
         Exponent of the power queue model.
-    fills : ndarray of float64, shape (2*MAX_ORDERS, 2)
-        Output (mutated): ``(order slot, filled size)`` of each fill of the row that stopped.
+    fills : ndarray of int64, shape (>= capacity, 2)
+        Output (mutated): ``(order row, filled lots)`` of each fill of the row that stopped
+        (at most one per order).
     samples : ndarray of int64, shape (n_samples, 3)
         Output (mutated): ``(sample_ts, best_bid_idx, best_ask_idx)`` taken on the clock in
         ``st[NEXT_SAMPLE_TS]``/``st[SAMPLE_PERIOD_NS]``: the book as it was just before the first
         row at or after each sample time. ``st[N_SAMPLES]`` counts them.
+    lot : float
+        Lot size, base units: fills are whole lots (:func:`lots_nearest` of a print's excess).
+    fill_rule : int
+        :data:`PARTIAL_FILL` or :data:`NO_PARTIAL_FILL`.
+    impact : ndarray of float64, shape (2, n_ticks) or (2, 0)
+        Own market impact (size our aggressive orders took per level, row 0 bids, row 1 asks,
+        base units); a ``DEPTH`` row at a level sets it back to 0 there (mutated). Shape
+        ``(2, 0)`` when the venue does not model its impact.
 
     Returns
     -------
@@ -230,21 +321,40 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
 
     Notes
     -----
-    Trades at our price consume the queue ahead of us, and their excess fills our orders at
-    that price in arrival order (never more than the excess in total); trades
-    through our price, and an opposite best price at or through our price, fill us in full
-    (at our price, as maker). Queue positions follow the model on every level decrease; a
-    snapshot (``CLEAR`` + ``DEPTH`` rows with one timestamp) updates queues and checks fills
-    once, at its end. Our orders never change the replayed book (no market impact). Rows priced
-    outside the book's window are skipped and counted in ``st[N_OUTSIDE]``.
+    Trades through our price, and an opposite best price at or through our price, fill us in
+    full (at our price, as maker), under both fill rules. A trade *at* our price first consumes
+    the queue ahead of us; what is left of it (its excess) depends on the fill rule:
+
+    ``partial_fill`` (hftbacktest's ``PartialFillExchange``)
+        The excess, rounded to whole lots, fills our orders at that price in arrival order, never
+        more than the excess in total (hftbacktest gives each of our orders at the price the whole
+        excess; the two agree with one order per price). The better assumption when prints are reported per
+        execution and the touch is deep relative to our size (liquid perps).
+    ``no_partial_fill`` (hftbacktest's ``NoPartialFillExchange``)
+        Once a print's excess over the queue ahead of an order rounds to a lot or more, that order
+        fills whole, and the print is not used up by it: each of our orders at the price is
+        judged against the whole print. The better assumption for small orders on a thick queue,
+        where a print that reaches us would have taken the whole order, and for comparing with
+        hftbacktest runs that use it; it overstates fills when our size is large next to prints.
+
+    A print's excess becomes lots by :func:`lots_nearest` (as hftbacktest's ``is_filled``); an
+    excess under half a lot fills nothing and, unlike hftbacktest, is not carried to the next
+    print (``ahead = 0``).
+
+    Queue positions follow the model on every level decrease, net of the size printed at that
+    level since its last update (a print shows up again as the depth decrease it causes; it is
+    applied once). A snapshot (``CLEAR`` + ``DEPTH`` rows with one timestamp) updates queues
+    (:func:`_end_snapshot`) and checks fills once, at its end. Our orders never change the
+    replayed book; ``impact`` only limits what later takers can take (:func:`take_nb`). Rows
+    priced outside the book's window are skipped and counted in ``st[N_OUTSIDE]``.
     """
-    _compact_nb(orders, st)
+    compact_orders_nb(orders, st)
     bids = book[0]
     asks = book[1]
     n_ticks = bids.size
     base = st[BASE_TICK]
-    fill_slot = fills[:, 0]
-    fill_qty = fills[:, 1]
+    has_impact = impact.shape[1] > 0
+    partial = fill_rule == PARTIAL_FILL
     n = ev.size
     nf = 0
     start = i
@@ -261,6 +371,7 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
             st[NEXT_SAMPLE_TS] += st[SAMPLE_PERIOD_NS]
         k = row["kind"]
         s = row["side"]
+        j = np.int64(0)
         if k != CLEAR:
             j = np.int64(round(row["px"] * inv_tick)) - base
             if j < 0 or j >= n_ticks:  # outside the book's price window: ignored, counted
@@ -270,14 +381,18 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
             q = row["qty"]
             is_bid = s == 1
             prev = _set_level(bids if is_bid else asks, j, q, is_bid, st)
+            if has_impact:
+                impact[0 if is_bid else 1, j] = 0.0
             if st[IN_SNAPSHOT] == 0:
                 floor = 0.0  # FIFO: a later order of ours never has less in front of it
                 for o in range(st[N_USED]):
                     if orders[o]["active"] != 0 and orders[o]["idx"] == j and orders[o]["side"] == s:
-                        a = max(queue_update_nb(orders[o]["ahead"], prev, q, model, power), floor)
+                        a = queue_update(orders[o]["ahead"], prev, q, orders[o]["traded"], model, power)
+                        a = max(a, floor)
                         orders[o]["ahead"] = a
+                        orders[o]["traded"] = 0.0
                         floor = a
-                nf = _check_through(orders, st, nf, fill_slot, fill_qty)
+                nf = _check_through(orders, st, nf, fills)
         elif k == TRADE:
             st[N_TRADES] += 1
             if s == 1:
@@ -285,6 +400,7 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
                     st[MAX_BUY_TRADE] = j
             elif st[MIN_SELL_TRADE] == NO_PRICE or j < st[MIN_SELL_TRADE]:
                 st[MIN_SELL_TRADE] = j
+            pq = row["qty"]
             used = 0.0  # size of this print already given to our earlier orders at this price
             for o in range(st[N_USED]):
                 if orders[o]["active"] == 0 or orders[o]["side"] != -s:
@@ -292,22 +408,24 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
                 oj = orders[o]["idx"]
                 through = (s == -1 and j < oj) or (s == 1 and j > oj)
                 if through:
-                    nf = _record_fill(orders, o, orders[o]["leaves"], nf, fill_slot, fill_qty)
+                    nf = _record_fill(orders, o, orders[o]["leaves"], nf, fills)
                 elif oj == j:
-                    a = orders[o]["ahead"] - (row["qty"] - used)
+                    if model != RISK_AVERSE:
+                        orders[o]["traded"] += pq
+                    a = orders[o]["ahead"] - (pq - used)
                     if a < 0.0:
                         orders[o]["ahead"] = 0.0
-                        take = min(-a, orders[o]["leaves"])
-                        used += take
-                        nf = _record_fill(orders, o, take, nf, fill_slot, fill_qty)
+                        x = lots_nearest(-a, lot)
+                        if x > 0:
+                            if partial:
+                                take = min(x, orders[o]["leaves"])
+                                used += take * lot
+                            else:
+                                take = orders[o]["leaves"]
+                            nf = _record_fill(orders, o, take, nf, fills)
                     else:
                         orders[o]["ahead"] = a
         elif k == CLEAR:
-            if st[IN_SNAPSHOT] == 0:
-                for o in range(st[N_USED]):
-                    if orders[o]["active"] != 0:
-                        side_book = bids if orders[o]["side"] == 1 else asks
-                        orders[o]["prev_level"] = side_book[orders[o]["idx"]]
             if s >= 0:
                 _clear_side(bids, True, st)
             if s <= 0:
@@ -317,18 +435,8 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
         i += 1
         if st[IN_SNAPSHOT] != 0 and (i >= n or ev[i]["ts_local_ns"] != t or ev[i]["kind"] != DEPTH):
             st[IN_SNAPSHOT] = 0
-            for o in range(st[N_USED]):
-                if orders[o]["active"] != 0:
-                    side_book = bids if orders[o]["side"] == 1 else asks
-                    a = queue_update_nb(
-                        orders[o]["ahead"], orders[o]["prev_level"], side_book[orders[o]["idx"]], model, power
-                    )
-                    for p in range(o):  # FIFO among our orders at the same price
-                        if orders[p]["active"] != 0 and orders[p]["idx"] == orders[o]["idx"]:
-                            if orders[p]["side"] == orders[o]["side"] and orders[p]["ahead"] > a:
-                                a = orders[p]["ahead"]
-                    orders[o]["ahead"] = a
-            nf = _check_through(orders, st, nf, fill_slot, fill_qty)
+            _end_snapshot(orders, st, bids, asks)
+            nf = _check_through(orders, st, nf, fills)
         if nf > 0:
             break
     st[N_EVENTS] += i - start
@@ -349,40 +457,50 @@ def finish_samples_nb(st, samples, end_ns):
 
 
 @nb.njit(cache=True)
-def take_nb(book, st, is_buy, limit_idx, qty, out_idx, out_qty):
-    """Walk the opposite side from its best price up to ``limit_idx``, taking up to ``qty``.
+def take_nb(book, st, is_buy, limit_idx, lots, lot, consumed, out_idx, out_lots):
+    """Walk the opposite side from its best price up to ``limit_idx``, taking up to ``lots``.
 
     Parameters
     ----------
     book : ndarray of float64
-        The opposite side (asks for a buy), read only: taking does not deplete the replayed book.
+        The opposite side (asks for a buy), base units, read only: taking does not change the
+        replayed book.
     st : ndarray of int64
         Book scalars, read only.
     is_buy : bool
         Taker side.
     limit_idx : int
         Worst acceptable price index.
-    qty : float
-        Size to take, base units.
-    out_idx : ndarray of int64, out_qty : ndarray of float64
-        Output: price index and size of each partial fill (mutated).
+    lots : int
+        Size to take, lots.
+    lot : float
+        Lot size, base units: a level offers ``lots_floor(book[j] - consumed[j], lot)`` lots.
+    consumed : ndarray of float64, shape (n_ticks,) or (0,)
+        Own market impact on that side (read only): size already taken from each level by our
+        earlier orders since the level's last update; empty when impact is not modelled. The
+        caller adds what it takes (``out_lots * lot``) once it commits the fills.
+    out_idx : ndarray of int64, out_lots : ndarray of int64
+        Output: price index and lots of each partial fill (mutated).
 
     Returns
     -------
     int
-        Number of partial fills written.
+        Number of partial fills written (at most ``out_idx.size``).
     """
     nfill = 0
-    left = qty
+    left = lots
+    has_impact = consumed.size > 0
     if is_buy:
         j = st[BEST_ASK]
         if j == NO_PRICE:
             return 0
-        while left > _EPS and j <= limit_idx and j <= st[ASK_HI] and nfill < out_idx.size:
-            if book[j] > 0.0:
-                take = min(book[j], left)
+        while left > 0 and j <= limit_idx and j <= st[ASK_HI] and nfill < out_idx.size:
+            avail = book[j] - consumed[j] if has_impact else book[j]
+            x = lots_floor(avail, lot)
+            if x > 0:
+                take = min(x, left)
                 out_idx[nfill] = j
-                out_qty[nfill] = take
+                out_lots[nfill] = take
                 nfill += 1
                 left -= take
             j += 1
@@ -390,11 +508,13 @@ def take_nb(book, st, is_buy, limit_idx, qty, out_idx, out_qty):
         j = st[BEST_BID]
         if j == NO_PRICE:
             return 0
-        while left > _EPS and j >= limit_idx and j >= st[BID_LO] and nfill < out_idx.size:
-            if book[j] > 0.0:
-                take = min(book[j], left)
+        while left > 0 and j >= limit_idx and j >= st[BID_LO] and nfill < out_idx.size:
+            avail = book[j] - consumed[j] if has_impact else book[j]
+            x = lots_floor(avail, lot)
+            if x > 0:
+                take = min(x, left)
                 out_idx[nfill] = j
-                out_qty[nfill] = take
+                out_lots[nfill] = take
                 nfill += 1
                 left -= take
             j -= 1

@@ -18,13 +18,15 @@ import numpy as np
 
 from components.account import Account
 from components.base import Component
-from components.latency import ConstantLatency
+from components.latency import ConstantLatency, LognormalLatency, RequestKind, load_order_latency
 from components.orders import (
     Fill,
     Liquidity,
     OrderAccepted,
     OrderCanceled,
+    OrderModified,
     OrderRejected,
+    OrderType,
     TimeInForce,
 )
 from components.queue import QUEUE_MODEL_CODES
@@ -33,8 +35,9 @@ from engine.feed import CLEAR
 from engine.kernel import Simulation
 from engine.time import END_OF_TIME, ms_to_ns
 from venues.orderbook import _book_nb as K
+from venues.orderbook._match_nb import snapshot_barriers_nb
 from venues.orderbook.config import VenueConfig
-from venues.profiles import VenueProfile, make_profile
+from venues.profiles import VenueProfile, profile_from_config
 
 if TYPE_CHECKING:
     from venues.loaders import Feed
@@ -83,35 +86,133 @@ def venue_profile(config: VenueConfig, feed: Feed) -> VenueProfile:
     ----------
     config : VenueConfig
     feed : venues.loaders.Feed
-        Supplies ``tick_size``, ``lot_size`` and ``sz_decimals`` when the config leaves them out.
+        Supplies ``symbol``, ``tick_size``, ``lot_size`` and ``sz_decimals`` when the config
+        leaves them out.
 
     Returns
     -------
     venues.profiles.VenueProfile
+        See :func:`venues.profiles.profile_from_config`.
     """
-    meta = feed.meta
-    sz_decimals = config.sz_decimals if config.sz_decimals is not None else meta.sz_decimals
-    if config.profile != "hyperliquid":
-        sz_decimals = None
-    if config.profile == "hyperliquid":
-        tick = config.tick_size
-        lot = (
-            config.lot_size
-            if config.lot_size is not None
-            else (None if sz_decimals is not None else meta.lot_size)
-        )
+    return profile_from_config(config, feed.meta)
+
+
+def venue_latency(config: VenueConfig, rng: np.random.Generator | None = None):
+    """The order latency model named by ``config.latency_model`` (:mod:`components.latency`).
+
+    Parameters
+    ----------
+    config : VenueConfig
+        ``constant``: ``entry_latency_ms``, ``response_latency_ms`` and the per-kind
+        ``modify_entry_latency_ms`` / ``cancel_entry_latency_ms``; ``lognormal``: those as
+        medians plus ``entry_latency_p99_ms`` / ``response_latency_p99_ms``; ``recorded``:
+        ``latency_path``.
+    rng : numpy.random.Generator or None
+        The stream the ``lognormal`` model draws from (the venue passes
+        ``sim.rng.stream("latency/<venue name>")``).
+
+    Returns
+    -------
+    components.latency.ConstantLatency, RecordedLatency or LognormalLatency
+
+    Raises
+    ------
+    ValueError
+        If the latency file cannot be read (the message names it), or ``lognormal`` gets no
+        ``rng``.
+    """
+
+    def ns(ms):
+        return None if ms is None else ms_to_ns(ms)
+
+    if config.latency_model == "recorded":
+        return load_order_latency(config.latency_path)
+    if config.latency_model == "lognormal":
+        if rng is None:
+            raise ValueError("latency_model = 'lognormal' needs a random stream")
+        return LognormalLatency(
+            rng, entry_median_ns=ns(config.entry_latency_ms), entry_p99_ns=ns(config.entry_latency_p99_ms),
+            response_median_ns=ns(config.response_latency_ms), response_p99_ns=ns(config.response_latency_p99_ms),
+            modify_median_ns=ns(config.modify_entry_latency_ms), cancel_median_ns=ns(config.cancel_entry_latency_ms),
+        )  # fmt: skip
+    return ConstantLatency(
+        entry_ns=ms_to_ns(config.entry_latency_ms), response_ns=ms_to_ns(config.response_latency_ms),
+        modify_entry_ns=ns(config.modify_entry_latency_ms), cancel_entry_ns=ns(config.cancel_entry_latency_ms),
+    )  # fmt: skip
+
+
+_EXCH_CACHE: dict = {}
+"""Last few exchange-clock copies of feeds (a sweep worker replays one feed many times)."""
+
+
+def exchange_clock(ev: np.ndarray, timeline: str, feed_latency_ms: float | None) -> tuple[np.ndarray | None, int]:
+    """The feed on the exchange clock: the rows in matching order, each stamped with its exchange time.
+
+    Parameters
+    ----------
+    ev : ndarray of engine.feed.EVENT_DTYPE
+        The recorded feed, sorted by ``ts_local_ns`` (read only).
+    timeline : {"two", "local"}
+        ``VenueConfig.timeline``.
+    feed_latency_ms : float or None
+        ``VenueConfig.feed_latency_ms``.
+
+    Returns
+    -------
+    events : ndarray of EVENT_DTYPE or None
+        A copy of ``ev`` stably sorted by exchange time whose ``ts_local_ns`` field holds that
+        exchange time (the compiled replay reads its clock from that field); ``None`` when the
+        exchange clock equals the local one for every row (or ``timeline == "local"``): then
+        one book serves both.
+    clock_offset_ns : int
+        How far the recorded exchange times were moved back so that no row arrives before it
+        happened (the largest negative ``ts_local − ts_exch``, i.e. clock skew between the
+        recorder and the exchange); 0 when there was none.
+
+    Notes
+    -----
+    Exchange time of a row: ``ts_local − feed_latency_ms`` when that is set; else the recorded
+    ``ts_exch_ns − clock_offset_ns``, and ``ts_local`` (feed latency 0) for rows without an
+    exchange time (``ts_exch_ns <= 0``); then a book snapshot keeps one exchange time for all
+    its rows and no row received after a snapshot moves before it
+    (:func:`venues.orderbook._match_nb.snapshot_barriers_nb`: diffs received before a REST
+    snapshot and applied after it stay after it). Rows with equal exchange times keep their
+    recorded (local) order. hftbacktest replays its exchange-side events at ``exch_ts`` and its local-side
+    events at ``local_ts`` in the same way (``Processor::event_seen_timestamp``); its converters
+    also shift local times when the recorded latency is negative (``correct_local_timestamp``).
+    """
+    if timeline == "local" or ev.size == 0:
+        return None, 0
+    key = (id(ev), ev.size, feed_latency_ms)
+    hit = _EXCH_CACHE.get(key)
+    if hit is not None and hit[0] is ev:
+        return hit[1], hit[2]
+    ts_l = ev["ts_local_ns"]
+    offset = 0
+    if feed_latency_ms is not None:
+        ts_x = ts_l - ms_to_ns(feed_latency_ms)
     else:
-        tick = config.tick_size if config.tick_size is not None else meta.tick_size
-        lot = config.lot_size if config.lot_size is not None else meta.lot_size
-    return make_profile(
-        config.profile,
-        tick_size=tick,
-        lot_size=lot,
-        sz_decimals=sz_decimals,
-        maker_fee_bps=config.maker_fee_bps,
-        taker_fee_bps=config.taker_fee_bps,
-        min_notional=config.min_notional,
-    )
+        ts_e = ev["ts_exch_ns"]
+        has = ts_e > 0
+        if has.any():
+            offset = max(0, -int((ts_l[has] - ts_e[has]).min()))
+        ts_x = np.where(has, ts_e - offset, ts_l)
+    snapshot_barriers_nb(ts_l, ts_x, ev["kind"])
+    if np.array_equal(ts_x, ts_l):
+        out = None
+    else:
+        order = np.argsort(ts_x, kind="stable")
+        out = ev[order]
+        out["ts_local_ns"] = ts_x[order]
+    if len(_EXCH_CACHE) >= 2:
+        _EXCH_CACHE.clear()
+    _EXCH_CACHE[key] = (ev, out, offset)
+    return out, offset
+
+
+DATA_FIRST_PRIORITY = int(Priority.MARKET_DATA) + 5
+"""Priority of a request reaching the venue with ``tie_order = "data_first"``: after the recorded
+rows stamped at the same time, before the reports and timers (:mod:`engine.events`)."""
 
 
 class OrderBookVenue(Component):
@@ -137,17 +238,51 @@ class OrderBookVenue(Component):
 
     Notes
     -----
-    * Sim time is the feed's local receive time; the strategy's view of the book is the
-      replayed book at the current sim time.
+    * **Two timelines** (``timeline = "two"``, the default). Every recorded row has an exchange
+      time and a local receive time (:func:`exchange_clock`). The venue keeps two books: the
+      *matching* book replays rows at their exchange time and is what our orders meet, fill
+      against and queue in; the *view* book replays the same rows at their local time and is
+      what :meth:`touch`, :attr:`mid`, :meth:`level_qty`, :meth:`take_trade_extremes` and
+      :meth:`touch_samples` (the equity marks) show. A request sent at local time ``t``
+      reaches the matching book at ``t + entry`` and what happens there at ``u`` is reported at
+      ``u + response`` (:mod:`components.latency`); sim time is one integer-ns axis for both
+      clocks, as in hftbacktest. ``timeline = "local"`` matches on the receive clock (one book).
+      :attr:`two_books` says whether two books are kept (not when the clocks agree on every
+      row); :attr:`clock_offset_ns` is the clock skew taken out of the exchange times.
+    * Requests reach the venue in the order they were sent and reports come back in the order
+      they were made, whatever the latency draws (one connection; hftbacktest's ``OrderBus``).
+    * Same-timestamp rule (``tie_order``): a request that reaches the venue at ``t`` meets the
+      book before the rows stamped ``t`` (``"orders_first"``) or after them (``"data_first"``);
+      a strategy callback at ``t`` always sees every row stamped ``<= t`` in local time.
     * Resting orders hold a queue position (:mod:`components.queue`); they fill on trades at or
       through their price and when the opposite side moves through it, always at their own
       price, as maker.
     * The book is a dense array over prices within a factor :data:`BOOK_WINDOW` of the feed's
       median price; recorded levels outside it are ignored (counted in
       :attr:`n_rows_outside_book`) and orders priced outside it are rejected.
-    * Marketable orders (GTC crossing, IOC) take liquidity level by level from the replayed book
-      without depleting it (no market impact): keep taker sizes small relative to the touch.
+    * Marketable orders (GTC crossing, IOC, FOK, market) take liquidity level by level from the
+      replayed book without depleting it; with ``own_impact`` what they took stays taken (for
+      later takers) until the recorded book updates that level. Time in force
+      (:class:`components.orders.TimeInForce`): a crossing GTC rests its remainder at its limit
+      after taking every level up to it, and those levels are emptied in the matching book
+      until the feed next updates them (else the recorded, already-taken size would fill the
+      remainder at once); IOC and market orders cancel their remainder; FOK fills in full or
+      not at all; ALO/GTX (post-only) is rejected if it would trade.
+    * Self-trade prevention (``self_trade``): an incoming order that would reach one of our own
+      resting orders (opposite side, priced at or better than the deepest price the incoming
+      order trades at, or than its limit when it does not fill in full) cancels the resting one
+      (``expire_maker``, Binance's default) or its own remainder (``expire_taker``).
+    * :meth:`modify` amends price and/or size: same price and a smaller size keeps the queue
+      position; a new price or a larger size goes to the back of the queue (see
+      :meth:`modify`).
+    * Sizes of our orders are whole lots inside the venue (``leaves`` and fills in lots of
+      ``profile.lot_size``); reports carry them in base units, exact multiples of the lot.
+    * At most :attr:`max_open_orders` orders rest at once; a GTC/ALO order beyond it is rejected
+      (``too_many_orders``) before any ack. The order rows grow as needed.
     """
+
+    MAX_OPEN_ORDERS = 10_000
+    """Default :attr:`max_open_orders`: a memory guard, not an exchange rule."""
 
     def __init__(
         self,
@@ -165,12 +300,21 @@ class OrderBookVenue(Component):
         self.config = config
         self.account = account
         self.profile = venue_profile(config, feed)
-        self.latency = ConstantLatency(
-            entry_ns=ms_to_ns(config.entry_latency_ms),
-            response_ns=ms_to_ns(config.response_latency_ms),
+        self.latency = venue_latency(
+            config, sim.rng.stream(f"latency/{name}") if config.latency_model == "lognormal" else None
         )
+        self._arrival_prio = Priority.VENUE_MATCH if config.tie_order == "orders_first" else DATA_FIRST_PRIORITY
+        self._stp = config.self_trade
+        self._last_arrival_ns = -1  # requests and reports stay in order (FIFO)
+        self._last_report_ns = -1
+        self._meta: dict[int, tuple[int, int]] = {}  # coid -> (tif, order size in lots) while resting
         self._model = QUEUE_MODEL_CODES[config.queue_model]
         self._power = float(config.queue_power)
+        self._fill_rule = K.FILL_RULE_CODES[config.fill_rule]
+        self.lot_size = lot = float(self.profile.lot_size)
+        per_lot = round(1.0 / lot)
+        self._lots_per_unit = per_lot if abs(1.0 / lot - per_lot) < 1e-9 * per_lot else 0
+        self.max_open_orders = self.MAX_OPEN_ORDERS
 
         priced = ev["px"][ev["kind"] != CLEAR]
         # the book's price window: [ref/2, 2·ref] around the median recorded price (levels
@@ -189,17 +333,22 @@ class OrderBookVenue(Component):
             raise ValueError(
                 f"the book window spans {n_ticks} ticks of {tick} (> {MAX_BOOK_TICKS}): check tick_size"
             )
-        self._ev = ev
-        self._ts = ev["ts_local_ns"]  # view, for the cheap "anything to replay?" check
+        evx, self.clock_offset_ns = exchange_clock(ev, config.timeline, config.feed_latency_ms)
+        self.two_books = evx is not None
+        self._lev = ev  # the feed on the local clock (the strategy's view)
+        self._ev = evx if self.two_books else ev  # the feed on the matching clock
+        self._ts = self._ev["ts_local_ns"]  # view, for the cheap "anything to replay?" check
         self._n = int(ev.size)
         self._inv_tick = 1.0 / tick
         per_unit = round(1.0 / tick)
         self._ticks_per_unit = per_unit if abs(1.0 / tick - per_unit) < 1e-9 * per_unit else 0
         self._base = base
-        self.start_ns = int(ev["ts_local_ns"][0])
-        self.end_ns = int(ev["ts_local_ns"][-1])
+        self.start_ns = min(int(ev["ts_local_ns"][0]), int(self._ts[0]))
+        self.end_ns = max(int(ev["ts_local_ns"][-1]), int(self._ts[-1]))
         self._i = 0
-        self._next_ts = self.start_ns  # time of row _i (END_OF_TIME when replayed to the end)
+        self._next_ts = int(self._ts[0])  # time of row _i (END_OF_TIME when replayed to the end)
+        self._il = 0  # next row of the view book (two books only)
+        self._next_lts = int(ev["ts_local_ns"][0])
         self._book = np.zeros((2, n_ticks), dtype=np.float64)
         self._bids = self._book[0]
         self._asks = self._book[1]
@@ -208,10 +357,23 @@ class OrderBookVenue(Component):
         self._samples = np.zeros(
             ((self.end_ns - self.start_ns) // sample_ns + 2, 3), dtype=np.int64
         )
-        self._orders = np.zeros(K.MAX_ORDERS, dtype=K.ORDER_DTYPE)
-        self._fills = np.zeros((2 * K.MAX_ORDERS, 2), dtype=np.float64)
+        if self.two_books:  # the view book: replayed on the local clock, takes the samples
+            self._lbook = np.zeros((2, n_ticks), dtype=np.float64)
+            self._lst = K.new_state(n_ticks, base, self.start_ns, sample_ns)
+            self._xsamples = np.zeros((0, 3), dtype=np.int64)  # the matching book takes none
+            self._no_orders = np.zeros(1, dtype=K.ORDER_DTYPE)
+            self._no_fills = np.zeros((1, 2), dtype=np.int64)
+            self._no_impact = np.zeros((2, 0), dtype=np.float64)  # same array type as _impact
+        else:
+            self._lbook, self._lst, self._xsamples = self._book, self._st, self._samples
+        self._lbids = self._lbook[0]
+        self._lasks = self._lbook[1]
+        self._orders = np.zeros(K.INITIAL_ORDERS, dtype=K.ORDER_DTYPE)  # grown by _grow_orders
+        self._fills = np.zeros((K.INITIAL_ORDERS, 2), dtype=np.int64)  # (row, lots): one per order
         self._take_idx = np.zeros(256, dtype=np.int64)
-        self._take_qty = np.zeros(256, dtype=np.float64)
+        self._take_lots = np.zeros(256, dtype=np.int64)
+        # own market impact: size our takers took per level since its last update (0 bids, 1 asks)
+        self._impact = np.zeros((2, n_ticks) if config.own_impact else (2, 0), dtype=np.float64)
         self._owner: dict[int, object] = {}  # client order id -> report target
         self.n_orders = 0
         self.n_rejects = 0
@@ -224,7 +386,8 @@ class OrderBookVenue(Component):
         """Drop the dense book, the order rows and the callbacks (end of the trial)."""
         self.is_closed = True
         self._book = self._bids = self._asks = None
-        self._samples = self._orders = None
+        self._lbook = self._lbids = self._lasks = self._xsamples = None
+        self._samples = self._orders = self._impact = None
         self._owner.clear()
         self.fill_listeners.clear()
 
@@ -239,9 +402,25 @@ class OrderBookVenue(Component):
             return (int(j) + self._base) / self._ticks_per_unit
         return (int(j) + self._base) * self.tick_size
 
+    def _qty(self, lots: int) -> float:
+        """Size of ``lots`` lots, base units (with ``1/lot_size`` an integer, the very float that
+        parsing its decimal text gives, e.g. ``3 / 10 == 0.3``)."""
+        if self._lots_per_unit:
+            return lots / self._lots_per_unit
+        return lots * self.lot_size
+
+    def _lots(self, qty: float) -> int:
+        """Whole lots in ``qty`` (base units), rounded to nearest: for sizes checked to be on the grid."""
+        return int(round(qty / self.lot_size))
+
+    def n_open_orders(self) -> int:
+        """Number of our orders resting at the venue now."""
+        return int(np.count_nonzero(self._orders["active"][: int(self._st[K.N_USED])]))
+
     def touch(self) -> tuple[float, float]:
-        """``(best_bid, best_ask)`` in quote units; NaN for an empty side."""
-        b, a = self._st[:2].tolist()  # BEST_BID, BEST_ASK
+        """``(best_bid, best_ask)`` of the book the strategy sees (local clock), quote units; NaN
+        for an empty side."""
+        b, a = self._lst[:2].tolist()  # BEST_BID, BEST_ASK
         return (
             self._px(b) if b != K.NO_PRICE else math.nan,
             self._px(a) if a != K.NO_PRICE else math.nan,
@@ -260,14 +439,14 @@ class OrderBookVenue(Component):
     @property
     def best_bid_qty(self) -> float:
         """Size at the best bid, base units (0 when empty)."""
-        j = self._st[K.BEST_BID]
-        return float(self._bids[j]) if j != K.NO_PRICE else 0.0
+        j = self._lst[K.BEST_BID]
+        return float(self._lbids[j]) if j != K.NO_PRICE else 0.0
 
     @property
     def best_ask_qty(self) -> float:
         """Size at the best ask, base units (0 when empty)."""
-        j = self._st[K.BEST_ASK]
-        return float(self._asks[j]) if j != K.NO_PRICE else 0.0
+        j = self._lst[K.BEST_ASK]
+        return float(self._lasks[j]) if j != K.NO_PRICE else 0.0
 
     @property
     def mid(self) -> float:
@@ -281,13 +460,14 @@ class OrderBookVenue(Component):
         Returns
         -------
         ndarray of shape (n,), dtype [("ts_ns", int64), ("best_bid", float64), ("best_ask", float64)]
-            The book just before the first recorded row at or after each sample time; NaN where
-            a side was empty. Call after the run for the whole span.
+            The book the strategy sees (local clock) just before the first recorded row at or
+            after each sample time; NaN where a side was empty; after the last row, the final
+            book up to the end of the run (the final mark). Call after the run for the whole
+            span.
         """
-        K.finish_samples_nb(
-            self._st, self._samples, self.sim.now_ns if self._i >= self._ev.size else -1
-        )
-        n = int(self._st[K.N_SAMPLES])
+        done = self._i >= self._n and (not self.two_books or self._il >= self._n)
+        K.finish_samples_nb(self._lst, self._samples, self.sim.now_ns if done else -1)
+        n = int(self._lst[K.N_SAMPLES])
         raw = self._samples[:n]
         out = np.empty(
             n, dtype=[("ts_ns", np.int64), ("best_bid", np.float64), ("best_ask", np.float64)]
@@ -302,7 +482,7 @@ class OrderBookVenue(Component):
 
     @property
     def n_events(self) -> int:
-        """Number of recorded rows replayed so far."""
+        """Number of recorded rows replayed so far (by the matching book)."""
         return int(self._st[K.N_EVENTS])
 
     @property
@@ -311,11 +491,12 @@ class OrderBookVenue(Component):
         return int(self._st[K.N_OUTSIDE])
 
     def level_qty(self, side: int, px: float) -> float:
-        """Recorded size resting at ``px`` on ``side`` (+1 bids, -1 asks), base units."""
+        """Recorded size resting at ``px`` on ``side`` (+1 bids, -1 asks) in the book the
+        strategy sees, base units."""
         j = self._index(px)
         if j < 0 or j >= self._bids.size:
             return 0.0
-        return float((self._bids if side == 1 else self._asks)[j])
+        return float((self._lbids if side == 1 else self._lasks)[j])
 
     def queue_ahead(self, client_order_id: int) -> float:
         """Estimated recorded size ahead of a resting order (NaN if not resting), base units.
@@ -334,7 +515,7 @@ class OrderBookVenue(Component):
         tuple of float
             ``(max_buy_px, min_sell_px)`` in quote units; NaN where there was no such trade.
         """
-        st = self._st
+        st = self._lst  # prints the strategy has seen (local clock)
         b, s = st[K.MAX_BUY_TRADE : K.MIN_SELL_TRADE + 1].tolist()
         st[K.MAX_BUY_TRADE : K.MIN_SELL_TRADE + 1] = K.NO_PRICE
         return (
@@ -353,24 +534,41 @@ class OrderBookVenue(Component):
             stopped at a row that filled us (the fill is booked and its report scheduled).
         """
         until_excl = until_ns + 1 if inclusive else until_ns
-        if self._next_ts >= until_excl:
-            return True
-        i, nf = K.advance_nb(
-            self._ev, self._i, until_excl, self._inv_tick, self._book, self._st, self._orders,
-            self._model, self._power, self._fills, self._samples,
-        )  # fmt: skip
-        self._i = i
-        self._next_ts = int(self._ts[i]) if i < self._n else END_OF_TIME
+        nf = 0
+        if self._next_ts < until_excl:  # the matching book, on the exchange clock
+            i, nf = K.advance_nb(
+                self._ev, self._i, until_excl, self._inv_tick, self._book, self._st, self._orders,
+                self._model, self._power, self._fills, self._xsamples, self.lot_size, self._fill_rule,
+                self._impact,
+            )  # fmt: skip
+            self._i = i
+            self._next_ts = int(self._ts[i]) if i < self._n else END_OF_TIME
+        if self.two_books and self._next_lts < until_excl:
+            # the view book, on the local clock: never past a fill the matching book stopped at
+            # (its report is due at or after that time and must not see a later book)
+            lim = until_excl if not nf else min(until_excl, int(self._ts[self._i - 1]) + 1)
+            if self._next_lts < lim:
+                self._advance_view(lim)
         if not nf:
             return True
-        ts_fill = int(self._ts[i - 1])
+        ts_fill = int(self._ts[self._i - 1])
         for f in range(nf):
             slot = int(self._fills[f, 0])
             row = self._orders[slot]
             coid = int(row["coid"])
-            self._fill(ts_fill, coid, int(row["side"]), self._px(int(row["idx"])), float(self._fills[f, 1]),
-                       float(row["leaves"]), Liquidity.MAKER)  # fmt: skip
+            self._fill(ts_fill, coid, int(row["side"]), self._px(int(row["idx"])), self._qty(int(self._fills[f, 1])),
+                       self._qty(int(row["leaves"])), Liquidity.MAKER)  # fmt: skip
         return False
+
+    def _advance_view(self, until_excl: int) -> None:
+        """Replay the view book (local clock) over rows with ``ts_local_ns < until_excl``."""
+        il, _ = K.advance_nb(
+            self._lev, self._il, until_excl, self._inv_tick, self._lbook, self._lst, self._no_orders,
+            self._model, self._power, self._no_fills, self._samples, self.lot_size, self._fill_rule,
+            self._no_impact,
+        )  # fmt: skip
+        self._il = il
+        self._next_lts = int(self._lev["ts_local_ns"][il]) if il < self._n else END_OF_TIME
 
     # -- commands (called by strategies; take effect after the entry latency) --------------
     def new_order_id(self) -> int:
@@ -379,9 +577,10 @@ class OrderBookVenue(Component):
         return self._last_order_id
 
     def submit(
-        self, owner, client_order_id: int, side: int, px: float, qty: float, tif: TimeInForce
-    ) -> None:
-        """Send a limit order; it reaches the venue after ``entry_ns``.
+        self, owner, client_order_id: int, side: int, px: float, qty: float, tif: TimeInForce,
+        order_type: OrderType = OrderType.LIMIT,
+    ) -> None:  # fmt: skip
+        """Send an order; it reaches the venue after the entry latency of a new order.
 
         Parameters
         ----------
@@ -392,26 +591,86 @@ class OrderBookVenue(Component):
         side : int
             +1 buy, -1 sell.
         px : float
-            Limit price, quote units (must be on the venue's price grid).
+            Limit price, quote units (must be on the venue's price grid; ignored for a market
+            order).
         qty : float
             Size, base units (must be on the lot grid).
         tif : TimeInForce
+            ``GTC``, ``ALO`` (= ``GTX``, post-only), ``IOC`` or ``FOK`` (see the class notes).
+        order_type : OrderType, default LIMIT
+            ``MARKET``: no limit; takes from the best level outwards through the visible book,
+            the remainder is canceled (``tif`` is ignored).
+
+        Notes
+        -----
+        Outcomes (reports, after the response latency): ``OrderRejected`` (``invalid_size``,
+        ``invalid_price``, ``min_notional`` — for a market order at the opposite best —,
+        ``post_only_would_cross``, ``price_out_of_range``, ``too_many_orders``,
+        ``no_liquidity`` for a market order on an empty side, ``rejected_in_transit`` when a
+        recorded latency says the request never reached the engine); otherwise
+        ``OrderAccepted``, then taker ``Fill``s, then ``OrderCanceled`` with reason ``ioc``,
+        ``fok`` or ``self_trade`` for what does not rest.
         """
         self.n_orders += 1
         self._owner[client_order_id] = owner
-        self.sim.schedule(
-            self.sim.now_ns + self.latency.entry_ns, Priority.VENUE_MATCH,
-            (client_order_id, side, px, qty, tif), self._on_submit,
-        )  # fmt: skip
+        self._send(RequestKind.NEW, (client_order_id, side, px, qty, tif, int(order_type)), self._on_submit,
+                   client_order_id)  # fmt: skip
+
+    def submit_market(self, owner, client_order_id: int, side: int, qty: float) -> None:
+        """Send a market order of ``qty`` (base units); see :meth:`submit` with ``OrderType.MARKET``."""
+        self.submit(owner, client_order_id, side, math.nan, qty, TimeInForce.IOC, OrderType.MARKET)
 
     def cancel(self, client_order_id: int) -> None:
-        """Send a cancel; it reaches the venue after ``entry_ns``."""
-        self.sim.schedule(
-            self.sim.now_ns + self.latency.entry_ns,
-            Priority.VENUE_MATCH,
-            client_order_id,
-            self._on_cancel,
-        )
+        """Send a cancel; it reaches the venue after the entry latency of a cancel."""
+        self._send(RequestKind.CANCEL, client_order_id, self._on_cancel, client_order_id)
+
+    def modify(self, client_order_id: int, px: float, qty: float) -> None:
+        """Send a modify (amend) of a resting order; it reaches the venue after the modify latency.
+
+        Parameters
+        ----------
+        client_order_id : int
+            The resting order.
+        px : float
+            New limit price, quote units (on the grid).
+        qty : float
+            New order size, base units: the filled part *plus* the new open size, as Binance's
+            ``quantity`` (the open size becomes ``qty − filled``).
+
+        Notes
+        -----
+        At the venue, in this order: an order that is not resting → ``OrderRejected``
+        ``unknown_order``; an invalid price/size/notional → ``OrderRejected`` and the order is
+        kept unchanged (Binance USDⓈ-M "Modify Order": a modify failing the filters is rejected
+        and the original order stays); ``qty <= filled`` → ``OrderCanceled``
+        ``modify_below_filled`` (Binance: "canceled if … the new quantity <= executedQty").
+
+        Then the queue rule: the **same price with a smaller or equal size keeps the queue
+        position** (only the open size changes; Binance Spot's "Order Amend Keep Priority" FAQ:
+        reducing the quantity keeps time priority); **a new price or a larger size loses it**:
+        the order leaves the queue and arrives again at the back, exactly like a new order of
+        its time in force at the new price (Binance USDⓈ-M "Modify Order": the modified order is
+        re-queued; hftbacktest's ``ack_modify`` resets the queue on a price change or a size
+        increase). A post-only (ALO/GTX) order moved to a price that would trade is canceled
+        (``OrderCanceled`` ``post_only_would_cross``, Binance's rule for GTX); a GTC one takes
+        the liquidity it crosses and rests the rest. A successful modify reports
+        :class:`components.orders.OrderModified` (``kept_priority`` says which case applied).
+        """
+        self._send(RequestKind.MODIFY, (client_order_id, px, qty), self._on_modify, client_order_id)
+
+    def _send(self, kind: int, payload, handler, coid: int) -> None:
+        """Schedule a request's arrival at the venue: ``now + entry``, never before an earlier request."""
+        now = self.sim.now_ns
+        lat = int(self.latency.entry(now, kind))
+        if lat < 0:  # rejected on the way (recorded overload): the strategy hears it after -lat
+            self.n_rejects += 1
+            t = max(now - lat, self._last_report_ns)
+            self._last_report_ns = t
+            self._report(coid, OrderRejected(t, coid, "rejected_in_transit", t))
+            return
+        t = max(now + lat, self._last_arrival_ns)
+        self._last_arrival_ns = t
+        self.sim.schedule(t, self._arrival_prio, payload, handler)
 
     # -- venue side -------------------------------------------------------------------------
     def _find_resting(self, client_order_id: int) -> int:
@@ -424,13 +683,23 @@ class OrderBookVenue(Component):
     def _index(self, px: float) -> int:
         return int(round(px / self.tick_size)) - self._base
 
+    def _resp_ts(self, venue_ts: int, kind: int = RequestKind.NEW) -> int:
+        """When the strategy hears of what the venue did at ``venue_ts``: after the response
+        latency, never before an earlier report."""
+        t = max(venue_ts + int(self.latency.response(venue_ts, kind)), self._last_report_ns)
+        self._last_report_ns = t
+        return t
+
     def _report(self, client_order_id: int, event) -> None:
         owner = self._owner[client_order_id]
         self.sim.schedule(event.ts_ns, Priority.EXECUTION_REPORT, event, owner)
 
-    def _reject(self, now: int, coid: int, reason: str) -> None:
+    def _reject(self, now: int, coid: int, reason: str, kind: int = RequestKind.NEW) -> None:
         self.n_rejects += 1
-        self._report(coid, OrderRejected(now + self.latency.response_ns, coid, reason, now))
+        self._report(coid, OrderRejected(self._resp_ts(now, kind), coid, reason, now))
+
+    def _canceled(self, now: int, coid: int, lots: int, reason: str, kind: int = RequestKind.NEW) -> None:
+        self._report(coid, OrderCanceled(self._resp_ts(now, kind), coid, self._qty(lots), now, reason))
 
     def _fill(
         self, ts: int, coid: int, side: int, px: float, qty: float, leaves: float, liq: Liquidity
@@ -438,55 +707,126 @@ class OrderBookVenue(Component):
         is_maker = liq == Liquidity.MAKER
         fee = self.profile.fee(px, qty, is_maker)
         self.account.on_fill(side, px, qty, fee, is_maker)
-        fill = Fill(ts + self.latency.response_ns, coid, side, px, qty, liq, fee, leaves, ts)
+        fill = Fill(self._resp_ts(ts), coid, side, px, qty, liq, fee, leaves, ts)
         for listener in self.fill_listeners:
             listener(fill)
         self._report(coid, fill)
 
     def _on_submit(self, cmd) -> None:
-        coid, side, px, qty, tif = cmd
+        coid, side, px, qty, tif, otype = cmd
         now = self.sim.now_ns
         prof = self.profile
         if not (qty > 0) or abs(prof.round_qty(qty) - qty) > 1e-9 * max(qty, 1.0):
             return self._reject(now, coid, "invalid_size")
-        if not prof.is_valid_price(px):
-            return self._reject(now, coid, "invalid_price")
-        if px * qty < prof.min_notional:
-            return self._reject(now, coid, "min_notional")
-        j = self._index(px)
         st = self._st
-        opp_best = st[K.BEST_ASK] if side == 1 else st[K.BEST_BID]
-        crosses = opp_best != K.NO_PRICE and (
-            (side == 1 and j >= opp_best) or (side == -1 and j <= opp_best)
-        )
-        if crosses and tif == TimeInForce.ALO:
-            return self._reject(now, coid, "post_only_would_cross")
+        is_mkt = otype == OrderType.MARKET
+        if is_mkt:
+            opp = st[K.BEST_ASK] if side == 1 else st[K.BEST_BID]
+            if opp == K.NO_PRICE:
+                return self._reject(now, coid, "no_liquidity")
+            j = self._bids.size - 1 if side == 1 else 0  # no limit: the whole visible book
+            ref_px = self._px(opp)
+        else:
+            if not prof.is_valid_price(px):
+                return self._reject(now, coid, "invalid_price")
+            j = self._index(px)
+            ref_px = px
+        if ref_px * qty < prof.min_notional:
+            return self._reject(now, coid, "min_notional")
+        may_rest = not is_mkt and tif in (TimeInForce.GTC, TimeInForce.ALO)
+        return self._execute(coid, side, j, self._lots(qty), TimeInForce.IOC if is_mkt else tif, may_rest, now)
+
+    def _own_crossed(self, side: int, j: int) -> np.ndarray:
+        """Rows of our resting orders on the other side that an order of ``side`` at index ``j`` reaches."""
+        rows = self._orders[: int(self._st[K.N_USED])]
+        m = (rows["active"] != 0) & (rows["side"] == -side)
+        m &= (rows["idx"] <= j) if side == 1 else (rows["idx"] >= j)
+        return np.flatnonzero(m)
+
+    def _execute(self, coid: int, side: int, j: int, lots: int, tif: int, may_rest: bool, now: int,
+                 amend: tuple[float, int] | None = None) -> None:  # fmt: skip
+        """Match an order that reached the venue at ``now`` and rest what is left (if it may).
+
+        ``amend`` is ``(px, order size in lots)`` for a modify that lost its queue place (then
+        an ``OrderModified`` replaces the ``OrderAccepted``); ``lots`` is the open size.
+        """
+        st = self._st
+        buy = side == 1
+        kind = RequestKind.NEW if amend is None else RequestKind.MODIFY
+        opp = st[K.BEST_ASK] if buy else st[K.BEST_BID]
+        crosses = opp != K.NO_PRICE and ((buy and j >= opp) or (not buy and j <= opp))
+        own = self._own_crossed(side, j) if self._stp != "none" else np.zeros(0, dtype=np.int64)
+        if tif == TimeInForce.ALO and (crosses or own.size):
+            if amend is None:
+                return self._reject(now, coid, "post_only_would_cross")
+            return self._canceled(now, coid, lots, "post_only_would_cross", kind)
         if not crosses and (j < 0 or j >= self._bids.size):
-            return self._reject(now, coid, "price_out_of_range")
-        self._report(coid, OrderAccepted(now + self.latency.response_ns, coid, now))
-        leaves = qty
-        if crosses:
-            book = self._asks if side == 1 else self._bids
-            n = K.take_nb(book, st, side == 1, j, qty, self._take_idx, self._take_qty)
-            for f in range(n):
-                take = float(self._take_qty[f])
-                leaves = max(leaves - take, 0.0)
-                fill_px = self._px(int(self._take_idx[f]))
-                self._fill(now, coid, side, fill_px, take, leaves, Liquidity.TAKER)
-        if leaves <= 1e-12:
+            return self._reject(now, coid, "price_out_of_range", kind)
+        if may_rest and self.n_open_orders() >= self.max_open_orders:
+            return self._reject(now, coid, "too_many_orders", kind)  # checked before any ack
+        r = 1 if buy else 0  # the side we take from: asks for a buy
+        n = 0
+        if crosses:  # a read-only preview of the walk (FOK, self-trade reach)
+            n = K.take_nb(self._book[r], st, buy, j, lots, self.lot_size, self._impact[r],
+                          self._take_idx, self._take_lots)  # fmt: skip
+        got = int(self._take_lots[:n].sum())
+        limit = j
+        if own.size:
+            reach = int(self._take_idx[n - 1]) if (n and got >= lots) else j
+            idx = self._orders["idx"][own]
+            own = own[idx <= reach] if buy else own[idx >= reach]
+            if own.size and self._stp == "expire_taker":  # trade only ahead of our own order
+                best_own = int(self._orders["idx"][own].min() if buy else self._orders["idx"][own].max())
+                limit = best_own - 1 if buy else best_own + 1
+        if amend is None:
+            self._report(coid, OrderAccepted(self._resp_ts(now), coid, now))
+        else:
+            self._report(coid, OrderModified(self._resp_ts(now, kind), coid, amend[0], self._qty(amend[1]),
+                                             self._qty(lots), False, now))  # fmt: skip
+        if tif == TimeInForce.FOK and got < lots:
+            return self._canceled(now, coid, lots, "fok")
+        if own.size and self._stp == "expire_maker":
+            for slot in own.tolist():
+                row = self._orders[slot]
+                row["active"] = 0
+                ocoid = int(row["coid"])
+                self._meta.pop(ocoid, None)
+                self._canceled(now, ocoid, int(row["leaves"]), "self_trade")
+        leaves = lots
+        taken: list[int] = []
+        if crosses and ((buy and limit >= opp) or (not buy and limit <= opp)):
+            took = self._take(side, limit, leaves)
+            taken = self._take_idx[: len(took)].tolist()
+            for fill_px, x in took:
+                leaves -= x
+                self._fill(now, coid, side, fill_px, self._qty(x), self._qty(leaves), Liquidity.TAKER)
+        if leaves <= 0:
             return None
-        if tif == TimeInForce.IOC or crosses:
-            # IOC remainder, or a GTC that swept every level up to its limit in our
-            # non-depleting book view: cancel the rest rather than rest it through the touch.
-            return self._report(
-                coid, OrderCanceled(now + self.latency.response_ns, coid, leaves, now)
-            )
-        if st[K.N_USED] >= K.MAX_ORDERS:
-            K.compact_orders(self._orders, st)
-            used = self._orders[: st[K.N_USED]]
-            self._slot_of = {int(c): n for n, c in enumerate(used["coid"].tolist())}
-            if st[K.N_USED] >= K.MAX_ORDERS:
-                return self._reject(now, coid, "too_many_orders")
+        if own.size and self._stp == "expire_taker":
+            return self._canceled(now, coid, leaves, "self_trade")
+        if not may_rest:
+            return self._canceled(now, coid, leaves, "fok" if tif == TimeInForce.FOK else "ioc")
+        if crosses:
+            # the rest of a crossing GTC rests at its limit: the levels it emptied are taken out
+            # of the matching book until the feed updates them (else the recorded size we just
+            # took would fill the remainder at once)
+            book = self._book[r]
+            consumed = self._impact[r]
+            for jt in taken:
+                K._set_level(book, jt, 0.0, not buy, st)
+                if consumed.size:
+                    consumed[jt] = 0.0
+            opp = st[K.BEST_ASK] if buy else st[K.BEST_BID]
+            if opp != K.NO_PRICE and ((buy and j >= opp) or (not buy and j <= opp)):
+                return self._canceled(now, coid, leaves, "no_room")  # walk cut at 256 levels
+        self._rest(coid, side, j, leaves, tif, lots if amend is None else amend[1])
+        return None
+
+    def _rest(self, coid: int, side: int, j: int, leaves: int, tif: int, size_lots: int) -> None:
+        """Append a resting order row (at the back of its queue: everything recorded there is ahead)."""
+        st = self._st
+        if st[K.N_USED] >= self._orders.size:
+            self._grow_orders()
         slot = int(st[K.N_USED])
         st[K.N_USED] = slot + 1
         row = self._orders[slot]
@@ -495,15 +835,83 @@ class OrderBookVenue(Component):
         row["side"] = side
         row["leaves"] = leaves
         row["ahead"] = (self._bids if side == 1 else self._asks)[j]
+        row["traded"] = 0.0
         row["active"] = 1
-        return None
+        self._meta[coid] = (int(tif), int(size_lots))
+
+    def _grow_orders(self) -> None:
+        """Room for one more order row: drop done rows; if still full, double the arrays."""
+        K.compact_orders_nb(self._orders, self._st)
+        cap = self._orders.size
+        if self._st[K.N_USED] >= cap:
+            orders = np.zeros(2 * cap, dtype=K.ORDER_DTYPE)
+            orders[:cap] = self._orders
+            self._orders = orders
+            self._fills = np.zeros((2 * cap, 2), dtype=np.int64)
+
+    def _take(self, side: int, limit_idx: int, lots: int) -> list[tuple[float, int]]:
+        """Take up to ``lots`` from the side opposite ``side``, best price first, up to ``limit_idx``.
+
+        Returns
+        -------
+        list of (float, int)
+            ``(price, lots)`` of each level taken (:func:`venues.orderbook._book_nb.take_nb`).
+            With ``own_impact`` the size taken is marked consumed at each level until the
+            recorded book updates it.
+        """
+        r = 1 if side == 1 else 0
+        consumed = self._impact[r]
+        n = K.take_nb(self._book[r], self._st, side == 1, limit_idx, lots, self.lot_size, consumed,
+                      self._take_idx, self._take_lots)  # fmt: skip
+        out = []
+        for f in range(n):
+            jf, x = int(self._take_idx[f]), int(self._take_lots[f])
+            if consumed.size:
+                consumed[jf] += x * self.lot_size
+            out.append((self._px(jf), x))
+        return out
 
     def _on_cancel(self, coid: int) -> None:
         now = self.sim.now_ns
         slot = self._find_resting(coid)
         if slot < 0:
-            return self._reject(now, coid, "unknown_order")
-        leaves = float(self._orders[slot]["leaves"])
+            return self._reject(now, coid, "unknown_order", RequestKind.CANCEL)
         self._orders[slot]["active"] = 0
-        self._report(coid, OrderCanceled(now + self.latency.response_ns, coid, leaves, now))
-        return None
+        self._meta.pop(coid, None)
+        return self._canceled(now, coid, int(self._orders[slot]["leaves"]), "canceled", RequestKind.CANCEL)
+
+    def _on_modify(self, cmd) -> None:
+        coid, px, qty = cmd
+        now = self.sim.now_ns
+        kind = RequestKind.MODIFY
+        slot = self._find_resting(coid)
+        if slot < 0:
+            return self._reject(now, coid, "unknown_order", kind)
+        prof = self.profile
+        if not (qty > 0) or abs(prof.round_qty(qty) - qty) > 1e-9 * max(qty, 1.0):
+            return self._reject(now, coid, "invalid_size", kind)
+        if not prof.is_valid_price(px):
+            return self._reject(now, coid, "invalid_price", kind)
+        if px * qty < prof.min_notional:
+            return self._reject(now, coid, "min_notional", kind)
+        j = self._index(px)
+        if j < 0 or j >= self._bids.size:
+            return self._reject(now, coid, "price_out_of_range", kind)
+        row = self._orders[slot]
+        leaves = int(row["leaves"])
+        tif, size = self._meta.get(coid, (int(TimeInForce.GTC), leaves))
+        filled = size - leaves
+        new_size = self._lots(qty)
+        if new_size <= filled:
+            row["active"] = 0
+            self._meta.pop(coid, None)
+            return self._canceled(now, coid, leaves, "modify_below_filled", kind)
+        new_leaves = new_size - filled
+        if j == int(row["idx"]) and new_size <= size:  # same price, not larger: keeps its place
+            row["leaves"] = new_leaves
+            self._meta[coid] = (tif, new_size)
+            return self._report(coid, OrderModified(self._resp_ts(now, kind), coid, px, self._qty(new_size),
+                                                    self._qty(new_leaves), True, now))  # fmt: skip
+        row["active"] = 0  # loses its place: leaves the queue, arrives again at the back
+        self._meta.pop(coid, None)
+        return self._execute(coid, int(row["side"]), j, new_leaves, tif, True, now, (px, new_size))

@@ -174,7 +174,7 @@ def _summary(stats):
 @pytest.fixture(scope="module")
 def eth_events():
     if not ETH_FILE.is_file():
-        pytest.skip(f"shared data not present: {ETH_FILE} (see /work/shared/data/README.md)")
+        pytest.skip(f"shared data not present: {ETH_FILE} (see shared/data/README.md beside the repository)")
     return load_pool_events(ETH_FILE)
 
 

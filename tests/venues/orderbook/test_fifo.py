@@ -102,8 +102,8 @@ def test_prob_power_keeps_earlier_order_in_front(venue_harness):
     ahead = h.probe(T0 + 35 * MS, lambda: (h.venue.queue_ahead(1), h.venue.queue_ahead(2)))
     h.run()
     a, b = ahead[0]
-    assert a == pytest.approx(queue_update(5.0, 10.0, 4.0, PROB_POWER, 3.0))
+    assert a == pytest.approx(queue_update(5.0, 10.0, 4.0, 0.0, PROB_POWER, 3.0))
     # the model alone would put B (1.37) in front of A (2.0); the venue keeps our FIFO order
-    assert queue_update(6.0, 10.0, 4.0, PROB_POWER, 3.0) < a
+    assert queue_update(6.0, 10.0, 4.0, 0.0, PROB_POWER, 3.0) < a
     assert b == pytest.approx(a)
     assert h.filled(2) <= h.filled(1)

@@ -100,14 +100,17 @@ def test_ioc_not_crossing_is_canceled_in_full(venue_harness):
     assert h.account.n_fills == 0
 
 
-def test_gtc_crossing_takes_then_cancels_rest(venue_harness):
-    """A crossing GTC takes like an IOC and its remainder is canceled (documented), not rested."""
+def test_gtc_crossing_takes_then_rests_rest(venue_harness):
+    """A crossing GTC takes what it crosses and rests the remainder at its limit (issue 10 item 6;
+    it used to cancel it). Buy 3 @ 100.01 vs asks 100.01 x 1: 1 as taker, 2 rest first in line."""
     h = venue_harness(_rows())
     h.submit(T0, 1, +1, 100.01, 3.0, TimeInForce.GTC)
+    ahead = h.probe(T0 + 10 * MS, lambda: h.venue.queue_ahead(1))
     h.run()
-    assert [type(r) for r in h.reports] == [OrderAccepted, Fill, OrderCanceled]
+    assert [type(r) for r in h.reports] == [OrderAccepted, Fill]
     assert h.reports[1].liquidity == Liquidity.TAKER
-    assert h.reports[2].leaves_qty == pytest.approx(2.0)
+    assert (h.reports[1].px, h.reports[1].qty, h.reports[1].leaves_qty) == (100.01, 1.0, 2.0)
+    assert ahead == [0.0]
 
 
 def test_gtc_not_crossing_rests_and_fills_as_maker(venue_harness):
