@@ -600,7 +600,7 @@ def run_sweep(
                     traceback=outcome.traceback, metrics=outcome.metrics,
                     equity=outcome.equity, fills=outcome.fills, alerts=outcome.alerts,
                     repro={**repro, "host": outcome.host or socket.gethostname()},
-                    replace=trial.trial_id in retry,
+                    replace=trial.trial_id in retry, pnl_currency=outcome.pnl_currency,
                 )
                 counts["done" if outcome.status == "done" else "failed"] += 1
                 source.report(trial, dict(outcome.metrics) if outcome.status == "done" else None)

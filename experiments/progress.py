@@ -47,6 +47,9 @@ class TrialOutcome:
         Risk-monitor alerts of a finished trial, in time order.
     host : str or None
         Host name of the process that ran the trial.
+    pnl_currency : str or None
+        Currency of the PnL-type metrics (the venue profile's settlement currency: ``"USDT"``
+        for a linear USD-M contract, the base coin for an inverse COIN-M one).
     """
 
     trial_id: str
@@ -58,6 +61,7 @@ class TrialOutcome:
     equity: Any = None
     fills: Any = None
     host: str | None = None
+    pnl_currency: str | None = None
     alerts: Any = None
 
 

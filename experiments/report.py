@@ -181,9 +181,14 @@ def _load(con: Any, sweep_id: str | None) -> dict[str, Any]:
                  "WHERE sweep_id = ? ORDER BY ts_ns, trial_id, monitor, metric", [sid])
         alerts = [dict(zip(names, r, strict=True)) for r in rows]
 
+    from experiments.datacheck import stored_problems
+
+    currencies = sorted({str(t["pnl_currency"]) for t in trials if t.get("pnl_currency")})
     return {"sweep": sweep, "trials": trials, "metric_names": mcols, "params": param_names,
             "swept": swept, "rep_axis": rep_axis, "objective": objective,
-            "direction": direction, "equity": equity, "samples": samples, "alerts": alerts}
+            "direction": direction, "equity": equity, "samples": samples, "alerts": alerts,
+            "pnl_currency": " / ".join(currencies) or "quote currency",
+            "data_problems": [str(p) for p in stored_problems(con, sid)]}
 
 
 def _num(v: Any) -> float:
@@ -469,7 +474,7 @@ def waterfall_rows(results: str | Path, sweep_id: str | None = None) -> dict[str
     return out
 
 
-def _waterfall_png(rows: Sequence[tuple[str, list[tuple[str, str, float]]]]) -> bytes:
+def _waterfall_png(rows: Sequence[tuple[str, list[tuple[str, str, float]]]], currency: str) -> bytes:
     n = len(rows)
     fig = _figure(min(5.0 * n, 20.0), 4.8)
     axes = fig.subplots(1, n, squeeze=False)[0]
@@ -487,7 +492,7 @@ def _waterfall_png(rows: Sequence[tuple[str, list[tuple[str, str, float]]]]) -> 
                       ha="right", fontsize=7)
         ax.axhline(0.0, color="grey", lw=0.6)
         ax.set_title(_t(label), fontsize=9)
-    axes[0].set_ylabel("quote currency (+ adds, − costs)")
+    axes[0].set_ylabel(f"{currency} (+ adds, − costs)")
     return _png(fig)
 
 
@@ -578,7 +583,7 @@ def _hist_fig(data: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"data": [trace], "layout": layout}
 
 
-def _waterfall_fig(rows: Sequence[tuple[str, list[tuple[str, str, float]]]]) -> dict[str, Any]:
+def _waterfall_fig(rows: Sequence[tuple[str, list[tuple[str, str, float]]]], currency: str) -> dict[str, Any]:
     traces, buttons = [], []
     for i, (label, steps) in enumerate(rows):
         traces.append({
@@ -591,7 +596,7 @@ def _waterfall_fig(rows: Sequence[tuple[str, list[tuple[str, str, float]]]]) -> 
             "hovertemplate": "%{x}: %{text}<extra></extra>"})
         buttons.append({"label": _label(label), "method": "update",
                         "args": [{"visible": [j == i for j in range(len(rows))]}]})
-    layout = {**_LAYOUT, "height": 460, "showlegend": False, "yaxis": {"title": {"text": "quote currency"}},
+    layout = {**_LAYOUT, "height": 460, "showlegend": False, "yaxis": {"title": {"text": currency}},
               "updatemenus": [{"buttons": buttons, "direction": "down", "x": 0.0, "xanchor": "left",
                                "y": 1.15, "yanchor": "top"}] if len(rows) > 1 else []}
     return {"data": traces, "layout": layout}
@@ -758,6 +763,7 @@ def _summary(data: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
         ("replicates", [_fmt_val(s.get("replicates"))]),
         ("root seed", [_fmt_val(s.get("root_seed"))]),
         ("swept parameters", [", ".join(data["swept"]) or "none"]),
+        ("PnL currency", [f"{data['pnl_currency']} (pnl, fees, costs, equity and the waterfall)"]),
         ("metric interval", [f"{interval / 1e9:g} s (Sharpe, Sortino, VaR and the overfitting checks)"
                              if interval else "not recorded (results written by an older mmsim)"]),
         ("strategy", [f"{s.get('strategy_kind')} ({s.get('strategy_class')})"]),
@@ -907,8 +913,8 @@ def build_report(results: str | Path, out: str | Path, sweep_id: str | None = No
     wrows = [(f"#{i + 1} {t['trial_id'][:8]}", t, steps) for i, t in enumerate(top)
              if (steps := _waterfall_steps(t)) is not None]
     if wrows:
-        charts["waterfall.png"] = _waterfall_png([(label, steps) for label, _, steps in wrows])
-        figs["waterfall"] = _waterfall_fig([(label, steps) for label, _, steps in wrows])
+        charts["waterfall.png"] = _waterfall_png([(label, steps) for label, _, steps in wrows], data["pnl_currency"])
+        figs["waterfall"] = _waterfall_fig([(label, steps) for label, _, steps in wrows], data["pnl_currency"])
         ctx["waterfall"] = {
             "png": _b64png(charts["waterfall.png"], "waterfall.png", "PnL waterfall of the top trials"),
             "labels": [s[1] for s in wrows[0][2][:-1]],
@@ -932,10 +938,11 @@ def build_report(results: str | Path, out: str | Path, sweep_id: str | None = No
                                   for a in data["alerts"][:limit]],
                          "more": len(data["alerts"]) > limit, "total": len(data["alerts"])}
 
+    ctx["data_problems"] = data["data_problems"]
     ctx["overfit"] = _overfit_context(data)
     ctx["table"] = _trials_table(data)
     ctx["sections"] = [{"anchor": a, "title": t} for a, t in (
-        ("summary", "Summary"), ("heatmap", f"Heat-map of {obj}"),
+        ("summary", "Summary"), ("data", "Data warnings"), ("heatmap", f"Heat-map of {obj}"),
         ("curves", "Equity and inventory of the top trials"), ("distribution", f"Distribution of {obj}"),
         ("costs", "PnL waterfall"), ("alerts", "Risk alerts"), ("overfitting", "Overfitting checks"),
         ("all-trials", "All trials"))]

@@ -611,6 +611,7 @@ class ResultStore:
         repro: Mapping[str, Any] | None = None,
         alerts: Any = None,
         replace: bool = False,
+        pnl_currency: str | None = None,
     ) -> None:
         """Write one finished trial (``trials`` row; if done ``metrics``, ``equity``, ``fills``,
         ``alerts``).
@@ -647,6 +648,10 @@ class ResultStore:
         replace : bool, default False
             The trial is stored already (a failed trial retried by ``mmsim resume``): its old
             rows are deleted in the same transaction.
+        pnl_currency : str or None, default None
+            Currency of the trial's PnL-type metrics (``pnl``, fees, costs, equity), stored in
+            the ``trials`` column ``pnl_currency`` (e.g. ``"USDT"``, ``"ETH"`` for an inverse
+            contract).
 
         Notes
         -----
@@ -660,6 +665,8 @@ class ResultStore:
             "replicate": replicate, "seed": seed, "status": status, "wall_s": wall_s,
             "error": error, "traceback": traceback, "finished_at": _now(),
         }
+        if pnl_currency:
+            row["pnl_currency"] = pnl_currency
         for k, val in (repro or {}).items():
             row[k] = json.dumps(val, sort_keys=True) if isinstance(val, list | dict | tuple) else val
         unknown = [c for c in row if c not in self._columns["trials"]]

@@ -116,6 +116,7 @@ def run_trial_safely(feed: Any, trial: TrialSpec, strategy_cls: type) -> TrialOu
         fills=result.fills,
         host=_HOST,
         alerts=getattr(result, "alerts", None),
+        pnl_currency=getattr(result, "pnl_currency", None) or None,
     )
 
 

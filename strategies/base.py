@@ -9,7 +9,8 @@ Subclass it, set ``config_class``, override hooks; name it in TOML as ``kind = "
 Hooks (all optional)
 --------------------
 ``on_start()``, ``on_stop()``, ``on_timer(Timer)``, ``on_order_accepted(OrderAccepted)``,
-``on_order_rejected(OrderRejected)``, ``on_order_canceled(OrderCanceled)``, ``on_fill(Fill)``.
+``on_order_rejected(OrderRejected)``, ``on_order_canceled(OrderCanceled)``,
+``on_order_modified(OrderModified)``, ``on_fill(Fill)``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from components.base import Component
-from components.orders import Fill, OrderAccepted, OrderCanceled, OrderRejected, Side, TimeInForce
+from components.orders import (
+    Fill,
+    OrderAccepted,
+    OrderCanceled,
+    OrderModified,
+    OrderRejected,
+    Side,
+    TimeInForce,
+)
 from engine.kernel import Simulation
 from strategies.config import StrategyConfig
 
@@ -38,9 +47,11 @@ class LocalOrder:
         The venue's ack arrived.
     is_cancel_pending : bool
         A cancel was sent and no outcome has arrived yet.
+    is_modify_pending : bool
+        A modify was sent and no outcome has arrived yet (``px``/``leaves_qty`` still the old ones).
     """
 
-    __slots__ = ("client_order_id", "side", "px", "leaves_qty", "is_acked", "is_cancel_pending")
+    __slots__ = ("client_order_id", "side", "px", "leaves_qty", "is_acked", "is_cancel_pending", "is_modify_pending")
 
     def __init__(self, client_order_id: int, side: int, px: float, qty: float) -> None:
         self.client_order_id = client_order_id
@@ -49,6 +60,7 @@ class LocalOrder:
         self.leaves_qty = qty
         self.is_acked = False
         self.is_cancel_pending = False
+        self.is_modify_pending = False
 
 
 class Strategy(Component):
@@ -134,6 +146,32 @@ class Strategy(Component):
             return
         order.is_cancel_pending = True
         self.venue.cancel(client_order_id)
+
+    def submit_market(self, *, side: int, qty: float) -> int:
+        """Send a market order of ``qty`` (base units); returns its client order id.
+
+        It takes from the opposite side outwards and its remainder is canceled
+        (:meth:`venues.orderbook.venue.OrderBookVenue.submit_market`).
+        """
+        coid = self.venue.new_order_id()
+        self.open_orders[coid] = LocalOrder(coid, int(side), float("nan"), qty)
+        self.venue.submit_market(self._on_report, coid, int(side), qty)
+        return coid
+
+    def modify(self, client_order_id: int, px: float, qty: float) -> None:
+        """Amend a resting order's price and/or size (no-op when it is unknown or a cancel or
+        modify is pending).
+
+        ``qty`` is the order's new total size (filled part included), as Binance's amend. The
+        local record changes when :class:`components.orders.OrderModified` arrives; the queue rule
+        (kept on a same-price size decrease, lost otherwise) is the venue's
+        (:meth:`venues.orderbook.venue.OrderBookVenue.modify`).
+        """
+        order = self.open_orders.get(client_order_id)
+        if order is None or order.is_cancel_pending or order.is_modify_pending:
+            return
+        order.is_modify_pending = True
+        self.venue.modify(client_order_id, px, qty)
 
     def cancel_all(self) -> None:
         """Cancel every open order."""
@@ -249,13 +287,24 @@ class Strategy(Component):
         elif type(event) is OrderCanceled:
             self.open_orders.pop(coid, None)
             self.on_order_canceled(event)
+        elif type(event) is OrderModified:
+            if order is not None:
+                order.is_modify_pending = False
+                order.px, order.leaves_qty = event.px, event.leaves_qty
+            self.on_order_modified(event)
         elif type(event) is OrderRejected:
             if order is not None:
-                if event.reason == "unknown_order":
-                    order.is_cancel_pending = False  # cancel lost the race; fills follow or came
+                if order.is_cancel_pending and event.reason in ("unknown_order", "rejected_in_transit"):
+                    # the cancel lost the race (fills follow or came) or never reached the venue
+                    order.is_cancel_pending = False
                     if order.leaves_qty <= 1e-12:
                         del self.open_orders[coid]
-                else:
+                elif order.is_modify_pending:
+                    # a rejected amend leaves the original order as it was (Binance "Modify Order")
+                    order.is_modify_pending = False
+                    if event.reason == "unknown_order" and order.leaves_qty <= 1e-12:
+                        del self.open_orders[coid]
+                else:  # the order itself was rejected
                     del self.open_orders[coid]
             self.on_order_rejected(event)
 
@@ -271,3 +320,7 @@ class Strategy(Component):
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
         """Hook: an order left the book unfilled (cancel, IOC remainder)."""
+
+    def on_order_modified(self, event: OrderModified) -> None:
+        """Hook: the venue applied a modify (``event.kept_priority`` says whether the order kept
+        its queue position)."""

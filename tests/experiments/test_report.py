@@ -9,6 +9,7 @@ TOML reference covers the schema."""
 from __future__ import annotations
 
 import base64
+import html
 import json
 import os
 import re
@@ -130,7 +131,14 @@ def test_report_plain_sweep(sweep, tmp_path, capsys):
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'metrics' "
         "AND column_name LIKE 'cost\\_%' ESCAPE '\\'").fetchall()]
     n_alerts, = con.execute("SELECT count(*) FROM alerts").fetchone()
+    currencies = {r[0] for r in con.execute("SELECT DISTINCT pnl_currency FROM trials").fetchall()}
+    stored = [r[0] for r in con.execute("SELECT message FROM warnings ORDER BY seq").fetchall()]
     con.close()
+    assert currencies == {"USDT"}  # a linear USD-M contract settles in USDT
+    assert "PnL currency" in page and "USDT (pnl, fees" in page
+    assert stored, "the bundled pair spans no recorded funding: the sweep stores that warning"
+    for message in stored:  # every stored data warning is on the page (HTML-escaped)
+        assert html.escape(message, quote=False) in page, message
     if rev:
         assert rev in page
     for h in json.loads(sha):
