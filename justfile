@@ -18,11 +18,20 @@ run FILE *ARGS:
 validate FILE:
     mmsim validate {{FILE}}
 
-# the whole test suite (what CI runs)
+# the whole test suite with line coverage (what CI runs); without ARGS it fails under 90 %
 test *ARGS:
-    python -m pytest {{ARGS}}
-    # the compiled kernels once more as plain Python (coverage, readable tracebacks)
-    NUMBA_DISABLE_JIT=1 python -m pytest -q tests/venues/orderbook tests/strategies/test_glft_fit.py
+    python -m pytest --cov --cov-report= {{ARGS}}
+    # the compiled kernels once more as plain Python (their coverage, readable tracebacks)
+    NUMBA_DISABLE_JIT=1 python -m pytest -q --cov --cov-append --cov-report= {{NOJIT_TESTS}}
+    if [ -z "{{ARGS}}" ]; then coverage report --fail-under=90; else coverage report; fi
+
+# tests that exercise every Numba kernel (orderbook, queue, GLFT fit, AMM math, bars, features, labels)
+NOJIT_TESTS := "tests/venues/orderbook tests/strategies/test_glft_fit.py tests/venues/amm tests/signals/test_bars.py tests/signals/test_features.py tests/signals/test_labels.py"
+
+# static checks: ruff on everything, mypy (strict) on the public API ([tool.mypy] in pyproject.toml)
+check:
+    ruff check .
+    mypy
 
 # quick loop: fewer hypothesis examples, tests marked slow skipped
 test-fast *ARGS:
@@ -50,6 +59,3 @@ report RESULTS DIR *ARGS:
 docs *ARGS:
     mkdocs build --strict {{ARGS}}
 
-# static checks
-lint:
-    ruff check .

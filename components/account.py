@@ -16,6 +16,11 @@ components.orders : ``Side`` (``BUY = +1``, ``SELL = -1``) and the ``Fill`` even
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["Account"]
 
@@ -303,10 +308,18 @@ class Account:
         """
         return self._lq * (self._ledger_px(mark) - self._lx)
 
-    def _ledger_px(self, mark):
+    def _ledger_px(self, mark: float) -> float:
         return mark if self.contract_size is None else 1.0 / mark
 
-    def position_value(self, q, mark):
+    @overload
+    def position_value(self, q: float, mark: float) -> float: ...
+    @overload
+    def position_value(
+        self, q: npt.NDArray[np.float64], mark: float | npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]: ...
+    @overload
+    def position_value(self, q: float, mark: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+    def position_value(self, q: Any, mark: Any) -> Any:  # body shared by the float and array overloads
         """Signed value of ``q`` at ``mark`` as booked in ``cash`` (works on arrays).
 
         Parameters
@@ -327,7 +340,15 @@ class Account:
             return q * mark
         return -q * self.contract_size / mark
 
-    def notional(self, q, mark):
+    @overload
+    def notional(self, q: float, mark: float) -> float: ...
+    @overload
+    def notional(
+        self, q: npt.NDArray[np.float64], mark: float | npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]: ...
+    @overload
+    def notional(self, q: float, mark: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+    def notional(self, q: Any, mark: Any) -> Any:  # body shared by the float and array overloads
         """Absolute value of a position at ``mark``, in the account's currency (works on arrays).
 
         Returns ``|q|·mark`` (linear) or ``|q|·C/mark`` coin (inverse).

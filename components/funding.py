@@ -35,11 +35,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from components.base import Component
 from engine.events import Priority
+
+if TYPE_CHECKING:
+    from components.account import Account
+    from engine.kernel import Simulation
+    from venues.loaders.funding import FundingRates
+    from venues.orderbook.venue import OrderBookVenue
 
 __all__ = ["FUNDING_DTYPE", "FundingSchedule", "funding_payment"]
 
@@ -116,20 +125,22 @@ class FundingSchedule(Component):
         Human-readable notes (missing data, mid used as mark).
     """
 
-    def __init__(self, sim, venue, account, rates, feed_venue: str = "", on_payment=None,
+    def __init__(self, sim: Simulation, venue: OrderBookVenue, account: Account, rates: FundingRates | None,
+                 feed_venue: str = "", on_payment: Callable[[int, float], None] | None = None,
                  name: str = "funding") -> None:  # fmt: skip
         super().__init__(sim, name)
         self.venue = venue
         self.account = account
         self.rates = rates
         self.on_payment = on_payment
-        self.log: list[tuple] = []
+        self.log: list[tuple[int, float, float, float, float]] = []
         self.n_mark_from_mid = 0
         self.warnings: list[str] = []
         prof = venue.profile
         self._size = prof.contract_size if prof.is_inverse else None
         self.n_missing = 0
-        if not prof.has_funding:
+        interval_s = prof.funding_interval_s
+        if interval_s is None:  # not prof.has_funding
             self._due = np.zeros(0, dtype=np.int64)
             return
         from venues.loaders.funding import nominal_funding_times
@@ -137,7 +148,7 @@ class FundingSchedule(Component):
         start, end = venue.start_ns, venue.end_ns
         known = feed_venue.startswith(("binance_usdm", "binance_coinm", "hyperliquid"))
         nominal = nominal_funding_times(feed_venue if known else prof.name, start, end)
-        half = prof.funding_interval_s * 10**9 // 2
+        half = interval_s * 10**9 // 2
         if rates is None or len(rates) == 0:
             idx = np.zeros(0, dtype=np.int64)
             missing = nominal
@@ -162,13 +173,17 @@ class FundingSchedule(Component):
     def on_start(self) -> None:
         """Schedule one settlement event per recorded rate inside the span."""
         now = self.sim.now_ns
+        rates = self.rates
+        if rates is None:  # nothing recorded (then _due is empty)
+            return
         for i in self._due.tolist():
-            ts = int(self.rates.ts_ns[i])
+            ts = int(rates.ts_ns[i])
             if ts >= now:
                 self.sim.schedule(ts, Priority.TIMER, i, self._settle)
 
     def _settle(self, i: int) -> None:
         rates = self.rates
+        assert rates is not None  # scheduled by on_start only when rates were recorded
         ts = int(rates.ts_ns[i])
         rate = float(rates.rate[i])
         mark = float(rates.mark[i])
@@ -186,7 +201,7 @@ class FundingSchedule(Component):
         if self.on_payment is not None:
             self.on_payment(ts, mark)
 
-    def settlements(self) -> np.ndarray:
+    def settlements(self) -> npt.NDArray[np.void]:
         """Every settlement charged, as an array of :data:`FUNDING_DTYPE`."""
         return np.array(self.log, dtype=FUNDING_DTYPE)
 

@@ -39,10 +39,11 @@ from __future__ import annotations
 import math
 from enum import IntEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 from attrs import validators as v
 
 
@@ -66,7 +67,7 @@ class LatencyModel(Protocol):
         ...
 
 
-def _opt_ge0(_inst, attribute, value) -> None:
+def _opt_ge0(_inst: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
     if value is not None and value < 0:
         raise ValueError(f"'{attribute.name}' must be >= 0 or None, got {value}")
 
@@ -156,7 +157,9 @@ class RecordedLatency:
     The same curve is used for every request kind.
     """
 
-    def __init__(self, req_ts, exch_ts, resp_ts, source: str = "<arrays>") -> None:
+    def __init__(
+        self, req_ts: npt.ArrayLike, exch_ts: npt.ArrayLike, resp_ts: npt.ArrayLike, source: str = "<arrays>"
+    ) -> None:
         req = np.asarray(req_ts, dtype=np.int64)
         exch = np.asarray(exch_ts, dtype=np.int64)
         resp = np.asarray(resp_ts, dtype=np.int64)
@@ -243,19 +246,20 @@ def load_order_latency(path: str | Path) -> RecordedLatency:
     if not p.is_file():
         raise ValueError(f"{p}: latency file not found")
     cols = ("req_ts", "exch_ts", "resp_ts")
+    arr: npt.NDArray[Any]
     try:
         if p.suffix == ".csv":
             arr = np.genfromtxt(p, delimiter=",", names=True, dtype=np.int64)
             arr = np.atleast_1d(arr)
         elif p.suffix == ".npz":
             with np.load(p, allow_pickle=False) as z:
-                names = list(z.keys())
-                if "data" in names:
+                keys = list(z.keys())
+                if "data" in keys:
                     arr = z["data"]
-                elif len(names) == 1:
-                    arr = z[names[0]]
+                elif len(keys) == 1:
+                    arr = z[keys[0]]
                 else:
-                    raise ValueError(f"no array named 'data' among {names}")
+                    raise ValueError(f"no array named 'data' among {keys}")
         elif p.suffix == ".npy":
             arr = np.load(p, allow_pickle=False)
         else:
@@ -357,7 +361,7 @@ class LognormalLatency:
         return self._draw(self._response)
 
 
-def fit_lognormal(latencies_ns) -> tuple[int, int]:
+def fit_lognormal(latencies_ns: npt.ArrayLike) -> tuple[int, int]:
     """Median and 99th percentile of the lognormal that fits recorded latencies (for ``lognormal``).
 
     Parameters

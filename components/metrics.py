@@ -32,10 +32,18 @@ fill ratio and the cost breakdown are defined in :mod:`components.performance`;
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from components.account import Account
+
+if TYPE_CHECKING:
+    from components.orders import Fill
+    from strategies.hedger import Hedger
+    from venues.orderbook.venue import OrderBookVenue
 
 FILL_DTYPE = np.dtype(
     [
@@ -74,16 +82,16 @@ class PnLRecorder:
         Supplies the touch samples and notifies fills.
     """
 
-    def __init__(self, account: Account, venue) -> None:
+    def __init__(self, account: Account, venue: OrderBookVenue) -> None:
         self.account = account
         self.venue = venue
         self._fills: list[tuple[int, float, float, float]] = []
-        self._log: list[tuple] = []
-        self._curve: np.ndarray | None = None
+        self._log: list[tuple[int, int, int, bool, float, float, float, float, float]] = []
+        self._curve: npt.NDArray[np.void] | None = None
         self._tracked: list[tuple[Account, list[tuple[int, float, float]]]] = []
         venue.fill_listeners.append(self._after_fill)
 
-    def track_account(self, account: Account):
+    def track_account(self, account: Account) -> Callable[[int], None]:
         """Add another account of the desk (e.g. a hedger's on-chain wallet) to the equity.
 
         Its ``cash + q · mid``, marked to the order book's mid, joins every equity row from
@@ -121,7 +129,7 @@ class PnLRecorder:
         self._fills.append((int(ts_ns), acct.cash, acct.q, mid))
         self._curve = None
 
-    def _after_fill(self, fill) -> None:
+    def _after_fill(self, fill: Fill) -> None:
         mid = self.venue.mid
         mid = mid if mid == mid else fill.px
         acct = self.account
@@ -131,11 +139,11 @@ class PnLRecorder:
             (ts, fill.client_order_id, fill.side, fill.liquidity == 0, fill.px, fill.qty, fill.fee, acct.q, mid)
         )
 
-    def fills(self) -> np.ndarray:
+    def fills(self) -> npt.NDArray[np.void]:
         """Every fill of the trial, in time order, as an array of :data:`FILL_DTYPE`."""
         return np.array(self._log, dtype=FILL_DTYPE)
 
-    def equity_curve(self) -> np.ndarray:
+    def equity_curve(self) -> npt.NDArray[np.void]:
         """Equity at every touch sample (with a two-sided book) and after every fill.
 
         Returns
@@ -179,7 +187,7 @@ class PnLRecorder:
         self._curve = curve
         return self._curve
 
-    def performance(self, *, n_orders: float, q_max: float, sample_ms: float = 1000.0, hedger=None,
+    def performance(self, *, n_orders: float, q_max: float, sample_ms: float = 1000.0, hedger: Hedger | None = None,
                     final_mid: float | None = None) -> dict[str, float]:  # fmt: skip
         """Risk, adverse-selection, inventory and cost metrics of the run.
 

@@ -60,9 +60,17 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from statistics import NormalDist
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from components.account import Account
+    from components.metrics import PnLRecorder
+    from strategies.hedger import Hedger
 
 __all__ = [
     "SECONDS_PER_YEAR",
@@ -186,7 +194,7 @@ def annualise_min_samples(sample_ns: int) -> int:
     return max(ANNUALISE_MIN_INCREMENTS, -(-ANNUALISE_MIN_SPAN_S * 1_000_000_000 // sample_ns))
 
 
-def pnl_series(equity_curve: np.ndarray, sample_ns: int = DEFAULT_SAMPLE_NS) -> np.ndarray:
+def pnl_series(equity_curve: npt.NDArray[np.void], sample_ns: int = DEFAULT_SAMPLE_NS) -> npt.NDArray[np.void]:
     """Resample an equity curve on a fixed clock (last value at or before each tick).
 
     Parameters
@@ -235,7 +243,7 @@ def pnl_series(equity_curve: np.ndarray, sample_ns: int = DEFAULT_SAMPLE_NS) -> 
     return out
 
 
-def pnl_increments(series: np.ndarray) -> np.ndarray:
+def pnl_increments(series: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
     """PnL increments ``E_k − E_{k−1}`` of a resampled series, quote units per period.
 
     Parameters
@@ -254,7 +262,7 @@ def pnl_increments(series: np.ndarray) -> np.ndarray:
     return np.diff(np.asarray(eq, dtype=np.float64))
 
 
-def sharpe_ratio(returns: np.ndarray, periods_per_year: float) -> float:
+def sharpe_ratio(returns: npt.NDArray[np.float64], periods_per_year: float) -> float:
     """Annualised Sharpe ratio of per-period PnL increments (zero risk-free rate).
 
     Parameters
@@ -290,7 +298,7 @@ def sharpe_ratio(returns: np.ndarray, periods_per_year: float) -> float:
     return float(np.mean(x)) / sd * math.sqrt(periods_per_year)
 
 
-def downside_deviation(returns: np.ndarray, target: float = 0.0) -> float:
+def downside_deviation(returns: npt.NDArray[np.float64], target: float = 0.0) -> float:
     """Downside deviation below ``target``: ``√(mean(min(x − target, 0)²))`` over all periods.
 
     The mean runs over **all** ``n`` observations (periods above target contribute 0), as in
@@ -315,7 +323,7 @@ def downside_deviation(returns: np.ndarray, target: float = 0.0) -> float:
     return math.sqrt(float(np.mean(d * d)))
 
 
-def sortino_ratio(returns: np.ndarray, periods_per_year: float, target: float = 0.0) -> float:
+def sortino_ratio(returns: npt.NDArray[np.float64], periods_per_year: float, target: float = 0.0) -> float:
     """Annualised Sortino ratio of per-period PnL increments against a 0 target.
 
     Parameters
@@ -350,7 +358,7 @@ def sortino_ratio(returns: np.ndarray, periods_per_year: float, target: float = 
     return (float(np.mean(x)) - target) / scale / dd * math.sqrt(periods_per_year)
 
 
-def max_drawdown(equity: np.ndarray) -> float:
+def max_drawdown(equity: npt.NDArray[np.float64]) -> float:
     """Largest fall of an equity path below its running maximum.
 
     Parameters
@@ -374,7 +382,7 @@ def max_drawdown(equity: np.ndarray) -> float:
     return float(np.max(np.maximum.accumulate(e) - e))
 
 
-def calmar_ratio(returns: np.ndarray, periods_per_year: float, max_dd: float | None = None) -> float:
+def calmar_ratio(returns: npt.NDArray[np.float64], periods_per_year: float, max_dd: float | None = None) -> float:
     """Calmar ratio: annualised PnL over maximum drawdown.
 
     Parameters
@@ -410,7 +418,7 @@ def calmar_ratio(returns: np.ndarray, periods_per_year: float, max_dd: float | N
     return float(np.mean(x)) * periods_per_year / max_dd
 
 
-def value_at_risk(pnl_increments: np.ndarray, level: float = 0.95, method: str = "historical") -> float:
+def value_at_risk(pnl_increments: npt.NDArray[np.float64], level: float = 0.95, method: str = "historical") -> float:
     """Value at Risk of PnL increments over their horizon, reported as a positive loss.
 
     The one VaR of mmsim (trial metrics and :class:`strategies.risk.VaRMonitor` both call it):
@@ -465,8 +473,8 @@ def value_at_risk(pnl_increments: np.ndarray, level: float = 0.95, method: str =
     raise ValueError(f"method must be 'historical' or 'parametric', got {method!r}")
 
 
-def markouts(fills: np.ndarray, mid_ts_ns: np.ndarray, mid: np.ndarray,
-             horizons_s=(1, 10, 60)) -> dict[float, dict[str, float]]:  # fmt: skip
+def markouts(fills: npt.NDArray[np.void], mid_ts_ns: npt.NDArray[np.int64], mid: npt.NDArray[np.float64],
+             horizons_s: Sequence[float] = (1, 10, 60)) -> dict[float, dict[str, float]]:  # fmt: skip
     """Mean markout of the fills at each horizon (adverse selection).
 
     For a fill at ``t`` of side ``s`` (+1 buy, −1 sell), price ``px`` and size ``qty``, the
@@ -525,7 +533,9 @@ def markouts(fills: np.ndarray, mid_ts_ns: np.ndarray, mid: np.ndarray,
     return out
 
 
-def inventory_stats(equity_curve: np.ndarray, q_max: float, sample_ns: int = DEFAULT_SAMPLE_NS) -> dict[str, float]:
+def inventory_stats(
+    equity_curve: npt.NDArray[np.void], q_max: float, sample_ns: int = DEFAULT_SAMPLE_NS
+) -> dict[str, float]:
     """Inventory statistics of a trial.
 
     Parameters
@@ -598,8 +608,10 @@ def fill_ratio(n_fills: float, n_orders: float) -> float:
     return float(n_fills) / float(n_orders) if n_orders > 0 else math.nan
 
 
-def cost_breakdown(fills: np.ndarray, final_mid: float, account, hedge_costs: dict | None = None,
-                   funding: float | None = None, *, hedge_trades=None, hedge_account=None,
+def cost_breakdown(fills: npt.NDArray[np.void], final_mid: float, account: Account,
+                   hedge_costs: dict[str, float] | None = None, funding: float | None = None, *,
+                   hedge_trades: Sequence[tuple[int, int, float, float, float]] | None = None,
+                   hedge_account: Account | None = None,
                    hedge_on_book: bool = False) -> dict[str, float]:  # fmt: skip
     """Split the net PnL into spread capture, inventory PnL and costs, adding up exactly.
 
@@ -768,9 +780,9 @@ def check_identity(breakdown: dict[str, float], tol: float = 0.005) -> None:
         raise AssertionError(f"cost breakdown off by {r!r} (tol {tol}): {terms}")
 
 
-def trial_performance(recorder, *, n_orders: float, q_max: float, sample_ms: float = 1000.0,
-                      hedger=None, final_mid: float | None = None,
-                      horizons_s=(1, 10, 60)) -> dict[str, float]:  # fmt: skip
+def trial_performance(recorder: PnLRecorder, *, n_orders: float, q_max: float, sample_ms: float = 1000.0,
+                      hedger: Hedger | None = None, final_mid: float | None = None,
+                      horizons_s: Sequence[float] = (1, 10, 60)) -> dict[str, float]:  # fmt: skip
     """Every per-trial performance metric of this module, from a :class:`PnLRecorder`.
 
     Parameters

@@ -54,7 +54,9 @@ QUEUE_MODEL_CODES: dict[str, int] = {
 
 
 @nb.njit(cache=True)
-def queue_update(ahead, prev_qty, new_qty, traded, model, power):
+def queue_update(
+    ahead: float, prev_qty: float, new_qty: float, traded: float, model: int, power: float
+) -> float:
     """New size ahead of our order after its level changed from ``prev_qty`` to ``new_qty``.
 
     Compiled (Numba) and called from the replay kernel; callable from Python as well.

@@ -9,6 +9,7 @@ never sees a prediction made after ``t`` (no look-ahead).
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 
 class SignalFeed:
@@ -31,7 +32,13 @@ class SignalFeed:
         If the arrays differ in length or ``ts_ns`` decreases.
     """
 
-    def __init__(self, ts_ns, value, confidence=None, latency_ns: int = 0) -> None:
+    def __init__(
+        self,
+        ts_ns: npt.ArrayLike,
+        value: npt.ArrayLike,
+        confidence: npt.ArrayLike | None = None,
+        latency_ns: int = 0,
+    ) -> None:
         ts = np.asarray(ts_ns, dtype=np.int64) + int(latency_ns)
         value = np.asarray(value, dtype=np.float64)
         conf = np.ones_like(value) if confidence is None else np.asarray(confidence, dtype=np.float64)

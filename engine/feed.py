@@ -26,6 +26,7 @@ both are integer ns since the epoch on one simulated time axis, so the recorded 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 DEPTH: int = 1
 TRADE: int = 2
@@ -70,7 +71,7 @@ BBO_DTYPE = np.dtype(
 book rebuilds. ``update_id`` is the vendor's order-book update id, -1 where absent."""
 
 
-def empty_events(n: int) -> np.ndarray:
+def empty_events(n: int) -> npt.NDArray[np.void]:
     """Allocate ``n`` zeroed events.
 
     Parameters
@@ -88,7 +89,7 @@ def empty_events(n: int) -> np.ndarray:
     return ev
 
 
-def sort_events(events: np.ndarray) -> np.ndarray:
+def sort_events(events: npt.NDArray[np.void]) -> npt.NDArray[np.void]:
     """Return ``events`` stably sorted by ``ts_local_ns`` (vendor order kept among ties).
 
     Parameters

@@ -347,10 +347,10 @@ def gpu_slot(timeout_s: float | None = None) -> Iterator[bool]:
         without a sweep) or ``timeout_s`` passed: run the stage on the CPU then.
     """
     kind = _INSTALLED.get("kind")
-    handle = _INSTALLED.get("handle")
     if kind is None:
         yield False
         return
+    handle = _INSTALLED["handle"]  # install() always sets it together with kind
     if kind == "mp":
         got = handle.acquire(True, timeout_s) if timeout_s is not None else handle.acquire()
         if not got:

@@ -6,13 +6,21 @@ Imported by ``tests/`` and ``bench/``; not used by the library itself.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from engine.feed import CLEAR, DEPTH, TRADE, empty_events
 
+if TYPE_CHECKING:
+    from venues.loaders import Feed
 
-def make_events(rows: Iterable[tuple]) -> np.ndarray:
+FeedRow: TypeAlias = tuple[int, str | int, int, float, float]
+"""One scripted feed row ``(ts_ns, kind, side, px, qty)`` (see :func:`make_events`)."""
+
+
+def make_events(rows: Iterable[FeedRow]) -> npt.NDArray[np.void]:
     """Build a feed from ``(ts_ns, kind, side, px, qty)`` tuples (``kind`` as a name or code).
 
     Parameters
@@ -26,7 +34,7 @@ def make_events(rows: Iterable[tuple]) -> np.ndarray:
     ndarray of engine.feed.EVENT_DTYPE
         In the given order (callers write rows in time order); trades get ids 1, 2, ...
     """
-    codes = {"depth": DEPTH, "trade": TRADE, "clear": CLEAR}
+    codes: dict[str | int, int] = {"depth": DEPTH, "trade": TRADE, "clear": CLEAR}
     rows = list(rows)
     ev = empty_events(len(rows))
     n_trades = 0
@@ -45,8 +53,8 @@ def make_events(rows: Iterable[tuple]) -> np.ndarray:
 
 
 def make_feed(
-    rows: Iterable[tuple], tick_size: float = 0.01, lot_size: float = 0.001, symbol: str = "TEST"
-):
+    rows: Iterable[FeedRow], tick_size: float = 0.01, lot_size: float = 0.001, symbol: str = "TEST"
+) -> Feed:
     """Wrap :func:`make_events` rows in a :class:`venues.loaders.Feed`.
 
     Parameters
@@ -75,9 +83,9 @@ def make_feed(
 
 def book_rows(
     ts: int, bids: Iterable[tuple[float, float]], asks: Iterable[tuple[float, float]]
-) -> list[tuple]:
+) -> list[FeedRow]:
     """Rows of a full snapshot at ``ts``: a CLEAR then one DEPTH row per ``(px, qty)`` level."""
-    rows: list[tuple] = [(ts, "clear", 0, 0.0, 0.0)]
+    rows: list[FeedRow] = [(ts, "clear", 0, 0.0, 0.0)]
     rows += [(ts, "depth", 1, px, q) for px, q in bids]
     rows += [(ts, "depth", -1, px, q) for px, q in asks]
     return rows

@@ -134,7 +134,7 @@ class Strategy(Component):
         int
             The client order id.
         """
-        coid = self.venue.new_order_id()
+        coid: int = self.venue.new_order_id()
         self.open_orders[coid] = LocalOrder(coid, int(side), px, qty)
         self.venue.submit(self._on_report, coid, int(side), px, qty, tif)
         return coid
@@ -153,7 +153,7 @@ class Strategy(Component):
         It takes from the opposite side outwards and its remainder is canceled
         (:meth:`venues.orderbook.venue.OrderBookVenue.submit_market`).
         """
-        coid = self.venue.new_order_id()
+        coid: int = self.venue.new_order_id()
         self.open_orders[coid] = LocalOrder(coid, int(side), float("nan"), qty)
         self.venue.submit_market(self._on_report, coid, int(side), qty)
         return coid

@@ -116,6 +116,7 @@ class Hedger(Strategy):
     """
 
     config_class = HedgerConfig
+    config: HedgerConfig  # narrows Strategy.config (checked against config_class in Strategy.__init__)
 
     def __init__(self, sim, config: HedgerConfig, venue, chain=None, quoter=None,
                  recorded_priority_fees_gwei=None, name: str = "hedger") -> None:  # fmt: skip

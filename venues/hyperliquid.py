@@ -159,6 +159,7 @@ def is_valid_price(px: float, sz_decimals: int, perp: bool = True) -> bool:
     if d == d.to_integral_value():
         return True
     sign, digits, exponent = d.normalize().as_tuple()
+    assert isinstance(exponent, int)  # 'n'/'N'/'F' only for NaN/inf, which _to_decimal rejects
     return len(digits) <= MAX_SIG_FIGS and -exponent <= max_decimals
 
 
@@ -392,7 +393,9 @@ def is_valid_size(sz: float, sz_decimals: int) -> bool:
         d = _to_decimal(sz, "sz")
     except ValueError:
         return False
-    return d > 0 and -d.normalize().as_tuple().exponent <= n
+    exponent = d.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)  # 'n'/'N'/'F' only for NaN/inf, which _to_decimal rejects
+    return d > 0 and -exponent <= n
 
 
 def meets_min_value(px: float, sz: float) -> bool:

@@ -38,9 +38,11 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "InclusionDataset",
@@ -98,7 +100,7 @@ def inclusion_probability(bribe: float, a: float, b: float) -> float:
     return e / (1.0 + e)
 
 
-def inclusion_probability_array(bribe, a, b) -> np.ndarray:
+def inclusion_probability_array(bribe: npt.ArrayLike, a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Vectorised :func:`inclusion_probability`: ``bribe``, ``a``, ``b`` broadcast as numpy arrays.
 
     Parameters
@@ -316,7 +318,9 @@ class InclusionFit:
 FIT_METHODS = ("statsmodels", "sklearn")
 
 
-def _check_fit_inputs(bribes, included) -> tuple[np.ndarray, np.ndarray]:
+def _check_fit_inputs(
+    bribes: npt.ArrayLike, included: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     x = np.asarray(bribes, dtype=np.float64).ravel()
     yraw = np.asarray(included).ravel()
     if x.shape != yraw.shape:
@@ -326,6 +330,7 @@ def _check_fit_inputs(bribes, included) -> tuple[np.ndarray, np.ndarray]:
     if not np.all(np.isfinite(x)):
         i = int(np.argmax(~np.isfinite(x)))
         raise ValueError(f"bribes[{i}] = {x[i]!r} is not finite")
+    y: npt.NDArray[np.float64]
     if yraw.dtype == bool:
         y = yraw.astype(np.float64)
     else:
@@ -347,7 +352,9 @@ def _check_fit_inputs(bribes, included) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def fit_inclusion_model(bribes, included, *, method: str = "statsmodels") -> InclusionFit:
+def fit_inclusion_model(
+    bribes: npt.ArrayLike, included: npt.ArrayLike, *, method: str = "statsmodels"
+) -> InclusionFit:
     """Fit ``P(included | bribe) = 1/(1 + exp(-(a + b·bribe)))`` by maximum likelihood.
 
     Method: unpenalised logistic regression of ``included`` (0/1) on an intercept and the
@@ -431,7 +438,9 @@ def fit_inclusion_model(bribes, included, *, method: str = "statsmodels") -> Inc
     )
 
 
-def fit_inclusion(bribes, included, *, method: str = "statsmodels") -> tuple[float, float]:
+def fit_inclusion(
+    bribes: npt.ArrayLike, included: npt.ArrayLike, *, method: str = "statsmodels"
+) -> tuple[float, float]:
     """Estimate ``(a, b)`` of the inclusion model by logistic regression.
 
     Thin wrapper of :func:`fit_inclusion_model` (see there for the method, units and errors).
@@ -484,16 +493,16 @@ class InclusionDataset:
         ``"priority"`` or ``"effective"``.
     """
 
-    bribes: np.ndarray = attrs.field(eq=False)
-    included: np.ndarray = attrs.field(eq=False)
-    tx_block: np.ndarray = attrs.field(eq=False)
-    compared_block: np.ndarray = attrs.field(eq=False)
-    marginal: dict
+    bribes: npt.NDArray[np.float64] = attrs.field(eq=False)
+    included: npt.NDArray[np.bool_] = attrs.field(eq=False)
+    tx_block: npt.NDArray[np.int64] = attrs.field(eq=False)
+    compared_block: npt.NDArray[np.int64] = attrs.field(eq=False)
+    marginal: dict[int, float]
     unit: str
     fee: str
 
 
-def _tx_bribes_gwei(txs: np.ndarray, fee: str) -> np.ndarray:
+def _tx_bribes_gwei(txs: npt.NDArray[np.void], fee: str) -> npt.NDArray[np.float64]:
     tip = txs["priority_fee_per_gas_wei"].astype(np.float64)
     if fee == "priority":
         return tip / 1e9
@@ -503,7 +512,7 @@ def _tx_bribes_gwei(txs: np.ndarray, fee: str) -> np.ndarray:
 
 
 def inclusion_dataset_from_blocks(
-    txs: np.ndarray | str | os.PathLike,
+    txs: npt.NDArray[np.void] | str | os.PathLike[str],
     *,
     fee: str = "effective",
     marginal: str | float = "min_positive",
@@ -649,7 +658,9 @@ CURVE_DTYPE = np.dtype(
 """One bribe bin of :func:`inclusion_curve`: bounds (gwei/gas), rows, observed and fitted inclusion rate."""
 
 
-def fit_inclusion_from_blocks(txs, **dataset_kwargs) -> tuple[InclusionFit, InclusionDataset]:
+def fit_inclusion_from_blocks(
+    txs: npt.NDArray[np.void] | str | os.PathLike[str], **dataset_kwargs: Any
+) -> tuple[InclusionFit, InclusionDataset]:
     """Fit the inclusion model on recorded blocks (:func:`inclusion_dataset_from_blocks`, :func:`fit_inclusion_model`).
 
     Parameters
@@ -678,7 +689,7 @@ def fit_inclusion_from_blocks(txs, **dataset_kwargs) -> tuple[InclusionFit, Incl
     return fit_inclusion_model(ds.bribes, ds.included), ds
 
 
-def inclusion_curve(dataset: InclusionDataset, fit: InclusionFit, n_bins: int = 10) -> np.ndarray:
+def inclusion_curve(dataset: InclusionDataset, fit: InclusionFit, n_bins: int = 10) -> npt.NDArray[np.void]:
     """The fitted inclusion curve beside the data: observed vs fitted inclusion rate per bribe bin.
 
     Bins are the distinct quantiles of the rows' bribes (``n_bins`` requested; repeated edges

@@ -61,6 +61,11 @@ from experiments.worker import WorkerContext, error_text, init_worker, run_one
 
 __all__ = ["RayBackend"]
 
+# Ray's tqdm support replaces builtins.print in the driver with a Python function
+# (ray.experimental.tqdm_ray.instance); Numba cannot type that function, so any @njit code
+# with a print compiled afterwards in this process fails. Keep the builtin.
+os.environ.setdefault("RAY_TQDM_PATCH_PRINT", "0")
+
 LOCAL_BIND = "127.0.0.1"
 """Address a private local Ray instance binds to (never a public interface)."""
 

@@ -3,20 +3,23 @@ failing, timing-out and crashing trials end ``failed`` and the backend goes on."
 
 from __future__ import annotations
 
+import builtins
 import os
 import sys
 import textwrap
 import time
+import types
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 
 ray = pytest.importorskip("ray")
 
+from engine.gpu import GpuSlots, gpu_slot, install  # noqa: E402
 from experiments.backends.ray import RayBackend  # noqa: E402
 from experiments.config import load_sweep  # noqa: E402
-from engine.gpu import GpuSlots, gpu_slot, install  # noqa: E402
 from experiments.worker import WorkerContext, run_trial_safely  # noqa: E402
 from venues.loaders import load_feed  # noqa: E402
 
@@ -159,6 +162,10 @@ def test_failing_timing_out_and_crashing_trials(ray_local, write_sweep, tmp_path
     assert got[crash.trial_id].error.startswith("ActorDiedError: The actor died unexpectedly")
     assert got[normal.trial_id].status == "done"
     np.testing.assert_equal(got[normal.trial_id].metrics, local.metrics)
+    # Ray's tqdm support would have swapped builtins.print for a Python function here (the
+    # actors' output reaches the driver), and Numba code with a print could not compile after it
+    assert type(builtins.print) is types.BuiltinFunctionType
+    numba.njit(lambda x: print(x))(0)
 
 
 def test_start_fails_loudly_when_the_actor_cannot_start(ray_local, write_sweep):

@@ -441,7 +441,7 @@ def test_page_in_headless_chromium(sweep, tmp_path):
         cdp = _DevTools(exe, user_dir)
         try:
             s1 = _open_page(cdp, real.as_uri())
-            assert _eval(cdp, s1, "document.querySelectorAll('section').length") == 8
+            assert _eval(cdp, s1, "document.querySelectorAll('section').length") == 9
             assert _eval(cdp, s1, "Array.from(document.images).every(i => i.complete && "
                                   "i.naturalWidth > 100)") is True
             # every interactive chart was drawn by the inlined plotly.js (an SVG with traces)

@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import importlib
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from components.account import Account
 from components.base import Component
-from components.latency import ConstantLatency, LognormalLatency, RequestKind, load_order_latency
+from components.latency import (
+    ConstantLatency,
+    LognormalLatency,
+    RecordedLatency,
+    RequestKind,
+    load_order_latency,
+)
 from components.orders import (
     Fill,
     Liquidity,
@@ -30,7 +38,7 @@ from components.orders import (
     TimeInForce,
 )
 from components.queue import QUEUE_MODEL_CODES
-from engine.events import Priority
+from engine.events import Event, Priority
 from engine.feed import CLEAR
 from engine.kernel import Simulation
 from engine.time import END_OF_TIME, ms_to_ns
@@ -97,7 +105,9 @@ def venue_profile(config: VenueConfig, feed: Feed) -> VenueProfile:
     return profile_from_config(config, feed.meta)
 
 
-def venue_latency(config: VenueConfig, rng: np.random.Generator | None = None):
+def venue_latency(
+    config: VenueConfig, rng: np.random.Generator | None = None
+) -> ConstantLatency | RecordedLatency | LognormalLatency:
     """The order latency model named by ``config.latency_model`` (:mod:`components.latency`).
 
     Parameters
@@ -118,21 +128,27 @@ def venue_latency(config: VenueConfig, rng: np.random.Generator | None = None):
     Raises
     ------
     ValueError
-        If the latency file cannot be read (the message names it), or ``lognormal`` gets no
-        ``rng``.
+        If the latency file cannot be read (the message names it), ``recorded`` has no
+        ``latency_path``, or ``lognormal`` gets no ``rng`` or lacks a ``*_latency_p99_ms``
+        (:class:`VenueConfig` already rejects the last two).
     """
 
-    def ns(ms):
+    def ns(ms: float | None) -> int | None:
         return None if ms is None else ms_to_ns(ms)
 
     if config.latency_model == "recorded":
+        if config.latency_path is None:
+            raise ValueError("latency_model = 'recorded' needs latency_path")
         return load_order_latency(config.latency_path)
     if config.latency_model == "lognormal":
         if rng is None:
             raise ValueError("latency_model = 'lognormal' needs a random stream")
+        entry_p99, response_p99 = config.entry_latency_p99_ms, config.response_latency_p99_ms
+        if entry_p99 is None or response_p99 is None:
+            raise ValueError("latency_model = 'lognormal' needs entry_latency_p99_ms and response_latency_p99_ms")
         return LognormalLatency(
-            rng, entry_median_ns=ns(config.entry_latency_ms), entry_p99_ns=ns(config.entry_latency_p99_ms),
-            response_median_ns=ns(config.response_latency_ms), response_p99_ns=ns(config.response_latency_p99_ms),
+            rng, entry_median_ns=ms_to_ns(config.entry_latency_ms), entry_p99_ns=ms_to_ns(entry_p99),
+            response_median_ns=ms_to_ns(config.response_latency_ms), response_p99_ns=ms_to_ns(response_p99),
             modify_median_ns=ns(config.modify_entry_latency_ms), cancel_median_ns=ns(config.cancel_entry_latency_ms),
         )  # fmt: skip
     return ConstantLatency(
@@ -141,11 +157,15 @@ def venue_latency(config: VenueConfig, rng: np.random.Generator | None = None):
     )  # fmt: skip
 
 
-_EXCH_CACHE: dict = {}
+_EXCH_CACHE: dict[
+    tuple[int, int, float | None], tuple[npt.NDArray[np.void], npt.NDArray[np.void] | None, int]
+] = {}
 """Last few exchange-clock copies of feeds (a sweep worker replays one feed many times)."""
 
 
-def exchange_clock(ev: np.ndarray, timeline: str, feed_latency_ms: float | None) -> tuple[np.ndarray | None, int]:
+def exchange_clock(
+    ev: npt.NDArray[np.void], timeline: str, feed_latency_ms: float | None
+) -> tuple[npt.NDArray[np.void] | None, int]:
     """The feed on the exchange clock: the rows in matching order, each stamped with its exchange time.
 
     Parameters
@@ -336,7 +356,7 @@ class OrderBookVenue(Component):
         evx, self.clock_offset_ns = exchange_clock(ev, config.timeline, config.feed_latency_ms)
         self.two_books = evx is not None
         self._lev = ev  # the feed on the local clock (the strategy's view)
-        self._ev = evx if self.two_books else ev  # the feed on the matching clock
+        self._ev = evx if evx is not None else ev  # the feed on the matching clock (evx: two_books)
         self._ts = self._ev["ts_local_ns"]  # view, for the cheap "anything to replay?" check
         self._n = int(ev.size)
         self._inv_tick = 1.0 / tick
@@ -374,25 +394,27 @@ class OrderBookVenue(Component):
         self._take_lots = np.zeros(256, dtype=np.int64)
         # own market impact: size our takers took per level since its last update (0 bids, 1 asks)
         self._impact = np.zeros((2, n_ticks) if config.own_impact else (2, 0), dtype=np.float64)
-        self._owner: dict[int, object] = {}  # client order id -> report target
+        self._owner: dict[int, Callable[[Any], None]] = {}  # client order id -> report target
         self.n_orders = 0
         self.n_rejects = 0
         self._last_order_id = 0
         self.is_closed = False  # set by close(): the book and samples are released
-        self.fill_listeners: list = []  # callables(Fill) run at the venue after each fill is booked
+        self.fill_listeners: list[Callable[[Fill], None]] = []  # run at the venue after each fill is booked
         sim.add_feed(self)
 
     def close(self) -> None:
         """Drop the dense book, the order rows and the callbacks (end of the trial)."""
         self.is_closed = True
-        self._book = self._bids = self._asks = None
-        self._lbook = self._lbids = self._lasks = self._xsamples = None
-        self._samples = self._orders = self._impact = None
+        # The arrays are typed as always present: the venue is not used after close(), so the
+        # None below is never read and the replay hot path needs no Optional checks.
+        self._book = self._bids = self._asks = None  # type: ignore[assignment]
+        self._lbook = self._lbids = self._lasks = self._xsamples = None  # type: ignore[assignment]
+        self._samples = self._orders = self._impact = None  # type: ignore[assignment]
         self._owner.clear()
         self.fill_listeners.clear()
 
     # -- the strategy's read-only view ----------------------------------------------------
-    def _px(self, j) -> float:
+    def _px(self, j: int) -> float:
         """Price of book index ``j``, quote units.
 
         With ``1/tick_size`` an integer (0.01, 0.5, ...) the price is ``ticks / (1/tick)``, a
@@ -454,7 +476,7 @@ class OrderBookVenue(Component):
         bb, ba = self.touch()
         return 0.5 * (bb + ba)
 
-    def touch_samples(self) -> np.ndarray:
+    def touch_samples(self) -> npt.NDArray[np.void]:
         """Best bid/ask sampled on the venue's clock during the replay (so far).
 
         Returns
@@ -577,7 +599,7 @@ class OrderBookVenue(Component):
         return self._last_order_id
 
     def submit(
-        self, owner, client_order_id: int, side: int, px: float, qty: float, tif: TimeInForce,
+        self, owner: Callable[[Any], None], client_order_id: int, side: int, px: float, qty: float, tif: TimeInForce,
         order_type: OrderType = OrderType.LIMIT,
     ) -> None:  # fmt: skip
         """Send an order; it reaches the venue after the entry latency of a new order.
@@ -616,7 +638,7 @@ class OrderBookVenue(Component):
         self._send(RequestKind.NEW, (client_order_id, side, px, qty, tif, int(order_type)), self._on_submit,
                    client_order_id)  # fmt: skip
 
-    def submit_market(self, owner, client_order_id: int, side: int, qty: float) -> None:
+    def submit_market(self, owner: Callable[[Any], None], client_order_id: int, side: int, qty: float) -> None:
         """Send a market order of ``qty`` (base units); see :meth:`submit` with ``OrderType.MARKET``."""
         self.submit(owner, client_order_id, side, math.nan, qty, TimeInForce.IOC, OrderType.MARKET)
 
@@ -658,7 +680,7 @@ class OrderBookVenue(Component):
         """
         self._send(RequestKind.MODIFY, (client_order_id, px, qty), self._on_modify, client_order_id)
 
-    def _send(self, kind: int, payload, handler, coid: int) -> None:
+    def _send(self, kind: int, payload: Any, handler: Callable[[Any], None], coid: int) -> None:
         """Schedule a request's arrival at the venue: ``now + entry``, never before an earlier request."""
         now = self.sim.now_ns
         lat = int(self.latency.entry(now, kind))
@@ -690,7 +712,7 @@ class OrderBookVenue(Component):
         self._last_report_ns = t
         return t
 
-    def _report(self, client_order_id: int, event) -> None:
+    def _report(self, client_order_id: int, event: Event) -> None:
         owner = self._owner[client_order_id]
         self.sim.schedule(event.ts_ns, Priority.EXECUTION_REPORT, event, owner)
 
@@ -712,7 +734,7 @@ class OrderBookVenue(Component):
             listener(fill)
         self._report(coid, fill)
 
-    def _on_submit(self, cmd) -> None:
+    def _on_submit(self, cmd: tuple[int, int, float, float, TimeInForce, int]) -> None:
         coid, side, px, qty, tif, otype = cmd
         now = self.sim.now_ns
         prof = self.profile
@@ -736,7 +758,7 @@ class OrderBookVenue(Component):
         may_rest = not is_mkt and tif in (TimeInForce.GTC, TimeInForce.ALO)
         return self._execute(coid, side, j, self._lots(qty), TimeInForce.IOC if is_mkt else tif, may_rest, now)
 
-    def _own_crossed(self, side: int, j: int) -> np.ndarray:
+    def _own_crossed(self, side: int, j: int) -> npt.NDArray[np.intp]:
         """Rows of our resting orders on the other side that an order of ``side`` at index ``j`` reaches."""
         rows = self._orders[: int(self._st[K.N_USED])]
         m = (rows["active"] != 0) & (rows["side"] == -side)
@@ -880,7 +902,7 @@ class OrderBookVenue(Component):
         self._meta.pop(coid, None)
         return self._canceled(now, coid, int(self._orders[slot]["leaves"]), "canceled", RequestKind.CANCEL)
 
-    def _on_modify(self, cmd) -> None:
+    def _on_modify(self, cmd: tuple[int, float, float]) -> None:
         coid, px, qty = cmd
         now = self.sim.now_ns
         kind = RequestKind.MODIFY
