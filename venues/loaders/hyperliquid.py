@@ -147,7 +147,13 @@ class _Sym:
         return self.want or (next(iter(self.seen)) if self.seen else "")
 
 
-def _archive(paths, b, sym):
+def _each_line(paths, what, parse):
+    """Call ``parse(raw, fidx, path, line, prev_ts)`` on every non-blank line of every file.
+
+    ``parse`` returns the line's local timestamp (ns) once it checked its order against
+    ``prev_ts``, or ``None`` for a line it skipped. A parse error becomes a :class:`DataError`
+    naming the file, the line and ``what`` the line should have been.
+    """
     for fidx, path in enumerate(paths):
         prev = -(2**63)
         with open_text(path) as fh:
@@ -155,59 +161,56 @@ def _archive(paths, b, sym):
                 if not raw.strip():
                     continue
                 try:
-                    rec = json.loads(raw)
-                    ts = iso_to_ns(rec["time"])
-                    data = rec["raw"]["data"]
-                    if rec["raw"].get("channel", "l2Book") != "l2Book":
-                        continue
-                    if not sym.keep(data.get("coin"), path, line):
-                        continue
-                    check_local_order(ts, prev, paths, fidx, line)
-                    prev = ts
-                    _book(b, data["levels"], ts, int(data["time"]) * 1_000_000, fidx, line)
+                    ts = parse(raw, fidx, path, line, prev)
                 except DataError:
                     raise
-                except (ValueError, KeyError, TypeError, IndexError) as exc:
-                    raise DataError(
-                        f"{path}: line {line}: malformed l2Book archive record "
-                        f"({type(exc).__name__}: {exc})"
-                    ) from None
+                except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+                    raise DataError(f"{path}: line {line}: malformed {what} ({type(exc).__name__}: {exc})") from None
+                if ts is not None:
+                    prev = ts
+
+
+def _archive(paths, b, sym):
+    def parse(raw, fidx, path, line, prev):
+        rec = json.loads(raw)
+        ts = iso_to_ns(rec["time"])
+        data = rec["raw"]["data"]
+        if rec["raw"].get("channel", "l2Book") != "l2Book" or not sym.keep(data.get("coin"), path, line):
+            return None
+        check_local_order(ts, prev, paths, fidx, line)
+        _book(b, data["levels"], ts, int(data["time"]) * 1_000_000, fidx, line)
+        return ts
+
+    _each_line(paths, "l2Book archive record", parse)
 
 
 def _ws(paths, b, sym):
-    for fidx, path in enumerate(paths):
-        prev = -(2**63)
-        with open_text(path) as fh:
-            for line, raw in enumerate(fh, 1):
-                if not raw.strip():
-                    continue
-                try:
-                    sp = raw.find(" ")
-                    ts = int(raw[:sp])
-                    msg = json.loads(raw[sp + 1 :])
-                    check_local_order(ts, prev, paths, fidx, line)
-                    prev = ts
-                    ch = msg.get("channel")
-                    data = msg.get("data")
-                    if ch == "l2Book":
-                        if sym.keep(data.get("coin"), path, line):
-                            _book(b, data["levels"], ts, int(data["time"]) * 1_000_000, fidx, line)
-                    elif ch == "trades":
-                        for t in data:
-                            if not sym.keep(t.get("coin"), path, line):
-                                continue
-                            side = {"B": 1, "A": -1}.get(t["side"])
-                            if side is None:
-                                raise ValueError(f"key side: {t['side']!r} is not 'B' or 'A'")
-                            b.row(ts, int(t["time"]) * 1_000_000, float(t["px"]), float(t["sz"]),
-                                  int(t["tid"]), TRADE, side, fidx, line)
-                except DataError:
-                    raise
-                except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                    raise DataError(
-                        f"{path}: line {line}: malformed websocket line "
-                        f"({type(exc).__name__}: {exc})"
-                    ) from None
+    def parse(raw, fidx, path, line, prev):
+        sp = raw.find(" ")
+        ts = int(raw[:sp])
+        msg = json.loads(raw[sp + 1 :])
+        check_local_order(ts, prev, paths, fidx, line)
+        ch = msg.get("channel")
+        data = msg.get("data")
+        if ch == "l2Book":
+            if sym.keep(data.get("coin"), path, line):
+                _book(b, data["levels"], ts, int(data["time"]) * 1_000_000, fidx, line)
+        elif ch == "trades":
+            for t in data:
+                if sym.keep(t.get("coin"), path, line):
+                    b.row(ts, int(t["time"]) * 1_000_000, float(t["px"]), float(t["sz"]),
+                          int(t["tid"]), TRADE, _taker_side(t), fidx, line)
+        return ts
+
+    _each_line(paths, "websocket line", parse)
+
+
+def _taker_side(t) -> int:
+    """+1 for a buy taker (``side == "B"``), -1 for a sell taker (``"A"``); ValueError otherwise."""
+    side = {"B": 1, "A": -1}.get(t["side"])
+    if side is None:
+        raise ValueError(f"key side: {t['side']!r} is not 'B' or 'A'")
+    return side
 
 
 def _collector(paths, b, sym, warnings):
@@ -304,12 +307,9 @@ def _collector(paths, b, sym, warnings):
 
 
 def _fill_row(b: Builder, fill: dict, ts_local: int | None, fidx: int, line: int) -> None:
-    side = {"B": 1, "A": -1}.get(fill["side"])
-    if side is None:
-        raise ValueError(f"key side: {fill['side']!r} is not 'B' or 'A'")
     ts_e = int(fill["time"]) * 1_000_000
     b.row(ts_e if ts_local is None else ts_local, ts_e, float(fill["px"]), float(fill["sz"]),
-          int(fill["tid"]), TRADE, side, fidx, line)
+          int(fill["tid"]), TRADE, _taker_side(fill), fidx, line)
 
 
 def _node_fills(paths, b, sym, warnings):
@@ -357,29 +357,17 @@ def _trade_hash(t: dict) -> int:
 
 
 def _node_trades(paths, b, sym):
-    for fidx, path in enumerate(paths):
-        prev = -(2**63)
-        with open_text(path) as fh:
-            for line, raw in enumerate(fh, 1):
-                if not raw.strip():
-                    continue
-                try:
-                    t = json.loads(raw)
-                    if not sym.keep(t.get("coin"), path, line):
-                        continue
-                    side = {"B": 1, "A": -1}.get(t["side"])
-                    if side is None:
-                        raise ValueError(f"key side: {t['side']!r} is not 'B' or 'A'")
-                    ts = iso_to_ns(t["time"])
-                    check_local_order(ts, prev, paths, fidx, line)
-                    prev = ts
-                    b.row(ts, ts, float(t["px"]), float(t["sz"]), _trade_hash(t), TRADE, side, fidx, line)
-                except DataError:
-                    raise
-                except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                    raise DataError(
-                        f"{path}: line {line}: malformed node_trades record ({type(exc).__name__}: {exc})"
-                    ) from None
+    def parse(raw, fidx, path, line, prev):
+        t = json.loads(raw)
+        if not sym.keep(t.get("coin"), path, line):
+            return None
+        side = _taker_side(t)
+        ts = iso_to_ns(t["time"])
+        check_local_order(ts, prev, paths, fidx, line)
+        b.row(ts, ts, float(t["px"]), float(t["sz"]), _trade_hash(t), TRADE, side, fidx, line)
+        return ts
+
+    _each_line(paths, "node_trades record", parse)
 
 
 ASSET_CTX_COLUMNS = ("time", "coin", "funding", "open_interest", "prev_day_px", "day_ntl_vlm", "premium",
