@@ -45,6 +45,7 @@ ORDER_DTYPE = np.dtype(
         ("leaves", np.int64),  # open size, lots
         ("ahead", np.float64),  # recorded size ahead in the queue, base units
         ("traded", np.float64),  # printed size at our level since the level's last update, base units
+        ("trial", np.int64),  # which trial of a batch owns the order (0 for a lone venue)
         ("side", np.int8),  # +1 buy, -1 sell
         ("active", np.int8),
     ],
@@ -272,7 +273,8 @@ def _end_snapshot(orders, st, bids, asks):
 
 
 @nb.njit(cache=True)
-def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fills, samples, lot, fill_rule, impact):
+def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fills, samples, lot, fill_rule, impact,
+               scratch, stamp):
     """Replay feed rows ``i, i+1, ...`` with ``ts < until_excl``; stop after a row that fills us.
 
     Parameters
@@ -311,6 +313,14 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
         Own market impact (size our aggressive orders took per level, row 0 bids, row 1 asks,
         base units); a ``DEPTH`` row at a level sets it back to 0 there (mutated). Shape
         ``(2, 0)`` when the venue does not model its impact.
+    scratch : ndarray of float64, shape (n_trials,)
+        Work space, one slot per trial (mutated): the queue floor (depth rows) or the size of a
+        print already given (trade rows) of each trial's earlier orders at the row's price.
+        Orders of several trials may share ``orders`` (a batch, :mod:`engine.batch`); they
+        never interact: FIFO floors and print sharing are per ``orders["trial"]``.
+    stamp : ndarray of int64, shape (n_trials,)
+        Work space (mutated): the feed row that last wrote ``scratch[trial]``; a slot written
+        by an earlier row counts as empty. Start it at ``-1``.
 
     Returns
     -------
@@ -384,14 +394,16 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
             if has_impact:
                 impact[0 if is_bid else 1, j] = 0.0
             if st[IN_SNAPSHOT] == 0:
-                floor = 0.0  # FIFO: a later order of ours never has less in front of it
                 for o in range(st[N_USED]):
                     if orders[o]["active"] != 0 and orders[o]["idx"] == j and orders[o]["side"] == s:
                         a = queue_update(orders[o]["ahead"], prev, q, orders[o]["traded"], model, power)
-                        a = max(a, floor)
+                        k_ = orders[o]["trial"]
+                        if stamp[k_] == i:  # FIFO: a later order of ours never has less in front of it
+                            a = max(a, scratch[k_])
                         orders[o]["ahead"] = a
                         orders[o]["traded"] = 0.0
-                        floor = a
+                        scratch[k_] = a
+                        stamp[k_] = i
                 nf = _check_through(orders, st, nf, fills)
         elif k == TRADE:
             st[N_TRADES] += 1
@@ -401,7 +413,6 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
             elif st[MIN_SELL_TRADE] == NO_PRICE or j < st[MIN_SELL_TRADE]:
                 st[MIN_SELL_TRADE] = j
             pq = row["qty"]
-            used = 0.0  # size of this print already given to our earlier orders at this price
             for o in range(st[N_USED]):
                 if orders[o]["active"] == 0 or orders[o]["side"] != -s:
                     continue
@@ -412,6 +423,8 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
                 elif oj == j:
                     if model != RISK_AVERSE:
                         orders[o]["traded"] += pq
+                    k_ = orders[o]["trial"]
+                    used = scratch[k_] if stamp[k_] == i else 0.0  # given to this trial's earlier orders
                     a = orders[o]["ahead"] - (pq - used)
                     if a < 0.0:
                         orders[o]["ahead"] = 0.0
@@ -419,7 +432,8 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
                         if x > 0:
                             if partial:
                                 take = min(x, orders[o]["leaves"])
-                                used += take * lot
+                                scratch[k_] = used + take * lot
+                                stamp[k_] = i
                             else:
                                 take = orders[o]["leaves"]
                             nf = _record_fill(orders, o, take, nf, fills)

@@ -389,6 +389,8 @@ class OrderBookVenue(Component):
         self._lbids = self._lbook[0]
         self._lasks = self._lbook[1]
         self._orders = np.zeros(K.INITIAL_ORDERS, dtype=K.ORDER_DTYPE)  # grown by _grow_orders
+        self._scratch = np.zeros(1, dtype=np.float64)  # advance_nb's per-trial work space (one trial)
+        self._stamp = np.full(1, -1, dtype=np.int64)
         self._fills = np.zeros((K.INITIAL_ORDERS, 2), dtype=np.int64)  # (row, lots): one per order
         self._take_idx = np.zeros(256, dtype=np.int64)
         self._take_lots = np.zeros(256, dtype=np.int64)
@@ -561,7 +563,7 @@ class OrderBookVenue(Component):
             i, nf = K.advance_nb(
                 self._ev, self._i, until_excl, self._inv_tick, self._book, self._st, self._orders,
                 self._model, self._power, self._fills, self._xsamples, self.lot_size, self._fill_rule,
-                self._impact,
+                self._impact, self._scratch, self._stamp,
             )  # fmt: skip
             self._i = i
             self._next_ts = int(self._ts[i]) if i < self._n else END_OF_TIME
@@ -587,7 +589,7 @@ class OrderBookVenue(Component):
         il, _ = K.advance_nb(
             self._lev, self._il, until_excl, self._inv_tick, self._lbook, self._lst, self._no_orders,
             self._model, self._power, self._no_fills, self._samples, self.lot_size, self._fill_rule,
-            self._no_impact,
+            self._no_impact, self._scratch, self._stamp,
         )  # fmt: skip
         self._il = il
         self._next_lts = int(self._lev["ts_local_ns"][il]) if il < self._n else END_OF_TIME
