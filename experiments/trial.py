@@ -307,22 +307,58 @@ def run_trial(
     t0 = time.perf_counter()
     sim.run()
     wall = time.perf_counter() - t0
+    result = trial_result(
+        recorder, strategy, extras, wall=wall, n_events=book.n_events, n_orders=book.n_orders,
+        n_rejects=book.n_rejects, span_ns=book.end_ns - book.start_ns, risk=risk, funding=funding,
+        pnl_currency=profile.settle_currency, hedging=hedging, signal=signal, final_mid=book.mid,
+    )  # fmt: skip
+    sim.close()
+    return result
+
+
+def trial_result(recorder: PnLRecorder, strategy: StrategyConfig, extras: dict | None, *, wall: float,
+                 n_events: int, n_orders: int, n_rejects: int, span_ns: int, risk, funding, pnl_currency: str,
+                 hedging: Hedging | None = None, signal=None, final_mid: float = float("nan")) -> TrialResult:  # fmt: skip
+    """Metrics, equity curve, fills and alerts of a finished trial (both execution paths).
+
+    Parameters
+    ----------
+    recorder : components.metrics.PnLRecorder
+        The trial's fills and equity.
+    strategy : StrategyConfig
+        Its ``max_position`` scales the inventory metrics.
+    extras : dict or None
+        As :func:`run_trial` (``metric_interval_ns``).
+    wall : float
+        Wall-clock seconds of the replay.
+    n_events, n_orders, n_rejects : int
+        Rows replayed, orders sent, requests rejected.
+    span_ns : int
+        Recorded span of the feed, ns.
+    risk : strategies.risk.RiskMonitors
+    funding : components.funding.FundingSchedule
+    pnl_currency : str
+    hedging : Hedging or None
+    signal : signals.pipeline.SignalSeries or None
+    final_mid : float
+        The book's last mid (hedge metrics), quote units.
+    """
     metrics = recorder.metrics()
     equity = recorder.equity_curve()
     metrics.update(
-        n_events=float(book.n_events),
-        n_orders=float(book.n_orders),
-        n_rejects=float(book.n_rejects),
-        sim_span_s=ns_to_s(book.end_ns - book.start_ns),
+        n_events=float(n_events),
+        n_orders=float(n_orders),
+        n_rejects=float(n_rejects),
+        sim_span_s=ns_to_s(span_ns),
     )
     if hedging is not None:
-        metrics.update(hedging.metrics(metrics["pnl"], book.mid))
+        metrics.update(hedging.metrics(metrics["pnl"], final_mid))
     metrics.update(
         recorder.performance(
-            n_orders=book.n_orders,
+            n_orders=n_orders,
             q_max=strategy.max_position,
             hedger=hedging.hedger if hedging is not None else None,
-            final_mid=book.mid if hedging is not None else None,
+            final_mid=final_mid if hedging is not None else None,
             sample_ms=(extras or {}).get("metric_interval_ns", METRIC_INTERVAL_NS) / 1e6,
         )
     )
@@ -331,7 +367,5 @@ def run_trial(
     if signal is not None:
         metrics.update(signal_hit_rate=signal.hit_rate, n_signal_events=float(signal.ts_ns.size),
                        n_signal_predictions=float(np.isfinite(signal.value).sum()))  # fmt: skip
-    alerts = risk.alerts()
-    sim.close()
-    return TrialResult(metrics=metrics, equity=equity, fills=recorder.fills(), alerts=alerts, replay_wall_s=wall,
-                       pnl_currency=profile.settle_currency, warnings=tuple(funding.warnings))  # fmt: skip
+    return TrialResult(metrics=metrics, equity=equity, fills=recorder.fills(), alerts=risk.alerts(), replay_wall_s=wall,
+                       pnl_currency=pnl_currency, warnings=tuple(funding.warnings))  # fmt: skip

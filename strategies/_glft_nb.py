@@ -85,3 +85,48 @@ def fit_intensity(depths: np.ndarray, n: int, grid: np.ndarray) -> tuple[float, 
         return math.nan, math.nan
     slope, intercept = np.polyfit(grid[ok], np.log(lam[ok]), 1)
     return float(math.exp(intercept)), float(-slope)
+
+
+@nb.njit(cache=True)
+def glft_depths_nb(q, sigma, A, k, gamma, xi, delta):
+    """Compiled body of :func:`strategies.glft.glft_depths` (``xi`` resolved: ``gamma`` for ``None``).
+
+    Inputs are not checked here (the Python wrapper validates them). Returns ``(bid_depth,
+    ask_depth)`` in the units of ``sigma`` and ``1/k``; formula and sources in
+    :func:`strategies.glft.glft_depths` (Guéant 2017, eqs. 4.6–4.7).
+    """
+    if xi == 0.0:
+        c1 = 1.0 / k
+        c2 = math.sqrt(gamma * math.e / (2.0 * A * delta * k))
+    else:
+        r = xi * delta / k
+        c1 = math.log1p(r) / (xi * delta)
+        c2 = math.sqrt(gamma / (2.0 * A * delta * k) * math.exp((k / (xi * delta) + 1.0) * math.log1p(r)))
+    half_spread = c1 + 0.5 * delta * sigma * c2
+    skew = sigma * c2
+    return half_spread + skew * q, half_spread - skew * q
+
+
+@nb.njit(cache=True)
+def glft_estimate_nb(depths, dmid, n, grid):
+    """``(sigma, A, k)`` of the GLFT quoter's rolling window (the default :meth:`GLFTQuoter.estimate`).
+
+    Parameters
+    ----------
+    depths, dmid : ndarray of float64, shape (window,)
+        Ring buffers of the arrival depth (ticks, NaN without a trade) and mid change (ticks)
+        per step; the first ``n`` entries are valid.
+    n : int
+        Number of valid entries (``1 <= n <= window``).
+    grid : ndarray of float64, shape (g,)
+        Depths of the intensity fit, ticks.
+
+    Returns
+    -------
+    tuple of float
+        σ = population standard deviation of ``dmid[:n]`` (ticks per √step), and A (per step),
+        k (per tick) from :func:`fit_intensity_nb` (NaN when not identified).
+    """
+    sigma = np.std(dmid[:n])
+    A, k = fit_intensity_nb(depths, n, grid)
+    return sigma, A, k

@@ -20,7 +20,7 @@ import numpy as np
 from attrs import validators as v
 
 from engine.time import ms_to_ns
-from strategies._glft_nb import fit_intensity_nb
+from strategies._glft_nb import glft_depths_nb, glft_estimate_nb
 from strategies.base import Strategy
 from strategies.config import StrategyConfig
 
@@ -101,18 +101,8 @@ def glft_depths(
     x = gamma if xi is None else xi
     if not x >= 0:
         raise ValueError(f"glft_depths needs xi >= 0 (got {xi=})")
-    if x == 0.0:
-        c1 = 1.0 / k
-        c2 = math.sqrt(gamma * math.e / (2.0 * A * delta * k))
-    else:
-        r = x * delta / k
-        c1 = math.log1p(r) / (x * delta)
-        c2 = math.sqrt(
-            gamma / (2.0 * A * delta * k) * math.exp((k / (x * delta) + 1.0) * math.log1p(r))
-        )
-    half_spread = c1 + 0.5 * delta * sigma * c2
-    skew = sigma * c2
-    return half_spread + skew * q, half_spread - skew * q
+    bid, ask = glft_depths_nb(float(q), float(sigma), float(A), float(k), float(gamma), float(x), float(delta))
+    return float(bid), float(ask)
 
 
 def in_ticks(px: float, tick: float) -> float:
@@ -317,9 +307,8 @@ class GLFTQuoter(Strategy):
             σ (ticks/√step), A (per step), k (per tick); NaN where the fit is not identified
             (the quoter then keeps its previous A and k).
         """
-        sigma = float(np.std(dmid[:n]))
-        A, k = fit_intensity_nb(depths, n, self._fit_grid)
-        return sigma, A, k
+        sigma, A, k = glft_estimate_nb(depths, dmid, n, self._fit_grid)
+        return float(sigma), float(A), float(k)
 
     signal = None
     """Optional :class:`components.signal.SignalFeed` (set by the trial wiring)."""

@@ -1,0 +1,524 @@
+"""Compiled one-pass replay of a batch of GLFT trials over one recorded feed.
+
+One loop (:func:`run_glft_batch_nb`) replays the matching book and the view book once and
+advances every trial of the batch together: their orders share one order array (each row
+carries its ``trial``) matched by :func:`venues.orderbook._book_nb.advance_nb`, the one matching
+rule of the package; each trial has its own latency, event times, local orders, inventory and
+GLFT state. The loop is the compiled twin of :meth:`engine.kernel.Simulation.run` driving an
+:class:`venues.orderbook.venue.OrderBookVenue` (post-only orders, constant latency) and a
+:class:`strategies.glft.GLFTQuoter`; :mod:`venues.orderbook.batch` says which trials it runs
+and turns its output into the same :class:`experiments.trial.TrialResult` as the per-trial path
+(``tests/venues/orderbook/test_batch.py`` checks they are bit-identical).
+
+Trials never interact: our orders do not change the replayed book (no own impact, and a
+post-only order that would trade is rejected), FIFO floors and print sharing are per trial, and
+events at one timestamp keep each trial's own order (``(ts, priority, seq)``).
+
+Records and work arrays are plain int64/float64 arrays (columns listed below), so the kernel
+also runs with ``NUMBA_DISABLE_JIT=1``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+import numba as nb
+import numpy as np
+
+from strategies._glft_nb import glft_depths_nb, glft_estimate_nb
+from venues.orderbook._book_nb import (
+    BEST_ASK,
+    BEST_BID,
+    MAX_BUY_TRADE,
+    MIN_SELL_TRADE,
+    N_EVENTS,
+    N_USED,
+    NO_PRICE,
+    advance_nb,
+    compact_orders_nb,
+)
+
+# event priorities (engine.events.Priority) and kinds
+P_VENUE_MATCH, P_MARKET_DATA, P_DATA_FIRST, P_REPORT, P_TIMER = 10, 20, 25, 30, 40
+EV_TIMER, EV_NEW, EV_CANCEL, EV_ACK, EV_REJECT, EV_CANCELED, EV_FILL = 0, 1, 2, 3, 4, 5, 6
+R_OTHER, R_UNKNOWN_ORDER = 0, 1
+END_OF_TIME = np.int64(2**62)
+
+# int parameters per trial (ip[k, ...])
+IP_INTERVAL, IP_ENTRY_NEW, IP_ENTRY_CANCEL, IP_RESPONSE, IP_WARMUP, IP_RECAL = 0, 1, 2, 3, 4, 5
+IP_WINDOW, IP_GRID, IP_LOTS, IP_GROUP, IP_MAX_OPEN = 6, 7, 8, 9, 10
+N_IP = 11
+# float parameters per trial (fp[k, ...])
+FP_GAMMA, FP_XI, FP_ORDER_QTY, FP_QTY, FP_MAX_POS, FP_MIN_HALF, FP_MAX_DEPTH, FP_BAND = 0, 1, 2, 3, 4, 5, 6, 7
+FP_PRIOR_A, FP_PRIOR_K = 8, 9
+N_FP = 10
+# int state per trial (si[k, ...])
+SI_STEPS, SI_COID, SI_ORDERS, SI_REJECTS, SI_LAST_ARRIVAL, SI_LAST_REPORT = 0, 1, 2, 3, 4, 5
+SI_OPEN, SI_LOCAL, SI_UNIDENTIFIED, SI_END_NOW, SI_ERROR = 6, 7, 8, 9, 10
+N_SI = 11
+# float state per trial (sf[k, ...])
+SF_PREV_MID, SF_SIGMA, SF_A, SF_K, SF_Q = 0, 1, 2, 3, 4
+N_SF = 5
+# local order columns (lo[k, slot, ...]); leaves in lf[k, slot]
+LO_COID, LO_SIDE, LO_TICKS, LO_CANCEL_PENDING = 0, 1, 2, 3
+N_LO = 4
+MAX_LOCAL = 64
+"""Orders one trial may have sent and not heard the end of; more is an error (ERR_LOCAL)."""
+# errors (si[k, SI_ERROR]); the driver turns them into the per-trial path's exceptions
+ERR_NONE, ERR_LOCAL, ERR_PRICE = 0, 1, 2
+# fill records (fr[f, ...])
+FR_TRIAL, FR_VENUE_TS, FR_REPORT_TS, FR_COID, FR_SIDE, FR_IDX, FR_LOTS, FR_LEAVES, FR_VIEW_BID, FR_VIEW_ASK = range(10)
+N_FR = 10
+
+
+@nb.njit(cache=True)
+def _push(heap, seq, ts, prio, k, kind, a, b, c, d):
+    heapq.heappush(heap, (ts, np.int64(prio), seq, np.int64(k), np.int64(kind), a, b, c, d))
+    return seq + 1
+
+
+@nb.njit(cache=True)
+def _resp_ts(si, k, venue_ts, ip):
+    """Report time of what the venue did at ``venue_ts``: after the response latency, in order."""
+    t = max(venue_ts + ip[k, IP_RESPONSE], si[k, SI_LAST_REPORT])
+    si[k, SI_LAST_REPORT] = t
+    return t
+
+
+@nb.njit(cache=True)
+def _snap_ticks(x, per, down):
+    """Whole ticks of the float fast path of :func:`venues.profiles._snap_round` (``1/step = per``).
+
+    ``x`` within 4 ulps of a multiple of the step is that multiple; otherwise floor (``down``)
+    or ceil. The price is ``n / per``.
+    """
+    r = x * per
+    n = round(r)
+    if abs(x - n / per) <= 4.0 * (np.nextafter(abs(x), np.inf) - abs(x)):
+        return np.int64(n)
+    return np.int64(math.floor(r)) if down else np.int64(math.ceil(r))
+
+
+@nb.njit(cache=True)
+def _py_max(a, b):
+    """Python's ``max(a, b)`` on floats (``a`` unless ``b > a``: NaN handling included)."""
+    return b if b > a else a
+
+
+@nb.njit(cache=True)
+def _py_min(a, b):
+    """Python's ``min(a, b)`` on floats."""
+    return b if b < a else a
+
+
+@nb.njit(cache=True)
+def _local_delete(lo, lf, si, k, s):
+    n = si[k, SI_LOCAL]
+    for t in range(s, n - 1):
+        lo[k, t, :] = lo[k, t + 1, :]
+        lf[k, t] = lf[k, t + 1]
+    si[k, SI_LOCAL] = n - 1
+
+
+@nb.njit(cache=True)
+def _local_find(lo, si, k, coid):
+    for s in range(si[k, SI_LOCAL]):
+        if lo[k, s, LO_COID] == coid:
+            return s
+    return -1
+
+
+@nb.njit(cache=True)
+def _find_resting(orders, st, k, coid):
+    for o in range(st[N_USED]):
+        if orders[o]["active"] != 0 and orders[o]["trial"] == k and orders[o]["coid"] == coid:
+            return o
+    return -1
+
+
+@nb.njit(cache=True)
+def run_glft_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, book, st, lbook, lst, samples,
+                      model, power, lot, fill_rule, min_notional, stp, arrival_prio, start_ns, until_ns,
+                      ip, fp, grid, n_groups, orders, fills):  # fmt: skip
+    """Run a batch of GLFT trials over one feed; see the module docstring.
+
+    Parameters
+    ----------
+    evx, evl : ndarray of engine.feed.EVENT_DTYPE
+        The feed on the matching (exchange) clock and on the local clock (the same array when
+        ``two_books`` is false), each sorted by ``ts_local_ns``.
+    two_books : bool
+        Whether a separate view book replays ``evl``.
+    inv_tick, tick : float
+        ``1 / tick_size`` and ``tick_size``, quote units.
+    per_tick, per_lot : int
+        ``1 / tick_size`` and ``1 / lot_size``, whole numbers: a price of ``n`` ticks is
+        ``n / per_tick`` quote units, ``m`` lots are ``m / per_lot`` base units.
+    base : int
+        Price in ticks of book index 0.
+    book, st, lbook, lst, samples
+        Matching book and scalars, view book and scalars, view samples (as the venue's
+        ``_book``, ``_st``, ``_lbook``, ``_lst``, ``_samples``; ``lbook``/``lst`` are
+        ``book``/``st`` with one book). Mutated.
+    model, power, lot, fill_rule
+        As :func:`venues.orderbook._book_nb.advance_nb`.
+    min_notional : float
+        Smallest order value, quote units.
+    stp : bool
+        Self-trade prevention on: a post-only order reaching one of the trial's own resting
+        orders is rejected.
+    arrival_prio : int
+        Priority of a request reaching the venue (10 orders first, 25 data first).
+    start_ns, until_ns : int
+        First and last time of the run, ns.
+    ip : ndarray of int64, shape (K, N_IP)
+        Per-trial integer parameters (``IP_*`` columns; latencies in ns, sizes in lots).
+    fp : ndarray of float64, shape (K, N_FP)
+        Per-trial float parameters (``FP_*`` columns; depths in ticks, sizes in base units).
+    grid : ndarray of float64, shape (K, G)
+        Intensity-fit depths of each trial (its first ``ip[k, IP_GRID]`` entries), ticks.
+    n_groups : int
+        Number of distinct decision clocks (``ip[:, IP_GROUP]`` in ``0 .. n_groups-1``): trials
+        of one group decide at the same times, so they share the trade extremes of each step.
+    orders : ndarray of ORDER_DTYPE
+        Initial order rows (empty); grown as needed.
+    fills : ndarray of int64, shape (len(orders), 2)
+        Work space of :func:`advance_nb`.
+
+    Returns
+    -------
+    si : ndarray of int64, shape (K, N_SI)
+        Final integer state (``SI_*``: orders sent, rejects, unidentified fits, last event
+        time, error code).
+    fr : ndarray of int64, shape (n_fills, N_FR)
+        Every fill in the order the venue made them (``FR_*`` columns).
+    n_events : int
+        Rows replayed by the matching book.
+    """
+    K = ip.shape[0]
+    W = 2
+    for k in range(K):
+        W = max(W, ip[k, IP_WINDOW])
+    si = np.zeros((K, N_SI), dtype=np.int64)
+    sf = np.zeros((K, N_SF), dtype=np.float64)
+    depths = np.full((K, W), np.nan)
+    dmid = np.full((K, W), np.nan)
+    lo = np.zeros((K, MAX_LOCAL, N_LO), dtype=np.int64)
+    lf = np.zeros((K, MAX_LOCAL), dtype=np.float64)
+    for k in range(K):
+        si[k, SI_LAST_ARRIVAL] = -1
+        si[k, SI_LAST_REPORT] = -1
+        si[k, SI_END_NOW] = start_ns
+        sf[k, SF_PREV_MID] = np.nan
+        sf[k, SF_SIGMA] = np.nan
+        sf[k, SF_A] = fp[k, FP_PRIOR_A]
+        sf[k, SF_K] = fp[k, FP_PRIOR_K]
+    acc_buy = np.full(n_groups, NO_PRICE, dtype=np.int64)
+    acc_sell = np.full(n_groups, NO_PRICE, dtype=np.int64)
+    snap_ts = np.full(n_groups, -1, dtype=np.int64)
+    snap_buy = np.full(n_groups, NO_PRICE, dtype=np.int64)
+    snap_sell = np.full(n_groups, NO_PRICE, dtype=np.int64)
+    scratch = np.zeros(K, dtype=np.float64)
+    stamp = np.full(K, -1, dtype=np.int64)
+    no_orders = np.zeros(1, dtype=orders.dtype)
+    no_fills = np.zeros((1, 2), dtype=np.int64)
+    no_impact = np.zeros((2, 0), dtype=np.float64)
+    no_samples = np.zeros((0, 3), dtype=np.int64)
+    vscratch = np.zeros(1, dtype=np.float64)
+    vstamp = np.full(1, -1, dtype=np.int64)
+    fr = np.zeros((1024, N_FR), dtype=np.int64)
+    n_fr = 0
+    n_ticks = book.shape[1]
+    n = evx.size
+    tsx = evx["ts_local_ns"]
+    tsl = evl["ts_local_ns"]
+    i = 0
+    il = 0
+    next_ts = tsx[0] if n > 0 else END_OF_TIME
+    next_lts = tsl[0] if n > 0 else END_OF_TIME
+
+    heap = [(np.int64(0), np.int64(0), np.int64(0), np.int64(0), np.int64(0), np.int64(0), np.int64(0),
+             np.int64(0), np.int64(0))]  # fmt: skip
+    heapq.heappop(heap)  # typed, empty
+    seq = np.int64(0)
+    for k in range(K):  # on_start: the requote timer
+        seq = _push(heap, seq, start_ns + ip[k, IP_INTERVAL], P_TIMER, k, EV_TIMER, 0, 0, 0, 0)
+
+    while True:
+        if len(heap) > 0:
+            ts = heap[0][0]
+            prio = heap[0][1]
+        else:
+            ts = END_OF_TIME
+            prio = np.int64(0)
+        if ts > until_ns:
+            ts = until_ns
+            prio = np.int64(P_MARKET_DATA + 1)
+        until_excl = ts + 1 if prio > P_MARKET_DATA else ts
+        # -- the venue's advance(): matching book, then the view book -------------------------
+        nf = 0
+        if not two_books:
+            lst[MAX_BUY_TRADE] = NO_PRICE
+            lst[MIN_SELL_TRADE] = NO_PRICE
+        if next_ts < until_excl:
+            i, nf = advance_nb(evx, i, until_excl, inv_tick, book, st, orders, model, power, fills,
+                               samples if not two_books else no_samples, lot, fill_rule, no_impact, scratch,
+                               stamp)  # fmt: skip
+            next_ts = tsx[i] if i < n else END_OF_TIME
+        if two_books and next_lts < until_excl:
+            lim = until_excl if nf == 0 else min(until_excl, tsx[i - 1] + 1)
+            if next_lts < lim:
+                lst[MAX_BUY_TRADE] = NO_PRICE
+                lst[MIN_SELL_TRADE] = NO_PRICE
+                il, _ = advance_nb(evl, il, lim, inv_tick, lbook, lst, no_orders, model, power, no_fills, samples,
+                                   lot, fill_rule, no_impact, vscratch, vstamp)  # fmt: skip
+                next_lts = tsl[il] if il < n else END_OF_TIME
+        b = lst[MAX_BUY_TRADE]
+        s_ = lst[MIN_SELL_TRADE]
+        if b != NO_PRICE or s_ != NO_PRICE:  # prints the strategies have now seen, per decision clock
+            for g in range(n_groups):
+                if b != NO_PRICE and (acc_buy[g] == NO_PRICE or b > acc_buy[g]):
+                    acc_buy[g] = b
+                if s_ != NO_PRICE and (acc_sell[g] == NO_PRICE or s_ < acc_sell[g]):
+                    acc_sell[g] = s_
+            lst[MAX_BUY_TRADE] = NO_PRICE
+            lst[MIN_SELL_TRADE] = NO_PRICE
+        if nf > 0:  # fills of the row the matching book stopped at: book them, report them
+            ts_fill = tsx[i - 1]
+            for f in range(nf):
+                o = fills[f, 0]
+                k = orders[o]["trial"]
+                leaves = orders[o]["leaves"]
+                if leaves <= 0:
+                    si[k, SI_OPEN] -= 1
+                t_rep = _resp_ts(si, k, ts_fill, ip)
+                if n_fr >= fr.shape[0]:
+                    bigger = np.zeros((2 * fr.shape[0], N_FR), dtype=np.int64)
+                    bigger[:n_fr] = fr[:n_fr]
+                    fr = bigger
+                fr[n_fr, FR_TRIAL] = k
+                fr[n_fr, FR_VENUE_TS] = ts_fill
+                fr[n_fr, FR_REPORT_TS] = t_rep
+                fr[n_fr, FR_COID] = orders[o]["coid"]
+                fr[n_fr, FR_SIDE] = orders[o]["side"]
+                fr[n_fr, FR_IDX] = orders[o]["idx"]
+                fr[n_fr, FR_LOTS] = fills[f, 1]
+                fr[n_fr, FR_LEAVES] = leaves
+                fr[n_fr, FR_VIEW_BID] = lst[BEST_BID]
+                fr[n_fr, FR_VIEW_ASK] = lst[BEST_ASK]
+                n_fr += 1
+                seq = _push(heap, seq, t_rep, P_REPORT, k, EV_FILL, orders[o]["coid"], np.int64(orders[o]["side"]),
+                            fills[f, 1], leaves)  # fmt: skip
+            continue
+        if len(heap) > 0:
+            h = heap[0]
+            if h[0] < ts or (h[0] == ts and h[1] < prio):
+                continue  # a fill report scheduled something sooner: new horizon
+            if h[0] > until_ns:
+                break
+        else:
+            break
+        now, _p, _s, k, kind, a, bb_, c, d = heapq.heappop(heap)
+        si[k, SI_END_NOW] = now
+        if kind == EV_TIMER:
+            seq = _push(heap, seq, now + ip[k, IP_INTERVAL], P_TIMER, k, EV_TIMER, 0, 0, 0, 0)
+            seq = _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, depths, dmid, lo, lf,
+                            acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, heap, seq, arrival_prio)  # fmt: skip
+        elif kind == EV_NEW:
+            coid, side, j, lots = a, bb_, c, d
+            buy = side == 1
+            if lots <= 0:
+                seq = _reject(heap, seq, si, k, now, coid, R_OTHER, ip)
+            elif ((j + base) / per_tick) * (lots / per_lot) < min_notional:
+                seq = _reject(heap, seq, si, k, now, coid, R_OTHER, ip)
+            else:
+                opp = st[BEST_ASK] if buy else st[BEST_BID]
+                crosses = opp != NO_PRICE and ((buy and j >= opp) or ((not buy) and j <= opp))
+                own = False
+                if stp and not crosses:
+                    for o in range(st[N_USED]):
+                        if orders[o]["active"] != 0 and orders[o]["trial"] == k and orders[o]["side"] == -side:
+                            if (buy and orders[o]["idx"] <= j) or ((not buy) and orders[o]["idx"] >= j):
+                                own = True
+                                break
+                if crosses or own or j < 0 or j >= n_ticks or si[k, SI_OPEN] >= ip[k, IP_MAX_OPEN]:
+                    seq = _reject(heap, seq, si, k, now, coid, R_OTHER, ip)  # post-only, range, count
+                else:
+                    seq = _push(heap, seq, _resp_ts(si, k, now, ip), P_REPORT, k, EV_ACK, coid, 0, 0, 0)
+                    if st[N_USED] >= orders.size:
+                        compact_orders_nb(orders, st)
+                        if st[N_USED] >= orders.size:
+                            grown = np.zeros(2 * orders.size, dtype=orders.dtype)
+                            grown[: orders.size] = orders
+                            orders = grown
+                            fills = np.zeros((orders.size, 2), dtype=np.int64)
+                    r = st[N_USED]
+                    st[N_USED] = r + 1
+                    orders[r]["coid"] = coid
+                    orders[r]["idx"] = j
+                    orders[r]["side"] = side
+                    orders[r]["leaves"] = lots
+                    orders[r]["ahead"] = book[0, j] if buy else book[1, j]
+                    orders[r]["traded"] = 0.0
+                    orders[r]["trial"] = k
+                    orders[r]["active"] = 1
+                    si[k, SI_OPEN] += 1
+        elif kind == EV_CANCEL:
+            o = _find_resting(orders, st, k, a)
+            if o < 0:
+                seq = _reject(heap, seq, si, k, now, a, R_UNKNOWN_ORDER, ip)
+            else:
+                orders[o]["active"] = 0
+                si[k, SI_OPEN] -= 1
+                seq = _push(heap, seq, _resp_ts(si, k, now, ip), P_REPORT, k, EV_CANCELED, a, 0, 0, 0)
+        elif kind == EV_FILL:
+            sf[k, SF_Q] += bb_ * (c / per_lot)
+            s = _local_find(lo, si, k, a)
+            if s >= 0:
+                lf[k, s] = d / per_lot
+                if lf[k, s] <= 1e-12:
+                    _local_delete(lo, lf, si, k, s)
+        elif kind == EV_CANCELED:
+            s = _local_find(lo, si, k, a)
+            if s >= 0:
+                _local_delete(lo, lf, si, k, s)
+        elif kind == EV_REJECT:
+            s = _local_find(lo, si, k, a)
+            if s >= 0:
+                if lo[k, s, LO_CANCEL_PENDING] != 0 and bb_ == R_UNKNOWN_ORDER:
+                    lo[k, s, LO_CANCEL_PENDING] = 0  # the cancel lost the race
+                    if lf[k, s] <= 1e-12:
+                        _local_delete(lo, lf, si, k, s)
+                else:  # the order itself was rejected
+                    _local_delete(lo, lf, si, k, s)
+        # EV_ACK: nothing to do for the quoter
+    return si, fr[:n_fr].copy(), st[N_EVENTS]
+
+
+@nb.njit(cache=True)
+def _reject(heap, seq, si, k, now, coid, reason, ip):
+    si[k, SI_REJECTS] += 1
+    return _push(heap, seq, _resp_ts(si, k, now, ip), P_REPORT, k, EV_REJECT, coid, np.int64(reason), 0, 0)
+
+
+@nb.njit(cache=True)
+def _send(heap, seq, si, k, now, lat, arrival_prio, kind, a, b, c, d):
+    """A request reaching the venue after ``lat`` ns, never before an earlier one (FIFO)."""
+    t = max(now + lat, si[k, SI_LAST_ARRIVAL])
+    si[k, SI_LAST_ARRIVAL] = t
+    return _push(heap, seq, t, arrival_prio, k, kind, a, b, c, d)
+
+
+@nb.njit(cache=True)
+def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, depths, dmid, lo, lf,
+              acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, heap, seq, arrival_prio):  # fmt: skip
+    """One GLFT decision step of trial ``k`` (the compiled twin of ``GLFTQuoter.on_timer``)."""
+    bbj = lst[BEST_BID]
+    baj = lst[BEST_ASK]
+    if bbj == NO_PRICE or baj == NO_PRICE or not bbj < baj:  # empty or crossed book
+        return seq
+    bb_t = float(bbj + base)
+    ba_t = float(baj + base)
+    mid = 0.5 * (bb_t + ba_t)
+    g = ip[k, IP_GROUP]
+    if snap_ts[g] != now:  # the first trial of its clock to decide now takes the step's prints
+        snap_ts[g] = now
+        snap_buy[g] = acc_buy[g]
+        snap_sell[g] = acc_sell[g]
+        acc_buy[g] = NO_PRICE
+        acc_sell[g] = NO_PRICE
+    buy_t = float(snap_buy[g] + base) if snap_buy[g] != NO_PRICE else np.nan
+    sell_t = float(snap_sell[g] + base) if snap_sell[g] != NO_PRICE else np.nan
+    prev = sf[k, SF_PREV_MID]
+    w = ip[k, IP_WINDOW]
+    if prev == prev:
+        slot = si[k, SI_STEPS] % w
+        if buy_t != buy_t:
+            depth = prev - sell_t
+        elif sell_t != sell_t:
+            depth = buy_t - prev
+        else:
+            depth = _py_max(buy_t - prev, prev - sell_t)
+        depths[k, slot] = depth
+        dmid[k, slot] = mid - prev
+        si[k, SI_STEPS] += 1
+        n_steps = si[k, SI_STEPS]
+        if n_steps >= ip[k, IP_WARMUP] and n_steps % ip[k, IP_RECAL] == 0:
+            sigma, A, kk = glft_estimate_nb(depths[k, :w], dmid[k, :w], min(n_steps, w), grid[k, : ip[k, IP_GRID]])
+            sf[k, SF_SIGMA] = sigma
+            if 0.0 < A < math.inf and 0.0 < kk < math.inf:
+                sf[k, SF_A] = A
+                sf[k, SF_K] = kk
+            else:
+                si[k, SI_UNIDENTIFIED] += 1
+    sf[k, SF_PREV_MID] = mid
+    A = sf[k, SF_A]
+    kk = sf[k, SF_K]
+    sigma = sf[k, SF_SIGMA]
+    if not (A > 0 and kk > 0 and sigma == sigma):
+        return seq
+    q = sf[k, SF_Q]
+    bid_d, ask_d = glft_depths_nb(q / fp[k, FP_ORDER_QTY], sigma, A, kk, fp[k, FP_GAMMA], fp[k, FP_XI], 1.0)
+    floor = fp[k, FP_MIN_HALF]
+    cap = _py_max(_py_min(fp[k, FP_MAX_DEPTH], fp[k, FP_BAND] * mid), floor)
+    bid_raw = (mid - _py_min(_py_max(bid_d, floor), cap)) * tick
+    ask_raw = (mid + _py_min(_py_max(ask_d, floor), cap)) * tick
+    # quote_around_touch: round outwards, never cross the touch, inventory limits
+    if not (bid_raw > 0 and math.isfinite(bid_raw) and ask_raw > 0 and math.isfinite(ask_raw)):
+        si[k, SI_ERROR] = ERR_PRICE
+        return seq
+    nbid = _snap_ticks(bid_raw, per_tick, True)
+    nask = _snap_ticks(ask_raw, per_tick, False)
+    if nbid <= 0 or nask <= 0:
+        si[k, SI_ERROR] = ERR_PRICE
+        return seq
+    if nbid >= baj + base:
+        nbid = _snap_ticks((baj + base) / per_tick - tick, per_tick, True)
+    if nask <= bbj + base:
+        nask = _snap_ticks((bbj + base) / per_tick + tick, per_tick, False)
+    if nbid <= 0:
+        si[k, SI_ERROR] = ERR_PRICE
+        return seq
+    q_max = fp[k, FP_MAX_POS]
+    want_bid = q < q_max - 1e-12
+    want_ask = q > -q_max + 1e-12
+    # quote(): keep an order already at the wanted price, cancel the others, send the missing sides
+    keep_bid = False
+    keep_ask = False
+    n_local = si[k, SI_LOCAL]
+    for s in range(n_local):
+        if lo[k, s, LO_CANCEL_PENDING] != 0:
+            continue
+        if lo[k, s, LO_SIDE] == 1:
+            if want_bid and not keep_bid and lo[k, s, LO_TICKS] == nbid:
+                keep_bid = True
+                continue
+        elif want_ask and not keep_ask and lo[k, s, LO_TICKS] == nask:
+            keep_ask = True
+            continue
+        lo[k, s, LO_CANCEL_PENDING] = 1
+        seq = _send(heap, seq, si, k, now, ip[k, IP_ENTRY_CANCEL], arrival_prio, EV_CANCEL, lo[k, s, LO_COID], 0, 0, 0)
+    lots = ip[k, IP_LOTS]
+    for side in (1, -1):
+        if side == 1 and not (want_bid and not keep_bid):
+            continue
+        if side == -1 and not (want_ask and not keep_ask):
+            continue
+        ticks = nbid if side == 1 else nask
+        if si[k, SI_LOCAL] >= MAX_LOCAL:
+            si[k, SI_ERROR] = ERR_LOCAL
+            return seq
+        si[k, SI_COID] += 1
+        coid = si[k, SI_COID]
+        s = si[k, SI_LOCAL]
+        lo[k, s, LO_COID] = coid
+        lo[k, s, LO_SIDE] = side
+        lo[k, s, LO_TICKS] = ticks
+        lo[k, s, LO_CANCEL_PENDING] = 0
+        lf[k, s] = fp[k, FP_QTY]
+        si[k, SI_LOCAL] = s + 1
+        si[k, SI_ORDERS] += 1
+        seq = _send(heap, seq, si, k, now, ip[k, IP_ENTRY_NEW], arrival_prio, EV_NEW, coid, np.int64(side),
+                    ticks - base, lots)  # fmt: skip
+    return seq

@@ -1,0 +1,232 @@
+"""Batch path: many GLFT trials on one feed in one compiled replay (issue 13).
+
+:func:`run_glft_batch` runs K trials of :class:`strategies.glft.GLFTQuoter` that share a feed and
+a venue (they may differ in every GLFT setting, in ``interval_ms``, order size, inventory limit
+and in the constant latencies) through :func:`venues.orderbook._batch_nb.run_glft_batch_nb`:
+the book is replayed once for all of them and no Python runs per decision. Each trial's
+result is the :class:`experiments.trial.TrialResult` the per-trial path
+(:func:`experiments.trial.run_trial` with ``compiled=False``) gives for it, bit for bit:
+fills, equity curve and every metric (``tests/venues/orderbook/test_batch.py``).
+
+What the batch path runs is decided by :func:`batch_unsupported`; everything else (user
+strategies, risk monitors, hedging, signals, recorded or random latency, funding inside the
+span, inverse contracts, own impact, price grids that vary with price) takes the per-trial path,
+which costs one Python call per decision (~10–20 µs) on top of the compiled replay.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from types import SimpleNamespace
+
+import attrs
+import numpy as np
+
+from components.account import Account
+from components.funding import FundingSchedule
+from components.metrics import PnLRecorder
+from components.orders import Fill, Liquidity
+from engine.kernel import Simulation
+from engine.time import ms_to_ns
+from venues.orderbook import _batch_nb as B
+from venues.orderbook import _book_nb as K
+from venues.orderbook.config import VenueConfig
+from venues.orderbook.venue import DATA_FIRST_PRIORITY, OrderBookVenue, venue_profile
+from venues.profiles import _steps_per_unit
+
+LATENCY_FIELDS = ("entry_latency_ms", "response_latency_ms", "cancel_entry_latency_ms", "modify_entry_latency_ms")
+"""Venue settings that may differ between the trials of one batch (each trial has its own)."""
+
+
+def batch_key(venue: VenueConfig) -> VenueConfig:
+    """The venue settings trials must share to run in one batch (latencies set aside)."""
+    return attrs.evolve(venue, entry_latency_ms=0.0, response_latency_ms=0.0, cancel_entry_latency_ms=None,
+                        modify_entry_latency_ms=None)  # fmt: skip
+
+
+def batch_unsupported(feed, venue: VenueConfig, strategy_cls: type, extras: dict | None) -> str | None:
+    """Why a trial cannot take the batch path, or ``None`` when it can.
+
+    Parameters
+    ----------
+    feed : venues.loaders.Feed
+    venue : VenueConfig
+    strategy_cls : type
+        The trial's strategy class; only :class:`strategies.glft.GLFTQuoter` itself (not a
+        subclass: its hooks are Python).
+    extras : dict or None
+        Resolved optional sections of the trial (:func:`experiments.trial.run_trial`).
+
+    Returns
+    -------
+    str or None
+        A short reason (e.g. ``"latency_model = 'recorded'"``), ``None`` when supported.
+    """
+    from strategies.glft import GLFTQuoter
+
+    if strategy_cls is not GLFTQuoter:
+        return f"strategy {strategy_cls.__name__} (the batch path runs GLFTQuoter only)"
+    for key in ("hedger", "risk", "signal"):
+        if (extras or {}).get(key) is not None:
+            return f"[{key}] section"
+    if venue.kind != "orderbook":
+        return f"venue kind {venue.kind!r}"
+    if venue.latency_model != "constant":
+        return f"latency_model = {venue.latency_model!r}"
+    if venue.own_impact:
+        return "own_impact = true"
+    prof = venue_profile(venue, feed)
+    if prof.is_inverse:
+        return "inverse contract"
+    if prof.price_rule != "fixed_tick" or not _steps_per_unit(prof.tick_size):
+        return "price grid that is not a fixed tick of 1/n"
+    if not _steps_per_unit(prof.lot_size):
+        return "lot size that is not 1/n"
+    return None
+
+
+class _Replayed:
+    """What :class:`components.metrics.PnLRecorder` reads of a venue, for a finished batch trial."""
+
+    is_closed = True
+
+    def __init__(self, samples: np.ndarray) -> None:
+        self.fill_listeners: list = []
+        self.mid = math.nan
+        self._samples = samples
+
+    def touch_samples(self) -> np.ndarray:
+        return self._samples
+
+
+def _params(venue: OrderBookVenue, venues: list[VenueConfig], strategies: list, groups: dict[int, int]):
+    """Per-trial parameter arrays of the kernel (``ip``, ``fp``, ``grid``)."""
+    n = len(strategies)
+    ip = np.zeros((n, B.N_IP), dtype=np.int64)
+    fp = np.zeros((n, B.N_FP), dtype=np.float64)
+    g_max = max(c.max_fit_depth_ticks for c in strategies)
+    grid = np.zeros((n, g_max), dtype=np.float64)
+    prof = venue.profile
+    for k, (v, c) in enumerate(zip(venues, strategies, strict=True)):
+        interval = ms_to_ns(c.interval_ms)
+        entry = ms_to_ns(v.entry_latency_ms)
+        ip[k, B.IP_INTERVAL] = interval
+        ip[k, B.IP_ENTRY_NEW] = entry
+        ip[k, B.IP_ENTRY_CANCEL] = entry if v.cancel_entry_latency_ms is None else ms_to_ns(v.cancel_entry_latency_ms)
+        ip[k, B.IP_RESPONSE] = ms_to_ns(v.response_latency_ms)
+        ip[k, B.IP_WARMUP] = int(math.ceil(c.warmup_s * 1000.0 / c.interval_ms))
+        ip[k, B.IP_RECAL] = c.recalibrate_every
+        ip[k, B.IP_WINDOW] = max(int(round(c.window_s * 1000.0 / c.interval_ms)), 2)
+        ip[k, B.IP_GRID] = c.max_fit_depth_ticks
+        qty = prof.round_qty(c.order_qty)
+        ip[k, B.IP_LOTS] = venue._lots(qty)
+        ip[k, B.IP_GROUP] = groups[interval]
+        ip[k, B.IP_MAX_OPEN] = venue.max_open_orders
+        grid[k, : c.max_fit_depth_ticks] = np.arange(c.max_fit_depth_ticks, dtype=np.float64) + 0.5
+        fp[k] = (c.gamma, c.gamma if c.xi is None else c.xi, c.order_qty, qty, c.max_position, c.min_half_spread_ticks,
+                 float(c.max_depth_ticks if c.max_depth_ticks is not None else c.max_fit_depth_ticks), c.price_band,
+                 math.nan if c.prior_A is None else c.prior_A, math.nan if c.prior_k is None else c.prior_k)  # fmt: skip
+    return ip, fp, grid
+
+
+def run_glft_batch(feed, venues: list[VenueConfig], strategies: list, extras: dict | None = None) -> list:
+    """Run GLFT trials that share ``feed`` and a venue in one compiled replay.
+
+    Parameters
+    ----------
+    feed : venues.loaders.Feed
+    venues : list of VenueConfig
+        One per trial; equal up to the latencies (:func:`batch_key`).
+    strategies : list of strategies.glft.GLFTConfig
+        One per trial.
+    extras : dict, optional
+        Shared optional sections (only ``metric_interval_ns`` is read; the others make a trial
+        unsupported, :func:`batch_unsupported`).
+
+    Returns
+    -------
+    list
+        Per trial, in order: an :class:`experiments.trial.TrialResult` or the exception the
+        per-trial path would have raised (a ``ValueError``), so one failing trial fails alone.
+
+    Raises
+    ------
+    ValueError
+        If the trials do not share their venue settings or one is unsupported.
+    """
+    from experiments.trial import EQUITY_SAMPLE_MS, trial_result
+    from strategies.glft import GLFTQuoter
+    from strategies.risk import RiskMonitors
+    from venues.profiles import check_feed_profile
+
+    if not venues or len(venues) != len(strategies):
+        raise ValueError("run_glft_batch needs one venue config per strategy config (and at least one)")
+    key = batch_key(venues[0])
+    for v in venues[1:]:
+        if batch_key(v) != key:
+            raise ValueError("run_glft_batch: trials of one batch must share the venue settings (latencies aside)")
+    reason = batch_unsupported(feed, venues[0], GLFTQuoter, extras)
+    if reason is not None:
+        raise ValueError(f"run_glft_batch: not supported: {reason}")
+    sim = Simulation(0)  # builds the books and checks the feed exactly as a per-trial venue does
+    profile = venue_profile(venues[0], feed)
+    check_feed_profile(profile.name, feed.meta.venue, feed.meta.symbol)
+    venue = OrderBookVenue(sim, feed, venues[0], Account(), sample_ms=EQUITY_SAMPLE_MS)
+    funding = FundingSchedule(sim, venue, Account(), getattr(feed, "funding", None), feed.meta.venue)
+    if funding._due.size:
+        raise ValueError("run_glft_batch: not supported: funding settlements inside the span")
+    per_tick = _steps_per_unit(venue.tick_size)
+    if not per_tick or venue.tick_size != profile.tick_size:
+        raise ValueError("run_glft_batch: not supported: the feed's price grid differs from the profile's")
+    intervals = sorted({ms_to_ns(c.interval_ms) for c in strategies})
+    groups = {t: g for g, t in enumerate(intervals)}
+    ip, fp, grid = _params(venue, venues, strategies, groups)
+    cfg = venues[0]
+    t0 = time.perf_counter()
+    si, fr, n_events = B.run_glft_batch_nb(
+        venue._ev, venue._lev, venue.two_books, venue._inv_tick, venue.tick_size, per_tick,
+        int(round(1.0 / venue.lot_size)), venue._base, venue._book, venue._st, venue._lbook, venue._lst,
+        venue._samples, venue._model, venue._power, venue.lot_size, venue._fill_rule, float(profile.min_notional),
+        cfg.self_trade != "none", int(venue._arrival_prio), venue.start_ns, venue.end_ns, ip, fp, grid, len(groups),
+        np.zeros(K.INITIAL_ORDERS, dtype=K.ORDER_DTYPE), np.zeros((K.INITIAL_ORDERS, 2), dtype=np.int64),
+    )  # fmt: skip
+    wall = (time.perf_counter() - t0) / len(strategies)
+    n_base = int(venue._lst[K.N_SAMPLES])
+    end_now = si[:, B.SI_END_NOW]
+    sim._queue.now_ns = int(end_now.max())  # the final samples, up to the last event of any trial
+    samples = venue.touch_samples()
+    shared, tail = samples[:n_base], samples[n_base:]
+    by_trial = np.argsort(fr[:, B.FR_TRIAL], kind="stable")
+    starts = np.searchsorted(fr[by_trial, B.FR_TRIAL], np.arange(len(strategies) + 1))
+    out: list = []
+    for k, c in enumerate(strategies):
+        err = int(si[k, B.SI_ERROR])
+        if err == B.ERR_PRICE:
+            out.append(ValueError("GLFT quote price rounds to 0 or is not finite on the venue's price grid"))
+            continue
+        if err == B.ERR_LOCAL:
+            out.append(ValueError(f"more than {B.MAX_LOCAL} orders in flight"))
+            continue
+        account = Account()
+        replayed = _Replayed(np.concatenate([shared, tail[tail["ts_ns"] <= end_now[k]]]))
+        recorder = PnLRecorder(account, replayed)  # type: ignore[arg-type]
+        for row in fr[by_trial[starts[k] : starts[k + 1]]]:
+            side = int(row[B.FR_SIDE])
+            px = venue._px(int(row[B.FR_IDX]))
+            qty = venue._qty(int(row[B.FR_LOTS]))
+            fee = profile.fee(px, qty, True)
+            account.on_fill(side, px, qty, fee, True)
+            bb, ba = int(row[B.FR_VIEW_BID]), int(row[B.FR_VIEW_ASK])
+            mid = 0.5 * ((venue._px(bb) if bb != K.NO_PRICE else math.nan) + (venue._px(ba) if ba != K.NO_PRICE else math.nan))
+            replayed.mid = mid  # the view book's mid when the venue made the fill
+            recorder._after_fill(Fill(int(row[B.FR_REPORT_TS]), int(row[B.FR_COID]), side, px, qty, Liquidity.MAKER,
+                                      fee, venue._qty(int(row[B.FR_LEAVES])), int(row[B.FR_VENUE_TS])))  # fmt: skip
+        risk = RiskMonitors([], SimpleNamespace(is_halted=False))
+        out.append(trial_result(
+            recorder, c, extras, wall=wall, n_events=int(n_events), n_orders=int(si[k, B.SI_ORDERS]),
+            n_rejects=int(si[k, B.SI_REJECTS]), span_ns=venue.end_ns - venue.start_ns, risk=risk, funding=funding,
+            pnl_currency=profile.settle_currency,
+        ))  # fmt: skip
+    sim.close()
+    return out
