@@ -255,6 +255,7 @@ def run_trial(
     strategy_cls: type,
     seed: int,
     extras: dict | None = None,
+    compiled: bool = True,
 ) -> TrialResult:
     """Replay ``feed`` through one venue with one strategy and return its metrics.
 
@@ -277,6 +278,11 @@ def run_trial(
         (:func:`strategies.risk.add_risk`); ``metric_interval_ns`` (int, the
         ``[sweep] metric_interval``; default :data:`METRIC_INTERVAL_NS`) for the clock of the
         risk/return metrics.
+    compiled : bool, default True
+        Run a trial the batch path supports (the builtin GLFT quoter on a plain order-book
+        venue, :func:`venues.orderbook.batch.batch_unsupported`) as one compiled replay with
+        no Python per decision; its result is bit-identical to ``compiled=False``, the
+        per-trial event loop with the strategy's Python hooks.
 
     Returns
     -------
@@ -288,6 +294,18 @@ def run_trial(
         On inconsistent configs (e.g. prices off the venue's grid); anything a user strategy
         raises propagates.
     """
+    if compiled:
+        from venues.orderbook.batch import BatchUnsupported, batch_unsupported, run_glft_batch
+
+        if batch_unsupported(feed, venue, strategy_cls, extras) is None:
+            try:
+                out = run_glft_batch(feed, [venue], [strategy], extras)[0]
+            except BatchUnsupported:
+                pass
+            else:
+                if isinstance(out, Exception):
+                    raise out
+                return out
     sim = Simulation(seed)
     # contract type from the profile (inverse: PnL in coin); a profile of another kind than
     # the recorded feed (linear on a COIN-M capture, perp on spot) is refused

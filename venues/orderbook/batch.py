@@ -86,6 +86,10 @@ def batch_unsupported(feed, venue: VenueConfig, strategy_cls: type, extras: dict
     return None
 
 
+class BatchUnsupported(ValueError):
+    """The trials cannot take the batch path (the message says why); run them one by one."""
+
+
 class _Replayed:
     """What :class:`components.metrics.PnLRecorder` reads of a venue, for a finished batch trial."""
 
@@ -152,8 +156,10 @@ def run_glft_batch(feed, venues: list[VenueConfig], strategies: list, extras: di
 
     Raises
     ------
-    ValueError
-        If the trials do not share their venue settings or one is unsupported.
+    BatchUnsupported
+        If the trials do not share their venue settings, or one is unsupported
+        (:func:`batch_unsupported`, funding settlements inside the span, a feed grid finer
+        than the profile's).
     """
     from experiments.trial import EQUITY_SAMPLE_MS, trial_result
     from strategies.glft import GLFTQuoter
@@ -161,24 +167,24 @@ def run_glft_batch(feed, venues: list[VenueConfig], strategies: list, extras: di
     from venues.profiles import check_feed_profile
 
     if not venues or len(venues) != len(strategies):
-        raise ValueError("run_glft_batch needs one venue config per strategy config (and at least one)")
+        raise BatchUnsupported("run_glft_batch needs one venue config per strategy config (and at least one)")
     key = batch_key(venues[0])
     for v in venues[1:]:
         if batch_key(v) != key:
-            raise ValueError("run_glft_batch: trials of one batch must share the venue settings (latencies aside)")
+            raise BatchUnsupported("run_glft_batch: trials of one batch must share the venue settings (latencies aside)")
     reason = batch_unsupported(feed, venues[0], GLFTQuoter, extras)
     if reason is not None:
-        raise ValueError(f"run_glft_batch: not supported: {reason}")
+        raise BatchUnsupported(f"run_glft_batch: not supported: {reason}")
     sim = Simulation(0)  # builds the books and checks the feed exactly as a per-trial venue does
     profile = venue_profile(venues[0], feed)
     check_feed_profile(profile.name, feed.meta.venue, feed.meta.symbol)
     venue = OrderBookVenue(sim, feed, venues[0], Account(), sample_ms=EQUITY_SAMPLE_MS)
     funding = FundingSchedule(sim, venue, Account(), getattr(feed, "funding", None), feed.meta.venue)
     if funding._due.size:
-        raise ValueError("run_glft_batch: not supported: funding settlements inside the span")
+        raise BatchUnsupported("run_glft_batch: not supported: funding settlements inside the span")
     per_tick = _steps_per_unit(venue.tick_size)
     if not per_tick or venue.tick_size != profile.tick_size:
-        raise ValueError("run_glft_batch: not supported: the feed's price grid differs from the profile's")
+        raise BatchUnsupported("run_glft_batch: not supported: the feed's price grid differs from the profile's")
     intervals = sorted({ms_to_ns(c.interval_ms) for c in strategies})
     groups = {t: g for g, t in enumerate(intervals)}
     ip, fp, grid = _params(venue, venues, strategies, groups)

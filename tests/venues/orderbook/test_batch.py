@@ -1,0 +1,130 @@
+"""The batch path (venues/orderbook/batch.py, _batch_nb.py) against the per-trial event loop.
+
+The per-trial path (``run_trial(..., compiled=False)``: the Python kernel, the venue and the
+GLFT quoter's Python hooks) is the reference; it is cross-validated fill for fill against
+hftbacktest (``bench/crossval_hftbacktest.py``). A 64-trial grid run once as a batch must give
+every trial's fills, equity curve and metrics bit for bit, under each queue model, both fill
+rules, both timelines and both same-timestamp rules.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import attrs
+import numpy as np
+import pytest
+
+from experiments.trial import run_trial
+from strategies.fixed_spread import FixedSpreadQuoter
+from strategies.glft import GLFTConfig, GLFTQuoter
+from venues.loaders import DataConfig, load_feed
+from venues.orderbook.batch import BatchUnsupported, batch_unsupported, run_glft_batch
+from venues.orderbook.config import VenueConfig
+
+SAMPLE = Path(__file__).resolve().parents[3] / "data" / "binance_usdm_ethusdt" / "ethusdt_20240718.gz"
+
+
+@pytest.fixture(scope="module")
+def feed(tmp_path_factory):
+    """The first ~4 minutes of the bundled ETHUSDT capture (about 100k rows)."""
+    full = load_feed(DataConfig(format="binance_ws", paths=(str(SAMPLE),)),
+                     cache_dir=str(tmp_path_factory.mktemp("cache")))  # fmt: skip
+    ev = full.events
+    end = ev["ts_local_ns"][0] + 240 * 10**9
+    return attrs.evolve(full, events=ev[ev["ts_local_ns"] < end])
+
+
+def grid(venue: VenueConfig) -> tuple[list[VenueConfig], list[GLFTConfig]]:
+    """64 trials: γ, decision interval, latencies, order size, prior and depth cap all vary."""
+    venues, strategies = [], []
+    for gamma, interval, lat, qty, prior, cap in itertools.product(
+        (0.02, 0.2), (50.0, 130.0), ((10.0, 10.0), (2.0, 35.0)), (0.05, 0.2), (False, True), (None, 4.0)
+    ):
+        venues.append(attrs.evolve(venue, entry_latency_ms=lat[0], response_latency_ms=lat[1],
+                                   cancel_entry_latency_ms=lat[0] / 2))  # fmt: skip
+        strategies.append(GLFTConfig(gamma=gamma, interval_ms=interval, order_qty=qty, max_position=3 * qty,
+                                     warmup_s=5.0, window_s=20.0, max_depth_ticks=cap,
+                                     prior_A=0.5 if prior else None, prior_k=0.3 if prior else None))  # fmt: skip
+    return venues, strategies
+
+
+def assert_same(a, b) -> None:
+    """Bit-identical results: fills, equity curve, every metric (NaN equals NaN)."""
+    assert not isinstance(a, Exception), a
+    np.testing.assert_array_equal(a.fills, b.fills)
+    np.testing.assert_array_equal(a.equity, b.equity)
+    assert a.metrics.keys() == b.metrics.keys()
+    for key, value in b.metrics.items():
+        got = a.metrics[key]
+        assert got == value or (math.isnan(got) and math.isnan(value)), (key, got, value)
+    assert (a.pnl_currency, a.warnings) == (b.pnl_currency, b.warnings)
+
+
+OPTIONS = [
+    {"queue_model": "risk_averse"},
+    {"queue_model": "prob_log", "fill_rule": "no_partial_fill"},
+    {"queue_model": "prob_power", "tie_order": "data_first"},
+    {"timeline": "local", "self_trade": "none"},
+]
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: "-".join(map(str, o.values())))
+def test_batch_of_64_equals_each_trial_alone(feed, options):
+    venues, strategies = grid(VenueConfig(profile="binance_usdm", **options))
+    batch = run_glft_batch(feed, venues, strategies)
+    n_fills = 0
+    for a, v, s in zip(batch, venues, strategies, strict=True):
+        b = run_trial(feed, v, s, GLFTQuoter, seed=0, compiled=False)
+        assert_same(a, b)
+        n_fills += len(b.fills)
+    assert n_fills > 500  # the grid trades: the comparison is not between empty runs
+
+
+def test_batch_is_deterministic_and_independent_of_its_other_trials(feed):
+    venues, strategies = grid(VenueConfig(profile="binance_usdm", queue_model="prob_log"))
+    first = run_glft_batch(feed, venues, strategies)
+    again = run_glft_batch(feed, venues, strategies)
+    picked = [5, 17, 40]  # the same trials in a smaller batch, in another order
+    alone = run_glft_batch(feed, [venues[i] for i in picked[::-1]], [strategies[i] for i in picked[::-1]])
+    for a, b in zip(first, again, strict=True):
+        assert_same(a, b)
+    for i, c in zip(picked[::-1], alone, strict=True):
+        assert_same(c, first[i])
+
+
+def test_run_trial_takes_the_compiled_path_with_the_same_result(feed):
+    venue = VenueConfig(profile="binance_usdm", queue_model="prob_power")
+    strategy = GLFTConfig(gamma=0.05, order_qty=0.05, max_position=0.5, warmup_s=5.0, window_s=20.0)
+    assert batch_unsupported(feed, venue, GLFTQuoter, None) is None
+    assert_same(run_trial(feed, venue, strategy, GLFTQuoter, seed=3),
+                run_trial(feed, venue, strategy, GLFTQuoter, seed=3, compiled=False))  # fmt: skip
+
+
+class _MyGLFT(GLFTQuoter):
+    """A user subclass: its hooks are Python, so it takes the per-trial path."""
+
+
+@pytest.mark.parametrize(
+    ("venue", "cls", "extras", "reason"),
+    [
+        (VenueConfig(profile="binance_usdm"), _MyGLFT, None, "_MyGLFT"),
+        (VenueConfig(profile="binance_usdm"), FixedSpreadQuoter, None, "FixedSpreadQuoter"),
+        (VenueConfig(profile="binance_usdm", latency_model="lognormal", entry_latency_p99_ms=50.0,
+                     response_latency_p99_ms=50.0), GLFTQuoter, None, "lognormal"),  # fmt: skip
+        (VenueConfig(profile="binance_usdm", own_impact=True), GLFTQuoter, None, "own_impact"),
+        (VenueConfig(profile="binance_usdm"), GLFTQuoter, {"risk": object()}, "[risk]"),
+    ],
+)
+def test_unsupported_trials_say_why(feed, venue, cls, extras, reason):
+    assert reason in batch_unsupported(feed, venue, cls, extras)
+
+
+def test_batch_refuses_mixed_venues(feed):
+    a = VenueConfig(profile="binance_usdm", queue_model="prob_log")
+    b = VenueConfig(profile="binance_usdm", queue_model="risk_averse")
+    s = GLFTConfig()
+    with pytest.raises(BatchUnsupported, match="share the venue settings"):
+        run_glft_batch(feed, [a, b], [s, s])
