@@ -163,25 +163,52 @@ def load_data(spec: SweepSpec) -> Any:
     return load_feed(spec.data, cache_dir=cache_dir(), mmap=True)
 
 
-def resolve_workers(requested: int | None, spec: SweepSpec) -> int:
+def resolve_workers(requested: int | None, spec: SweepSpec, *, feed: Any = None,
+                    backend: str | None = None, report: Any = None) -> int:
     """Number of worker processes for a sweep.
 
     Parameters
     ----------
     requested : int or None
-        ``--workers``; ``None`` uses ``[sweep] workers``. ``0`` means ``os.cpu_count()``.
+        ``--workers``; ``None`` uses ``[sweep] workers``. A positive count is used as given
+        (capped at the number of trials). ``0`` chooses it (:func:`experiments.pilot.auto_workers`):
+        with the loaded ``feed`` and the local backend, the sweep's first trial is timed on a
+        prefix of the data (a pilot of about a quarter of a second, result discarded) and the
+        count minimising ``start-up + rounds × trial time`` is taken, so a short sweep of quick
+        trials runs in the parent process instead of paying for worker start-up; otherwise one
+        worker per core.
     spec : SweepSpec
         The sweep.
+    feed : venues.loaders.Feed or None, default None
+        The loaded feed, for the pilot (``None``: no pilot, one worker per core).
+    backend : str or None, default None
+        ``--backend``; ``None`` uses ``[sweep] backend``. Only ``"local"`` runs a pilot.
+    report : callable or None, default None
+        Called with one line explaining an automatic choice (the CLI prints it).
 
     Returns
     -------
     int
-        Between 1 and the number of trials.
+        Between 1 and ``min(number of trials, cores)`` when chosen, between 1 and the number of
+        trials when given.
     """
+    from experiments.config import _representative, make_point_trials
+    from experiments.pilot import auto_workers
+
     n = spec.sweep.workers if requested is None else requested
-    if n <= 0:
-        n = os.cpu_count() or 1
-    return max(1, min(n, _n_planned(spec) or 1))
+    planned = _n_planned(spec) or 1
+    if n > 0:
+        return max(1, min(n, planned))
+    local = (backend or spec.sweep.backend) == "local"
+    trial = spec.trials[0] if spec.trials else None
+    if trial is None and spec.resolver is not None:  # bayes: trials are proposed later
+        with contextlib.suppress(ValueError):
+            trial = make_point_trials(spec, {a.column: _representative(a) for a in spec.axes}, 0)[0]
+    choice = auto_workers(planned, trial, spec.strategy_cls, feed if local else None,
+                          in_process=local and spec.sweep.timeout_s is None)
+    if report is not None:
+        report(f"workers: {choice.workers} ({choice.reason})")
+    return choice.workers
 
 
 def _n_planned(spec: SweepSpec) -> int:
@@ -345,7 +372,8 @@ def make_source(spec: SweepSpec, *, results: Path, sweep_id: str,
     return _GridSource(spec.trials, already)
 
 
-def make_backend(name: str, *, feed: Any = None, strategy_cls: type | None = None) -> Any:
+def make_backend(name: str, *, feed: Any = None, strategy_cls: type | None = None,
+                 batch_size: int | None = None) -> Any:
     """Instantiate the backend registered as ``name`` in :data:`experiments.backends.BACKENDS`.
 
     Parameters
@@ -353,7 +381,11 @@ def make_backend(name: str, *, feed: Any = None, strategy_cls: type | None = Non
     name : str
         ``"local"`` or ``"ray"``.
     feed, strategy_cls : optional
-        Handed to the local backend (used when it runs trials in this process).
+        Handed to the local backend (used when it runs trials in this process, and to tell
+        which trials may share a batch).
+    batch_size : int or None, default None
+        ``[sweep] batch_size`` for the local backend (``None``: chosen from the data span and
+        the workers, :func:`experiments.backends.local.auto_batch_size`).
 
     Returns
     -------
@@ -375,7 +407,7 @@ def make_backend(name: str, *, feed: Any = None, strategy_cls: type | None = Non
         raise ValueError(f"backend {name!r} is not available ({exc}); "
                          f"install the extra: pip install 'mmsim[{name}]'") from exc
     if name == "local":
-        return cls(feed=feed, strategy_cls=strategy_cls)
+        return cls(feed=feed, strategy_cls=strategy_cls, batch_size=batch_size)
     return cls()
 
 
@@ -516,7 +548,8 @@ def run_sweep(
         timeout_s = spec.sweep.timeout_s
     if feed is None:
         feed = load_data(spec)
-    runner = make_backend(backend_name, feed=feed, strategy_cls=spec.strategy_cls)
+    runner = make_backend(backend_name, feed=feed, strategy_cls=spec.strategy_cls,
+                          batch_size=getattr(spec.sweep, "batch_size", None))
     meta = getattr(feed, "meta", None)
     data_sha = list(getattr(meta, "source_sha256", ()) or ())
     method = str(spec.sweep.method)
@@ -590,28 +623,31 @@ def run_sweep(
         except TypeError:  # a reporter with the older, shorter signature
             start(**start_kw)
 
-        def record(trial: TrialSpec, outcome: TrialOutcome) -> None:
+        def record(finished: list[tuple[TrialSpec, TrialOutcome]]) -> None:
+            """Store finished trials (one transaction for those that finished together)."""
             nonlocal mlflow
             with _sigint_deferred():  # a Ctrl-C mid-write would abort DuckDB's query instead
-                store.record_trial(
-                    sweep_id, trial_id=trial.trial_id, trial_index=trial.index,
+                store.record_trials(sweep_id, [dict(
+                    trial_id=trial.trial_id, trial_index=trial.index,
                     params=trial.params, replicate=trial.replicate, seed=trial.seed,
                     status=outcome.status, wall_s=outcome.wall_s, error=outcome.error,
                     traceback=outcome.traceback, metrics=outcome.metrics,
                     equity=outcome.equity, fills=outcome.fills, alerts=outcome.alerts,
                     repro={**repro, "host": outcome.host or socket.gethostname()},
                     replace=trial.trial_id in retry, pnl_currency=outcome.pnl_currency,
-                )
-                counts["done" if outcome.status == "done" else "failed"] += 1
-                source.report(trial, dict(outcome.metrics) if outcome.status == "done" else None)
-            if mlflow is not None:
-                try:
-                    mlflow.log_trial(trial, outcome, sweep_id)
-                except Exception as exc:  # noqa: BLE001 - MLflow is optional, results are safe
-                    warnings.warn(f"MLflow logging disabled after an error: {exc}",
-                                  stacklevel=2)
-                    mlflow = None
-            reporter.trial_done(trial, outcome)
+                ) for trial, outcome in finished])  # fmt: skip
+                for trial, outcome in finished:
+                    counts["done" if outcome.status == "done" else "failed"] += 1
+                    source.report(trial, dict(outcome.metrics) if outcome.status == "done" else None)
+            for trial, outcome in finished:
+                if mlflow is not None:
+                    try:
+                        mlflow.log_trial(trial, outcome, sweep_id)
+                    except Exception as exc:  # noqa: BLE001 - MLflow is optional, results are safe
+                        warnings.warn(f"MLflow logging disabled after an error: {exc}",
+                                      stacklevel=2)
+                        mlflow = None
+                reporter.trial_done(trial, outcome)
 
         try:
             with _stop_signals():
@@ -670,8 +706,9 @@ def _finish_reporter(reporter: Any, interrupted: bool, results: str | Path) -> N
 
 def _drive(source: Any, runner: Any, record: Any, reporter: Any, workers: int,
            timeout_s: float | None) -> None:
-    """Feed the backend from the source, at most ``INFLIGHT_PER_WORKER × workers`` in flight."""
-    limit = max(1, INFLIGHT_PER_WORKER * workers)
+    """Feed the backend from the source, at most ``INFLIGHT_PER_WORKER × workers`` tasks in
+    flight (a task is one trial, or a batch of ``runner.batch_size`` trials)."""
+    limit = max(1, INFLIGHT_PER_WORKER * workers * max(1, getattr(runner, "batch_size", None) or 1))
     inflight = 0
     tick = getattr(reporter, "tick", None)
     while True:
@@ -683,9 +720,10 @@ def _drive(source: Any, runner: Any, record: Any, reporter: Any, workers: int,
             inflight += len(new)
         if inflight == 0:
             break  # nothing running and nothing more proposed
-        for trial, outcome in runner.poll(0.2):
-            inflight -= 1
-            record(trial, outcome)
+        finished = runner.poll(0.2)
+        if finished:
+            inflight -= len(finished)
+            record(finished)
         _forward_logs(runner, reporter)
         if tick is not None:
             tick(runner.running())

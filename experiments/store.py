@@ -581,16 +581,18 @@ class ResultStore:
         self.con.execute(f"COPY ({select}) TO '{_sql_str(tmp)}' (FORMAT parquet)")
         os.replace(tmp, dest)  # readers never see a half-written file
 
-    def _write_trial_parts(self, sweep_id: str, trial_id: str) -> None:
+    def _write_trial_parts(self, sweep_id: str, trial_ids: list[str]) -> None:
+        """One part file per table holding the rows of ``trial_ids`` (named by the first of them)."""
         if not self.parts:
             return
         base = parts_dir(self.path) / sweep_id
+        listing = ", ".join(f"'{_sql_str(t)}'" for t in trial_ids)
         for table in PART_TABLES:
             d = base / table
             d.mkdir(parents=True, exist_ok=True)
             self._copy_to_parquet(
                 f"SELECT * FROM {quote_ident(table)} WHERE sweep_id = '{sweep_id}' "
-                f"AND trial_id = '{trial_id}'", d / f"{trial_id}.parquet")
+                f"AND trial_id IN ({listing})", d / f"{trial_ids[0]}.parquet")
 
     def record_trial(
         self,
@@ -656,8 +658,55 @@ class ResultStore:
         Notes
         -----
         One transaction per call: every row of the trial is written, or none. The Parquet
-        parts are written after the commit.
+        parts are written after the commit. :meth:`record_trials` writes many at once.
         """
+        self.record_trials(sweep_id, [dict(
+            trial_id=trial_id, trial_index=trial_index, params=params, replicate=replicate, seed=seed,
+            status=status, wall_s=wall_s, error=error, traceback=traceback, metrics=metrics, equity=equity,
+            fills=fills, repro=repro, alerts=alerts, replace=replace, pnl_currency=pnl_currency,
+        )])  # fmt: skip
+
+    def record_trials(self, sweep_id: str, trials: list[dict[str, Any]]) -> None:
+        """Write several finished trials in one transaction, with one Parquet part per table.
+
+        Parameters
+        ----------
+        sweep_id : str
+            From :meth:`begin_sweep`.
+        trials : list of dict
+            Each with the keyword arguments of :meth:`record_trial` (``trial_id``, ``status``,
+            ``metrics``, ...).
+
+        Notes
+        -----
+        Every row of every trial is written, or none. A batch of trials (a batch-path task)
+        is stored at the cost of one: one commit and one part file per table instead of one
+        per trial. A retried trial (``replace``) keeps its own part file, so the live readers'
+        copy of its old rows is replaced too.
+        """
+        if not trials:
+            return
+        self.con.begin()
+        try:
+            for t in trials:
+                self._record_rows(sweep_id, **t)
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        shared = [t["trial_id"] for t in trials if not t.get("replace")]
+        for t in trials:
+            if t.get("replace") or len(shared) == 1:
+                self._write_trial_parts(sweep_id, [t["trial_id"]])
+        if len(shared) > 1:
+            self._write_trial_parts(sweep_id, shared)
+
+    def _record_rows(self, sweep_id: str, *, trial_id: str, trial_index: int, params: Mapping[str, Any],
+                     replicate: int, seed: int, status: str, wall_s: float, error: str | None = None,
+                     traceback: str | None = None, metrics: Mapping[str, float] | None = None, equity: Any = None,
+                     fills: Any = None, repro: Mapping[str, Any] | None = None, alerts: Any = None,
+                     replace: bool = False, pnl_currency: str | None = None) -> None:  # fmt: skip
+        """The rows of one trial, inside the caller's transaction (:meth:`record_trials`)."""
         row: dict[str, Any] = {
             "sweep_id": sweep_id, "trial_id": trial_id, "trial_index": trial_index,
             **params,
@@ -675,40 +724,33 @@ class ResultStore:
             metric_row = {"sweep_id": sweep_id, "trial_id": trial_id}
             metric_row.update({str(k): _clean_metric(v, METRIC_TYPES.get(str(k), "DOUBLE"))
                                for k, v in metrics.items()})
-        self.con.begin()
-        try:
-            if replace:
-                for table in PART_TABLES:
-                    if self._columns.get(table):
-                        self.con.execute(f"DELETE FROM {quote_ident(table)} WHERE sweep_id = ? "
-                                         "AND trial_id = ?", [sweep_id, trial_id])
-            self._ensure_columns("trials", unknown, "VARCHAR")
-            self._insert("trials", row)
-            if metric_row is not None:
-                for sql_type in ("BIGINT", "BOOLEAN", "DOUBLE"):
-                    self._ensure_columns("metrics", [c for c in metric_row if c not in ("sweep_id", "trial_id")
-                                                     and METRIC_TYPES.get(c, "DOUBLE") == sql_type], sql_type)
-                self._insert("metrics", metric_row)
-            if status == "done":
-                if equity is not None and len(equity):
-                    self._insert_arrow("equity", _arrow_rows(
-                        sweep_id, trial_id, downsample(equity, self.equity_max_rows),
-                        EQUITY_COLUMNS))
-                if fills is not None and len(fills):
-                    self._insert_arrow("fills", _arrow_rows(sweep_id, trial_id, fills,
-                                                            FILL_COLUMNS))
-                samples = _metric_samples(equity, metrics)
-                if samples is not None and len(samples):
-                    self._insert_arrow("equity_samples", _arrow_rows(sweep_id, trial_id, samples,
-                                                                     SAMPLE_COLUMNS))
-                if alerts is not None and len(alerts):
-                    self._insert_arrow("alerts", _arrow_rows(sweep_id, trial_id, alerts,
-                                                             ALERT_ROW_COLUMNS))
-            self.con.commit()
-        except BaseException:
-            self.con.rollback()
-            raise
-        self._write_trial_parts(sweep_id, trial_id)
+        if replace:
+            for table in PART_TABLES:
+                if self._columns.get(table):
+                    self.con.execute(f"DELETE FROM {quote_ident(table)} WHERE sweep_id = ? "
+                                     "AND trial_id = ?", [sweep_id, trial_id])
+        self._ensure_columns("trials", unknown, "VARCHAR")
+        self._insert("trials", row)
+        if metric_row is not None:
+            for sql_type in ("BIGINT", "BOOLEAN", "DOUBLE"):
+                self._ensure_columns("metrics", [c for c in metric_row if c not in ("sweep_id", "trial_id")
+                                                 and METRIC_TYPES.get(c, "DOUBLE") == sql_type], sql_type)
+            self._insert("metrics", metric_row)
+        if status == "done":
+            if equity is not None and len(equity):
+                self._insert_arrow("equity", _arrow_rows(
+                    sweep_id, trial_id, downsample(equity, self.equity_max_rows),
+                    EQUITY_COLUMNS))
+            if fills is not None and len(fills):
+                self._insert_arrow("fills", _arrow_rows(sweep_id, trial_id, fills,
+                                                        FILL_COLUMNS))
+            samples = _metric_samples(equity, metrics)
+            if samples is not None and len(samples):
+                self._insert_arrow("equity_samples", _arrow_rows(sweep_id, trial_id, samples,
+                                                                 SAMPLE_COLUMNS))
+            if alerts is not None and len(alerts):
+                self._insert_arrow("alerts", _arrow_rows(sweep_id, trial_id, alerts,
+                                                         ALERT_ROW_COLUMNS))
 
     def _insert_arrow(self, table: str, data: Any) -> None:
         self.con.register("_mmsim_rows", data)

@@ -120,6 +120,49 @@ def run_trial_safely(feed: Any, trial: TrialSpec, strategy_cls: type) -> TrialOu
     )
 
 
+def run_batch_safely(feed: Any, trials: list[TrialSpec], strategy_cls: type) -> list[TrialOutcome]:
+    """Run trials that share the feed and venue settings in one compiled replay.
+
+    The batch path (:func:`venues.orderbook.batch.run_glft_batch`) replays the data once for
+    all of them; a trial the path refuses, or every trial when the batch itself fails, runs
+    alone through :func:`run_trial_safely`, so a failing trial fails alone.
+
+    Parameters
+    ----------
+    feed : Feed
+    trials : list of TrialSpec
+        Trials with equal :func:`venues.orderbook.batch.batch_key` and extras.
+    strategy_cls : type
+
+    Returns
+    -------
+    list of TrialOutcome
+        One per trial, in order; ``wall_s`` of a batched trial is its share of the batch.
+    """
+    from venues.orderbook.batch import BatchUnsupported, run_glft_batch
+
+    t0 = time.perf_counter()
+    try:
+        results = run_glft_batch(feed, [t.venue for t in trials], [t.strategy for t in trials], trials[0].extras)
+    except BatchUnsupported:
+        return [run_trial_safely(feed, t, strategy_cls) for t in trials]
+    except Exception:  # noqa: BLE001 - rerun one by one: each trial gets its own outcome
+        return [run_trial_safely(feed, t, strategy_cls) for t in trials]
+    wall = (time.perf_counter() - t0) / len(trials)
+    out = []
+    for trial, result in zip(trials, results, strict=True):
+        if isinstance(result, Exception):
+            out.append(TrialOutcome(trial_id=trial.trial_id, status="failed", wall_s=wall, error=error_text(result),
+                                    traceback="".join(traceback.format_exception(result)), host=_HOST))  # fmt: skip
+            continue
+        out.append(TrialOutcome(
+            trial_id=trial.trial_id, status="done", metrics={str(k): float(v) for k, v in result.metrics.items()},
+            wall_s=wall, equity=result.equity, fills=result.fills, host=_HOST, alerts=result.alerts,
+            pnl_currency=result.pnl_currency or None,
+        ))  # fmt: skip
+    return out
+
+
 def init_worker(ctx: WorkerContext, *, ignore_sigint: bool = True) -> None:
     """Prepare this process to run trials: import paths, strategy class, feed (once).
 
@@ -227,3 +270,8 @@ def init_worker_gpu(ctx: WorkerContext, gpu_handle: Any = None) -> None:
 def run_one(trial: TrialSpec) -> TrialOutcome:
     """Run one trial in a worker prepared by :func:`init_worker`."""
     return run_trial_safely(_STATE["feed"], trial, _STATE["strategy_cls"])
+
+
+def run_batch(trials: list[TrialSpec]) -> list[TrialOutcome]:
+    """Run a batch of trials in a worker prepared by :func:`init_worker` (:func:`run_batch_safely`)."""
+    return run_batch_safely(_STATE["feed"], trials, _STATE["strategy_cls"])

@@ -8,6 +8,13 @@ and the trial ends ``failed`` with ``TimeoutError: trial exceeded N s``. A worke
 (segfault, ``os._exit``, killed by the OOM killer) fails its trial with the exit code and is
 replaced; the sweep goes on.
 
+**Batches.** Trials the batch path supports (the builtin GLFT quoter on a plain order-book
+venue, :func:`venues.orderbook.batch.batch_unsupported`) that share their venue settings are
+sent as one task of up to ``batch_size`` trials: the worker replays the data once for all of
+them (:func:`experiments.worker.run_batch`); each trial still gets its own outcome, and a trial
+that fails fails alone. A batch's time limit is ``timeout_s`` times its size; a worker that
+dies fails the trials of its batch. Other trials are one task each.
+
 **In-process mode.** With one worker and no timeout the trials run in the parent itself, one
 per :meth:`LocalBackend.poll`: no worker start-up (about a second of imports and Numba cache
 loading), the feed the parent already loaded is reused. A timeout needs a process to stop, so
@@ -32,6 +39,8 @@ from experiments.worker import (
     WorkerContext,
     error_text,
     init_worker_gpu,
+    run_batch,
+    run_batch_safely,
     run_one,
     run_trial_safely,
     worker_strategy,
@@ -40,6 +49,36 @@ from experiments.worker import (
 __all__ = ["LocalBackend"]
 
 MP_START_METHOD = "spawn"
+
+MAX_BATCH = 64
+"""Largest automatic batch: beyond it the shared replay saves little and a lost worker loses more."""
+BATCH_RESULT_BYTES = 512 * 2**20
+"""Memory the results of one automatic batch may take (equity curves dominate: ~64 B per 100 ms)."""
+
+
+def auto_batch_size(span_s: float, workers: int, n_trials: int | None = None) -> int:
+    """Trials per batch when ``[sweep] batch_size`` is not set.
+
+    Parameters
+    ----------
+    span_s : float
+        Recorded span of the data, seconds (sizes the per-trial results: an equity row every
+        100 ms, ~64 bytes with its sample).
+    workers : int
+        Worker processes; a known trial count is split so that every worker gets a batch.
+    n_trials : int or None
+        Trials to run, when known.
+
+    Returns
+    -------
+    int
+        ``min(MAX_BATCH, BATCH_RESULT_BYTES / per-trial bytes, ceil(n_trials / workers))``, at least 1.
+    """
+    per_trial = max(span_s, 1.0) * 10 * 64
+    size = min(MAX_BATCH, int(BATCH_RESULT_BYTES // per_trial))
+    if n_trials:
+        size = min(size, -(-n_trials // max(1, workers)))
+    return max(1, size)
 
 
 def _fmt_s(x: float) -> str:
@@ -65,18 +104,21 @@ class LocalBackend:
     """
 
     def __init__(self, feed: Any = None, strategy_cls: type | None = None,
-                 in_process: bool | None = None):
+                 in_process: bool | None = None, batch_size: int | None = None):
         self._feed = feed
         self._strategy_cls = strategy_cls
         self._in_process = in_process
+        self.batch_size = batch_size
+        """Trials per batch task (``None``: :func:`auto_batch_size` at :meth:`start`; 1: no batches)."""
+        self._pending: dict[tuple, list[TrialSpec]] = {}
         self._pool: Any = None
         self._ctx: WorkerContext | None = None
         self._workers = 1
         self._gpu: Any = None
-        self._futures: dict[Any, tuple[TrialSpec, float | None]] = {}
+        self._futures: dict[Any, tuple[list[TrialSpec], float | None]] = {}
         self._started_at: dict[Any, float] = {}
-        self._queue: deque[TrialSpec] = deque()
-        self._current: tuple[TrialSpec, float] | None = None
+        self._queue: deque[list[TrialSpec]] = deque()
+        self._current: tuple[list[TrialSpec], float] | None = None
         self._log_queue: Any = None
 
     # -- protocol -------------------------------------------------------------------------
@@ -84,6 +126,45 @@ class LocalBackend:
     def start(self, ctx: WorkerContext, workers: int, gpu: Any = None) -> None:
         """Remember the context; the pool itself starts at the first pool submission."""
         self._ctx, self._workers, self._gpu = ctx, max(1, int(workers)), gpu
+        if self.batch_size is None:
+            ev = getattr(self._feed, "events", None)
+            span = (int(ev["ts_local_ns"][-1]) - int(ev["ts_local_ns"][0])) / 1e9 if ev is not None and ev.size else 0.0
+            self.batch_size = auto_batch_size(span, self._workers)
+
+    def _batch_key(self, trial: TrialSpec) -> tuple | None:
+        """Key of the batch ``trial`` may join (``None``: it runs alone)."""
+        if (self.batch_size or 1) <= 1 or getattr(self._feed, "meta", None) is None or self._strategy_cls is None:
+            return None
+        from venues.orderbook.batch import batch_key, batch_unsupported
+
+        try:
+            if batch_unsupported(self._feed, trial.venue, self._strategy_cls, trial.extras) is not None:
+                return None
+        except Exception:  # noqa: BLE001 - a config the venue rejects fails in its own trial
+            return None
+        return (batch_key(trial.venue), repr(sorted(trial.extras.items())))
+
+    def _flush(self) -> None:
+        """Send the pending batchable trials, split evenly into batches of at most ``batch_size``."""
+        size = max(1, self.batch_size or 1)
+        for (_, timeout_s), trials in self._pending.items():
+            n_chunks = max(-(-len(trials) // size), min(self._workers, len(trials)))
+            step = -(-len(trials) // n_chunks)
+            for i in range(0, len(trials), step):
+                self._schedule(trials[i : i + step], timeout_s)
+        self._pending.clear()
+
+    def _schedule(self, trials: list[TrialSpec], timeout_s: float | None) -> None:
+        if self._use_in_process(timeout_s):
+            self._queue.append(trials)
+            return
+        self._ensure_pool()
+        limit = None if timeout_s is None else timeout_s * len(trials)
+        if len(trials) == 1:
+            fut = self._pool.schedule(run_one, args=(trials[0],), timeout=limit)
+        else:
+            fut = self._pool.schedule(run_batch, args=(trials,), timeout=limit)
+        self._futures[fut] = (trials, limit)
 
     def _ensure_pool(self) -> None:
         if self._pool is not None:
@@ -118,16 +199,19 @@ class LocalBackend:
         return bool(self._in_process) and timeout_s is None
 
     def submit(self, trial: TrialSpec, timeout_s: float | None = None) -> None:
-        """Queue ``trial``; with ``timeout_s`` a longer run ends ``failed`` (pool mode)."""
-        if self._use_in_process(timeout_s):
-            self._queue.append(trial)
-            return
-        self._ensure_pool()
-        fut = self._pool.schedule(run_one, args=(trial,), timeout=timeout_s)
-        self._futures[fut] = (trial, timeout_s)
+        """Queue ``trial``; with ``timeout_s`` a longer run ends ``failed`` (pool mode).
 
-    def _run_here(self) -> tuple[TrialSpec, TrialOutcome]:
-        trial = self._queue.popleft()
+        A trial that may join a batch waits for the next :meth:`poll`, which sends the
+        pending ones in batches.
+        """
+        key = self._batch_key(trial)
+        if key is not None:
+            self._pending.setdefault((key, timeout_s), []).append(trial)
+            return
+        self._schedule([trial], timeout_s)
+
+    def _run_here(self) -> list[tuple[TrialSpec, TrialOutcome]]:
+        trials = self._queue.popleft()
         if self._strategy_cls is None:
             assert self._ctx is not None
             self._strategy_cls = worker_strategy(self._ctx)
@@ -140,16 +224,19 @@ class LocalBackend:
             gpu.install(self._gpu.worker_handle() if self._gpu is not None else None)
             self._feed = load_feed(self._ctx.data, cache_dir=self._ctx.cache_dir,
                                    mmap=self._ctx.mmap)
-        self._current = (trial, time.monotonic())
+        self._current = (trials, time.monotonic())
         try:
-            return trial, run_trial_safely(self._feed, trial, self._strategy_cls)
+            if len(trials) == 1:
+                return [(trials[0], run_trial_safely(self._feed, trials[0], self._strategy_cls))]
+            return list(zip(trials, run_batch_safely(self._feed, trials, self._strategy_cls), strict=True))
         finally:
             self._current = None
 
     def poll(self, timeout_s: float) -> list[tuple[TrialSpec, TrialOutcome]]:
-        """Finished trials; in-process mode runs (at most) one queued trial now."""
+        """Finished trials; in-process mode runs (at most) one queued trial or batch now."""
+        self._flush()
         if self._queue:
-            return [self._run_here()]
+            return self._run_here()
         if not self._futures:
             return []
         self._note_running()
@@ -157,9 +244,9 @@ class LocalBackend:
                           return_when=cf.FIRST_COMPLETED)
         out = []
         for fut in done:
-            trial, limit = self._futures.pop(fut)
+            trials, limit = self._futures.pop(fut)
             self._started_at.pop(fut, None)
-            out.append((trial, self._outcome(trial, fut, limit)))
+            out.extend(self._outcomes(trials, fut, limit))
         self._note_running()
         out.sort(key=lambda p: p[0].index)
         return out
@@ -171,41 +258,38 @@ class LocalBackend:
                 self._started_at[fut] = now
 
     @staticmethod
-    def _outcome(trial: TrialSpec, fut: Any, limit: float | None) -> TrialOutcome:
+    def _outcomes(trials: list[TrialSpec], fut: Any, limit: float | None) -> list[tuple[TrialSpec, TrialOutcome]]:
+        """Outcomes of a finished task: its trials' own, or the task's failure for each of them."""
         from pebble import ProcessExpired
 
+        what = "trial" if len(trials) == 1 else f"batch of {len(trials)} trials"
         try:
-            return fut.result()
+            result = fut.result()
+            return list(zip(trials, result if isinstance(result, list) else [result], strict=True))
         except cf.TimeoutError:
-            return TrialOutcome(trial_id=trial.trial_id, status="failed",
-                                wall_s=float(limit or 0.0),
-                                error=f"TimeoutError: trial exceeded {_fmt_s(limit or 0.0)} s")
+            error, wall = f"TimeoutError: {what} exceeded {_fmt_s(limit or 0.0)} s", float(limit or 0.0)
+            tb = None
         except ProcessExpired as exc:
-            return TrialOutcome(
-                trial_id=trial.trial_id, status="failed",
-                error=f"ProcessExpired: worker process died (exit code {exc.exitcode})",
-            )
+            error, wall, tb = f"ProcessExpired: worker process died (exit code {exc.exitcode})", 0.0, None
         except cf.CancelledError:
-            return TrialOutcome(trial_id=trial.trial_id, status="failed",
-                                error="CancelledError: trial cancelled")
+            error, wall, tb = f"CancelledError: {what} cancelled", 0.0, None
         except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result, a broken pool
-            return TrialOutcome(
-                trial_id=trial.trial_id, status="failed", error=error_text(exc),
-                traceback="".join(traceback.format_exception(exc)),
-            )
+            error, wall, tb = error_text(exc), 0.0, "".join(traceback.format_exception(exc))
+        return [(t, TrialOutcome(trial_id=t.trial_id, status="failed", wall_s=wall, error=error, traceback=tb))
+                for t in trials]  # fmt: skip
 
     def running(self) -> list[tuple[TrialSpec, float]]:
         """Trials running now with their start time (``time.monotonic()``), by trial index."""
         if self._current is not None:
-            return [self._current]
+            return [(t, self._current[1]) for t in self._current[0]]
         self._note_running()
-        out = [(self._futures[f][0], t0) for f, t0 in self._started_at.items()
-               if f in self._futures]
+        out = [(t, t0) for f, t0 in self._started_at.items() if f in self._futures for t in self._futures[f][0]]
         return sorted(out, key=lambda p: p[0].index)
 
     def cancel_all(self) -> None:
         """Drop queued trials and stop the workers running trials (nothing is waited for)."""
         self._queue.clear()
+        self._pending.clear()
         for fut in list(self._futures):
             fut.cancel()
         self._futures.clear()
