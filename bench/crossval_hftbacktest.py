@@ -95,22 +95,7 @@ ALIGNED_OPTIONS = {
     "tie_order": "data_first",
     "fill_rule": "no_partial_fill",
     "own_impact": False,
-}
-"""hftbacktest's modelling choices as mmsim ``[venue]`` keys (used where mmsim has the key)."""
-
-WHY = {
-    "input": "mmsim's binance_ws loader drops the depth diffs older than the REST snapshot (Binance's "
-    "local-book procedure), so its run starts at a later first row and the 100 ms decision grid is "
-    "offset (by 24 ms on BTCUSDT); it removes the recorder's clock skew with one offset for the whole "
-    "feed (1.5236 s on the ETHUSDT pair) where hftbacktest's converter uses one per file (1.5222 s for "
-    "ethusdt_20240718), shifting the first file's feed latency by 1.4 ms. Every quote is then decided on "
-    "a slightly different book and the fills drift apart; on the converted npz the defaults alone "
-    "give the fill_match shown",
-    "timeline": "two",
-    "feed_latency_ms": None,
-    "tie_order": "data_first",
-    "fill_rule": "no_partial_fill",
-    "own_impact": False,
+    "queue_below_zero": "allow",
 }
 """hftbacktest's modelling choices as mmsim ``[venue]`` keys (used where mmsim has the key)."""
 
@@ -126,6 +111,9 @@ WHY = {
     "matched before them (stamps are truncated); hftbacktest applies the rows first",
     "fill_rule": "mmsim default partial_fill: the print's excess over the queue fills us in lots "
     "and is used up; hftbacktest's NoPartialFillExchange fills the order whole",
+    "queue_below_zero": "mmsim default clamp: a cancel never puts the queue estimate below 0; hftbacktest's "
+    "ProbQueueModel lets it go negative and then evaluates f(front) there (prob_log: p > 1 moves the order "
+    "back, front <= -1 puts it at the back of the level)",
     "feed_latency_ms": "feed latency source",
     "own_impact": "own market impact",
 }
@@ -366,7 +354,8 @@ def run_one(name: str, queue: str, arrays, feeds: dict, modes, timing: bool) -> 
     return rows
 
 
-OTHER_CHOICE = {"timeline": "local", "tie_order": "orders_first", "fill_rule": "partial_fill"}
+OTHER_CHOICE = {"timeline": "local", "tie_order": "orders_first", "fill_rule": "partial_fill",
+                "queue_below_zero": "clamp"}  # fmt: skip
 """mmsim's alternative to each of hftbacktest's choices (for :func:`sensitivity`)."""
 
 
@@ -376,7 +365,7 @@ def sensitivity(feed, queue, hbt_keys, tick, lot, qty) -> list[dict]:
     out = []
     have = venue_fields()
     for key, other in OTHER_CHOICE.items():
-        if key not in have:
+        if key not in have or (key == "queue_below_zero" and queue == "risk_averse"):  # no effect there
             continue
         v = mmsim_venue(tick, lot, queue, {**ALIGNED_OPTIONS, key: other})
         mm = run_mmsim(feed, v, qty)
@@ -393,7 +382,7 @@ def explain_default(name, queue, feeds, venue, hbt_keys, tick, lot, qty) -> list
     out = []
     base = {k: getattr(venue, k) for k in ALIGNED_OPTIONS if hasattr(venue, k)}
     for key, want in ALIGNED_OPTIONS.items():
-        if key not in base or base[key] == want:
+        if key not in base or base[key] == want or (key == "queue_below_zero" and queue == "risk_averse"):
             continue
         v = mmsim_venue(tick, lot, queue, {key: want})
         mm = run_mmsim(feeds["default"], v, qty)

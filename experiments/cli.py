@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sweep", help="run every trial of a sweep file into DuckDB")
     s.add_argument("config", metavar="CONFIG", help="sweep TOML file")
     s.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="worker processes (default: [sweep] workers; 0 = all cores)")
+                   help="worker processes (default: [sweep] workers; 0 = chosen from the trial "
+                        "count and a pilot timing of one trial, at most one per core)")
     s.add_argument("--results", default=None, metavar="PATH",
                    help="DuckDB file to write (default: [sweep] results)")
     s.add_argument("--plain", action="store_true",
@@ -69,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     rs.add_argument("--sweep-id", default=None, metavar="ID",
                     help="sweep to resume (default: the latest one not done)")
     rs.add_argument("--workers", type=int, default=None, metavar="N",
-                    help="worker processes (default: [sweep] workers; 0 = all cores)")
+                    help="worker processes (default: [sweep] workers; 0 = chosen from the trial "
+                         "count and a pilot timing of one trial, at most one per core)")
     rs.add_argument("--backend", choices=_backend_names(), default=None,
                     help="where trials run (default: [sweep] backend, else local)")
     rs.add_argument("--plain", action="store_true",
@@ -347,9 +349,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise ConfigError(args.config, [f"--workers {args.workers}: must be >= 0"])
     results = Path(args.results if args.results is not None else spec.sweep.results_path)
     _check_results_path(args.config, results)
-    workers = resolve_workers(args.workers, spec)
     feed = _load_feed(spec)  # may raise: still nothing written
     _data_problems(spec, feed)  # printed once (the sweep stores them in `warnings`)
+    workers = resolve_workers(args.workers, spec, feed=feed, backend=args.backend,
+                              report=lambda line: print(line, flush=True))
     return _run_and_summarise(spec, args, results, workers, feed, None)
 
 
@@ -500,8 +503,9 @@ def _cmd_resume(args: argparse.Namespace) -> int:
         raise ConfigError(results, [f"--workers {args.workers}: must be >= 0"])
     spec = spec_from_stored(info, max_trials=_max_trials(args))
     _check_data_unchanged(results, info, spec)
-    workers = resolve_workers(args.workers, spec)
     feed = _load_feed(spec)
+    workers = resolve_workers(args.workers, spec, feed=feed, backend=args.backend,
+                              report=lambda line: print(line, flush=True))
     print(f"resuming sweep {info['sweep_id']} ({info['name']}, status {info['status']}) "
           f"of {info['config_path']}", flush=True)
     for m in spec.user_modules:

@@ -26,15 +26,8 @@ from typing import Any
 
 import attrs
 
-from experiments.config import (
-    DIRECTIONS,
-    METHODS,
-    SweepSection,
-    _field_types,
-    _is_sequence_type,
-    _strip_optional,
-    _sweepable,
-)
+from experiments.config.fields import _field_types, _is_sequence_type, _strip_optional, _sweepable
+from experiments.config.schema import DIRECTIONS, METHODS, SweepSection
 
 __all__ = ["SCHEMA_DIALECT", "config_json_schema"]
 

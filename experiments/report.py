@@ -13,12 +13,15 @@ so it also works while a sweep is writing it) and writes into ``out``:
     metadata; a heat-map of the objective over two swept parameters (a ``<select>`` picks
     the pair); desk equity and inventory curves of the top trials; the distribution of the
     objective; the PnL waterfall of the top trials (spread capture → fees → slippage →
-    bribes → funding → net); risk alerts on a timeline; the overfitting checks of
+    bribes → funding → net); for a sweep with a ``[chain]`` table, the inclusion probability
+    against the bribe (:func:`inclusion_section`: the curve fitted on the recorded fee data drawn
+    over the binned recorded points, or the configured logistic curve); risk alerts on a
+    timeline; the overfitting checks of
     :func:`experiments.overfit.sweep_overfitting_report`; and a table of all trials,
     sortable by clicking a column header.
 ``*.png``
     The same charts as files (``heatmap_<i>_<a>__<b>.png``, ``curves.png``,
-    ``objective_hist.png``, ``waterfall.png``, ``alerts.png``).
+    ``objective_hist.png``, ``waterfall.png``, ``inclusion_<i>.png``, ``alerts.png``).
 
 The output is deterministic for a given results file: no time stamps other than the sweep's
 own, fixed figure sizes and DPI, PNGs written without the ``Software`` metadata entry, trials
@@ -40,13 +43,15 @@ import itertools
 import json
 import math
 import re
+import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["ReportError", "TOP_N", "build_report", "pnl_on_clock", "pnl_series_1s", "waterfall_rows"]
+__all__ = ["ReportError", "TOP_N", "build_report", "inclusion_section", "pnl_on_clock", "pnl_series_1s",
+           "waterfall_rows"]
 
 TOP_N = 5
 """Number of top trials whose curves and waterfalls are shown at first."""
@@ -496,6 +501,275 @@ def _waterfall_png(rows: Sequence[tuple[str, list[tuple[str, str, float]]]], cur
     return _png(fig)
 
 
+# -- inclusion probability vs bribe (sweeps with a [chain] table; issue 15) ----------------------
+
+INCLUSION_BINS = 10
+"""Bribe bins (quantiles of the recorded rows) of the inclusion section, as ``python -m venues.inclusion``."""
+_P_SHOWN = 0.999  # the x axis ends a little past where the curve (and the data) reach this
+_POINTS_LABEL = "recorded, binned (bar: bin; dot: its rows' mean bribe, area ∝ rows)"
+
+
+def _chain_params(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The sweep file's ``[chain]`` table and each trial's resolved chain settings.
+
+    A trial's value of chain field ``x`` is its parameter ``chain_x`` (the column name when
+    another table has a field of the same name) or ``x``, from the trial's ``params`` JSON (its
+    own columns, whatever other sweeps of the file used); failing that the file's scalar value,
+    then the :class:`venues.chain.ChainConfig` default. Relative paths from the file resolve
+    against the sweep file's folder, as :func:`experiments.config.load_sweep` does.
+    """
+    try:
+        raw = tomllib.loads(data["sweep"].get("config_toml") or "")
+    except (tomllib.TOMLDecodeError, TypeError):
+        return {}, []
+    table = raw.get("chain")
+    if not isinstance(table, dict):
+        return {}, []
+    import attrs
+
+    from venues.chain import ChainConfig
+
+    fields = attrs.fields_dict(ChainConfig)
+    base = Path(str(data["sweep"].get("config_path") or ".")).parent
+    names = ("inclusion", "inclusion_a", "inclusion_b", "fee_data_path", "competitor_fee_scale")
+    out = []
+    for t in data["trials"]:
+        try:
+            params = json.loads(t.get("params") or "{}")
+        except (TypeError, ValueError):
+            params = {}
+        params = params if isinstance(params, dict) else {}
+        row = {"trial_id": t.get("trial_id")}
+        for n in names:
+            if f"chain_{n}" in params:
+                v = params[f"chain_{n}"]
+            elif n in params:
+                v = params[n]
+            elif n in table and not isinstance(table[n], list | dict):
+                v = table[n]
+                if n == "fee_data_path" and isinstance(v, str):
+                    v = str((base / v).resolve())
+            else:
+                v = fields[n].default
+            row[n] = v
+        out.append(row)
+    return table, out
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+def _x_end(a: float, b: float, *more: float) -> float:
+    """End of the x axis: 25 % past where p(x) reaches :data:`_P_SHOWN` (and past ``more``)."""
+    x = (_logit(_P_SHOWN) - a) / b if b > 0 else 0.0
+    x = max([x, *more, 0.0])
+    return 1.25 * x if x > 0 else 1.0
+
+
+def _fit_entry(path: str | None, scales: Mapping[float, list[str]]) -> dict[str, Any]:
+    """The fit on one fee-data file and its binned recorded points, for each fee scale used."""
+    import hashlib
+
+    from venues.chain import DEFAULT_FEE_DATA, load_fee_data
+    from venues.inclusion import fit_inclusion_model, inclusion_curve, inclusion_dataset_from_blocks
+
+    shown = str(path) if path is not None else f"{DEFAULT_FEE_DATA} (bundled default)"
+    entry: dict[str, Any] = {"source": shown, "error": None}
+    try:
+        file = Path(path) if path is not None else DEFAULT_FEE_DATA
+        if file.is_file():
+            entry["sha256"] = hashlib.sha256(file.read_bytes()).hexdigest()
+        txs = load_fee_data(path)
+        ds = inclusion_dataset_from_blocks(txs, fee="effective")
+        fit = fit_inclusion_model(ds.bribes, ds.included)
+        bins = inclusion_curve(ds, fit, INCLUSION_BINS)
+    except Exception as exc:  # noqa: BLE001 - a missing/invalid file or fitting library: said on the page
+        entry["error"] = f"{type(exc).__name__}: {exc}"
+        return entry
+    blocks = sorted(ds.marginal)
+    entry.update(
+        a=fit.a, b=fit.b, n=fit.n, n_included=fit.n_included, log_likelihood=fit.log_likelihood,
+        method=fit.method, n_blocks=len(blocks), first_block=blocks[0], last_block=blocks[-1],
+        n_txs=int(len(txs)), unit=ds.unit,
+        bins=[{"lo": float(r["lo"]), "hi": float(r["hi"]), "n": int(r["n"]),
+               "empirical": float(r["empirical"]), "fitted": float(r["fitted"]),
+               "mean_bribe": float(r["mean_bribe"])} for r in bins],
+        scales=[{"k": float(k), "b": fit.b / float(k), "modes": ", ".join(m)} for k, m in sorted(scales.items())],
+    )
+    return entry
+
+
+def inclusion_section(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the report's inclusion section shows for a loaded sweep; ``None`` without ``[chain]``.
+
+    Trials whose chain used ``inclusion = "fitted"`` or ``"auction"`` are grouped by fee-data
+    file and ``competitor_fee_scale``; each file is fitted here exactly as the chain fits it at
+    trial start (:meth:`venues.chain.Chain.fitted_model`: :func:`venues.chain.load_fee_data`,
+    :func:`venues.inclusion.inclusion_dataset_from_blocks` with ``fee="effective"``,
+    :func:`venues.inclusion.fit_inclusion_model`) and binned by
+    :func:`venues.inclusion.inclusion_curve` (:data:`INCLUSION_BINS` quantile bins, the table
+    ``python -m venues.inclusion`` prints). With a fee scale ``k`` the chain sees recorded fees
+    × ``k``, i.e. ``p(x) = 1/(1 + exp(−(a + (b/k)·x)))``. Trials with ``inclusion = "logistic"``
+    are grouped by their configured ``(inclusion_a, inclusion_b)`` (bribe in quote units per
+    transaction; no data behind them).
+
+    Parameters
+    ----------
+    data : mapping
+        The loaded sweep (``_load``): ``sweep`` (its ``config_toml`` and ``config_path``) and
+        ``trials`` (their ``params`` JSON).
+
+    Returns
+    -------
+    dict or None
+        ``{"fits": [...], "configured": [...]}``: per fee-data file its ``source``, ``sha256``,
+        ``a``, ``b`` (per gwei/gas of effective priority fee), ``n`` rows, ``n_blocks``,
+        ``bins`` (``lo``, ``hi`` in gwei/gas, ``n``, ``empirical``, ``fitted``), ``scales`` (each
+        ``k`` with the slope ``b/k`` the chain used and the inclusion modes of its trials), or an
+        ``error`` text when the file cannot be read or fitted now; per configured curve ``a``,
+        ``b`` and ``n_trials``. ``None`` when the sweep file has no ``[chain]`` table.
+    """
+    table, rows = _chain_params(data)
+    if not table and not rows:
+        return None
+    fitted: dict[str | None, dict[float, dict[str, int]]] = {}
+    configured: dict[tuple[float, float], int] = {}
+    for r in rows:
+        mode = str(r["inclusion"])
+        if mode in ("fitted", "auction"):
+            k = _num(r["competitor_fee_scale"])
+            modes = fitted.setdefault(r["fee_data_path"], {}).setdefault(k if math.isfinite(k) else 1.0, {})
+            modes[mode] = modes.get(mode, 0) + 1
+        else:
+            key = (_num(r["inclusion_a"]), _num(r["inclusion_b"]))
+            configured[key] = configured.get(key, 0) + 1
+    fits = []
+    for path in sorted(fitted, key=lambda p: (p is not None, str(p))):
+        scales = {k: [f"inclusion = {m!r} ({c} trial{'s' if c != 1 else ''})" for m, c in sorted(ms.items())]
+                  for k, ms in fitted[path].items()}
+        fits.append(_fit_entry(path, scales))
+    conf = [{"a": a, "b": b, "n_trials": n} for (a, b), n in sorted(configured.items())]
+    return {"fits": fits, "configured": conf}
+
+
+def _inclusion_png(entry: Mapping[str, Any]) -> bytes:
+    """The fitted curve over the binned recorded points (one colour per fee scale)."""
+    from venues.inclusion import inclusion_probability_array
+
+    fig = _figure(8.0, 4.6)
+    ax = fig.add_subplot()
+    cmap = _cmap("tab10")
+    bins = entry["bins"]
+    x_end = 0.0
+    for i, sc in enumerate(entry["scales"]):
+        k, b = sc["k"], sc["b"]
+        low = [r["hi"] * k for r in bins if r["empirical"] < _P_SHOWN]
+        end = min(_x_end(entry["a"], b, *low), bins[-1]["hi"] * k) if bins else _x_end(entry["a"], b)
+        x_end = max(x_end, end)
+        xs = np.linspace(0.0, end, 400)
+        lab = f"fit: a = {entry['a']:.4f}, b = {b:.4f}" + (f" (fees × {k:g})" if k != 1.0 else "")
+        ax.plot(xs, inclusion_probability_array(xs, entry["a"], b), color=cmap(i % 10), lw=1.8, label=_t(lab))
+        total = max(1, sum(r["n"] for r in bins))
+        for j, r in enumerate(bins):
+            lo, hi = r["lo"] * k, min(r["hi"] * k, end)
+            if lo >= end:
+                continue
+            ax.hlines(r["empirical"], lo, hi, color=cmap(i % 10), lw=3, alpha=0.35)
+            ax.scatter([r["mean_bribe"] * k], [r["empirical"]], s=20 + 400 * r["n"] / total, color=cmap(i % 10),
+                       edgecolor="black", linewidth=0.5, zorder=3,
+                       label=_POINTS_LABEL if i == 0 and j == 0 else None)
+    ax.set_xlim(0.0, x_end if x_end > 0 else 1.0)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel("bribe x: effective priority fee (tip + coinbase transfer per gas), gwei/gas")
+    ax.set_ylabel("P(included)")
+    ax.set_title(_t(f"inclusion vs bribe, fitted on {Path(entry['source'].split(' (')[0]).name}"))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return _png(fig)
+
+
+def _inclusion_fig(entry: Mapping[str, Any]) -> dict[str, Any]:
+    from venues.inclusion import inclusion_probability_array
+
+    colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+    traces: list[dict[str, Any]] = []
+    bins = entry["bins"]
+    x_end = 0.0
+    for i, sc in enumerate(entry["scales"]):
+        k, b, c = sc["k"], sc["b"], colors[i % len(colors)]
+        low = [r["hi"] * k for r in bins if r["empirical"] < _P_SHOWN]
+        end = min(_x_end(entry["a"], b, *low), bins[-1]["hi"] * k) if bins else _x_end(entry["a"], b)
+        x_end = max(x_end, end)
+        xs = np.linspace(0.0, end, 200)
+        name = f"fit: a = {entry['a']:.4f}, b = {b:.4f}" + (f" (fees × {k:g})" if k != 1.0 else "")
+        traces.append({"type": "scatter", "mode": "lines", "name": _label(name), "line": {"color": c, "width": 2},
+                       "x": np.round(xs, 6).tolist(),
+                       "y": np.round(inclusion_probability_array(xs, entry["a"], b), 6).tolist(),
+                       "hovertemplate": "x=%{x:.4g} gwei/gas<br>p=%{y:.4f}<extra>fit</extra>"})
+        seg_x: list[float | None] = []
+        seg_y: list[float | None] = []
+        mid_x, mid_y, text, size = [], [], [], []
+        total = max(1, sum(r["n"] for r in bins))
+        for r in bins:
+            lo, hi = r["lo"] * k, r["hi"] * k
+            if lo >= end:
+                continue
+            seg_x += [lo, min(hi, end), None]
+            seg_y += [r["empirical"], r["empirical"], None]
+            mid_x.append(r["mean_bribe"] * k)
+            mid_y.append(r["empirical"])
+            text.append(f"bribe {lo:.4g}–{hi:.4g} gwei/gas (mean {r['mean_bribe'] * k:.4g}): {r['n']} rows, "
+                        f"observed {r['empirical']:.3f}, fitted {r['fitted']:.3f}")
+            size.append(6 + 30 * math.sqrt(r["n"] / total))
+        traces.append({"type": "scatter", "mode": "lines", "x": seg_x, "y": seg_y, "showlegend": False,
+                       "hoverinfo": "skip", "line": {"color": c, "width": 6}, "opacity": 0.35})
+        traces.append({"type": "scatter", "mode": "markers", "name": "recorded, binned", "x": mid_x, "y": mid_y,
+                       "text": text, "marker": {"color": c, "size": size, "line": {"color": "black", "width": 0.5}},
+                       "hovertemplate": "%{text}<extra></extra>"})
+    layout = {**_LAYOUT, "height": 420,
+              "title": {"text": _label(f"inclusion vs bribe, fitted on {Path(entry['source'].split(' (')[0]).name}")},
+              "xaxis": {"title": {"text": "bribe: effective priority fee, gwei/gas"},
+                        "range": [0.0, x_end if x_end > 0 else 1.0]},
+              "yaxis": {"title": {"text": "P(included)"}, "range": [-0.03, 1.03]}}
+    return {"data": traces, "layout": layout}
+
+
+def _configured_png(conf: Sequence[Mapping[str, Any]]) -> bytes:
+    from venues.inclusion import inclusion_probability_array
+
+    end = max(_x_end(c["a"], c["b"]) for c in conf)
+    xs = np.linspace(0.0, end, 400)
+    fig = _figure(8.0, 4.0)
+    ax = fig.add_subplot()
+    for c in conf:
+        ax.plot(xs, inclusion_probability_array(xs, c["a"], c["b"]), lw=1.8,
+                label=_t(f"a = {c['a']:g}, b = {c['b']:g} ({c['n_trials']} trials)"))
+    ax.set_xlim(0.0, end)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel("bribe, quote units per transaction")
+    ax.set_ylabel("P(included)")
+    ax.set_title('configured inclusion (inclusion = "logistic"): not fitted, no recorded data')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return _png(fig)
+
+
+def _configured_fig(conf: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    from venues.inclusion import inclusion_probability_array
+
+    end = max(_x_end(c["a"], c["b"]) for c in conf)
+    xs = np.linspace(0.0, end, 200)
+    traces = [{"type": "scatter", "mode": "lines", "x": np.round(xs, 6).tolist(),
+               "y": np.round(inclusion_probability_array(xs, c["a"], c["b"]), 6).tolist(),
+               "name": _label(f"a = {c['a']:g}, b = {c['b']:g} ({c['n_trials']} trials)"),
+               "hovertemplate": "bribe %{x:.4g}<br>p=%{y:.4f}<extra></extra>"} for c in conf]
+    layout = {**_LAYOUT, "height": 360, "title": {"text": "configured inclusion (logistic): not fitted"},
+              "xaxis": {"title": {"text": "bribe, quote units per transaction"}, "range": [0.0, end]},
+              "yaxis": {"title": {"text": "P(included)"}, "range": [-0.03, 1.03]}}
+    return {"data": traces, "layout": layout}
+
+
 # -- interactive figures (Plotly JSON; drawn by the inlined plotly.js) ----------------------------
 
 
@@ -927,6 +1201,26 @@ def build_report(results: str | Path, out: str | Path, sweep_id: str | None = No
         ctx["waterfall_note"] = ("no cost breakdown: the metrics table has no cost_* columns for this sweep "
                                  "(recorded by newer mmsim versions).")
 
+    ctx["inclusion"] = None
+    section = inclusion_section(data)
+    if section is not None:
+        figs["inclusion"] = []
+        for i, entry in enumerate(section["fits"]):
+            entry["png"] = entry["plot"] = None
+            if entry["error"] is None and entry["bins"]:
+                name = f"inclusion_{i}.png"
+                charts[name] = _inclusion_png(entry)
+                entry["png"] = _b64png(charts[name], name, f"inclusion probability vs bribe, fit on {entry['source']}")
+                entry["plot"] = len(figs["inclusion"])
+                figs["inclusion"].append(_inclusion_fig(entry))
+        if section["configured"]:
+            name = f"inclusion_{len(section['fits'])}.png"
+            charts[name] = _configured_png(section["configured"])
+            section["configured_png"] = _b64png(charts[name], name, "configured inclusion probability vs bribe")
+            section["configured_plot"] = len(figs["inclusion"])
+            figs["inclusion"].append(_configured_fig(section["configured"]))
+        ctx["inclusion"] = section
+
     ctx["alerts"] = None
     if data["alerts"]:
         charts["alerts.png"] = _alerts_chart(data)
@@ -944,15 +1238,16 @@ def build_report(results: str | Path, out: str | Path, sweep_id: str | None = No
     ctx["sections"] = [{"anchor": a, "title": t} for a, t in (
         ("summary", "Summary"), ("data", "Data warnings"), ("heatmap", f"Heat-map of {obj}"),
         ("curves", "Equity and inventory of the top trials"), ("distribution", f"Distribution of {obj}"),
-        ("costs", "PnL waterfall"), ("alerts", "Risk alerts"), ("overfitting", "Overfitting checks"),
-        ("all-trials", "All trials"))]
+        ("costs", "PnL waterfall"), ("inclusion", "Inclusion vs bribe"), ("alerts", "Risk alerts"),
+        ("overfitting", "Overfitting checks"), ("all-trials", "All trials"))
+        if a != "inclusion" or ctx["inclusion"] is not None]
     ctx["figures_json"] = _figures_json(figs)
     page = _render(ctx)
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.png"):  # charts of an earlier report into the same directory
-        if old.name.startswith("heatmap_") or old.name in _CHART_NAMES:
+        if old.name.startswith(("heatmap_", "inclusion_")) or old.name in _CHART_NAMES:
             old.unlink()
     for name, png in charts.items():
         (out / name).write_bytes(png)

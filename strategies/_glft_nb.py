@@ -43,6 +43,15 @@ def fit_intensity_nb(depths, n, grid):
     rounding, a "k" of 2e-16 per tick and GLFT depths of 1e13 ticks (issue 10, item 7).
     """
     g = grid.size
+    # counts[j] = #{i : depths[i] >= grid[j]}: each depth lands on the last grid point it
+    # reaches (binary search; NaN reaches none), then a suffix sum. O(n log g + g).
+    counts = np.zeros(g + 1, dtype=np.int64)
+    for i in range(n):
+        d = depths[i]
+        if d >= grid[0]:
+            counts[np.searchsorted(grid, d, side="right") - 1] += 1
+    for j in range(g - 2, -1, -1):
+        counts[j] += counts[j + 1]
     sx = 0.0
     sy = 0.0
     sxx = 0.0
@@ -51,10 +60,7 @@ def fit_intensity_nb(depths, n, grid):
     c_first = -1
     c_last = -1
     for j in range(g):
-        c = 0
-        for i in range(n):
-            if depths[i] >= grid[j]:
-                c += 1
+        c = counts[j]
         if c > 0:
             if c_first < 0:
                 c_first = c

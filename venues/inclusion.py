@@ -653,9 +653,11 @@ def inclusion_dataset_from_blocks(
 # ------------------------------------------------------------ the fitted curve beside the data
 
 CURVE_DTYPE = np.dtype(
-    [("lo", np.float64), ("hi", np.float64), ("n", np.int64), ("empirical", np.float64), ("fitted", np.float64)]
+    [("lo", np.float64), ("hi", np.float64), ("n", np.int64), ("empirical", np.float64), ("fitted", np.float64),
+     ("mean_bribe", np.float64)]
 )
-"""One bribe bin of :func:`inclusion_curve`: bounds (gwei/gas), rows, observed and fitted inclusion rate."""
+"""One bribe bin of :func:`inclusion_curve`: bounds (gwei/gas), rows, observed and fitted inclusion rate, and
+the mean bribe of its rows (where to draw the bin's point beside the curve)."""
 
 
 def fit_inclusion_from_blocks(
@@ -695,7 +697,7 @@ def inclusion_curve(dataset: InclusionDataset, fit: InclusionFit, n_bins: int = 
     Bins are the distinct quantiles of the rows' bribes (``n_bins`` requested; repeated edges
     merged, so fewer may come back). Each bin holds ``lo <= x < hi`` (the last one ``<= hi``);
     ``empirical`` is the share of its rows labelled included, ``fitted`` the mean of
-    ``p(x)`` over them.
+    ``p(x)`` over them, ``mean_bribe`` the mean of their ``x``.
 
     Parameters
     ----------
@@ -726,7 +728,8 @@ def inclusion_curve(dataset: InclusionDataset, fit: InclusionFit, n_bins: int = 
     for k in range(edges.size - 1):
         m = idx == k
         if m.any():
-            rows.append((edges[k], edges[k + 1], int(m.sum()), float(y[m].mean()), float(p[m].mean())))
+            rows.append((edges[k], edges[k + 1], int(m.sum()), float(y[m].mean()), float(p[m].mean()),
+                         float(x[m].mean())))
     return np.array(rows, dtype=CURVE_DTYPE)
 
 

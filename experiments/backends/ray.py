@@ -7,14 +7,35 @@ loaded once per actor, the strategy class imported) and then runs trials one at 
 parent, the only DuckDB writer.
 
 **Where Ray runs.** Without ``RAY_ADDRESS`` (and no ``address=``) the backend starts a private
-local Ray instance with ``num_cpus = workers`` bound to ``127.0.0.1`` (:data:`LOCAL_BIND`; no
-dashboard, worker logs not forwarded to the driver) and stops it at
+local Ray instance with ``num_cpus = workers`` whose every process listens on ``127.0.0.1`` only
+(:data:`LOCAL_BIND`, see "Loopback only" below; no dashboard, worker logs not forwarded to the
+driver) and stops it at
 :meth:`RayBackend.shutdown`, which also runs on Ctrl-C and SIGTERM; if the sweep process is
 killed outright (SIGKILL), a watchdog process (:mod:`experiments.backends.reaper`) kills the
 Ray processes it had started, which Ray itself would leave running (its agents). A Ray
 already initialised in this process (e.g. by a test, or a notebook) is used as it is and left
 running. With ``RAY_ADDRESS`` set
 (``ray://head:10001`` or ``head:6379``) the backend connects to that cluster instead.
+
+**Loopback only.** Ray's C++ servers (the GCS, the raylet's node and object managers, the
+gRPC server of every core worker, the driver's included) listen on ``127.0.0.1`` only when the
+node IP is exactly ``"127.0.0.1"`` and on every interface (``0.0.0.0``) otherwise
+(``src/ray/rpc/grpc_server.cc``: ``listen_to_localhost_only``, set from
+``node_ip_address == "127.0.0.1"`` in ``gcs_server.cc``, ``node_manager.cc``,
+``core_worker.cc``); the runtime-env agent binds the node IP. But ``ray.init(_node_ip_address=
+"127.0.0.1")`` does not give that node IP: ``ray._private.services.resolve_ip_for_localhost``
+rewrites a loopback address to the machine's routable one, except where
+``ray._private.ray_constants.ENABLE_RAY_CLUSTER`` is false (the switch Ray reads from
+``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` at import, meant for single-machine Ray on macOS and
+Windows). So with Ray 2.60 the daemons listened on ``*:port`` although ``127.0.0.1`` was asked
+for. :func:`_init_local` therefore turns that switch off for the duration of ``ray.init``
+(the module constant for this process, the environment variable for the processes Ray starts)
+and restores both afterwards; the node IP is then ``127.0.0.1`` and every listening socket is
+on the loopback interface. :meth:`RayBackend.start` checks this after the actors are up
+(:func:`_public_listeners`: the TCP sockets in state LISTEN of every process Ray started, from
+``/proc``) and refuses to run, stopping Ray, if any Ray process listens on another address,
+unless ``MMSIM_RAY_ALLOW_PUBLIC_BIND=1`` (:data:`ALLOW_PUBLIC_BIND_ENV`) is set: then it warns
+and goes on. A cluster (``RAY_ADDRESS``) binds where its ``ray start`` said; nothing is checked.
 
 **On a cluster** every node that hosts an actor must have mmsim (and the user's strategy
 modules, at the paths the sweep file uses) installed, and must see *either* the parent's
@@ -50,7 +71,9 @@ import os
 import re
 import time
 import traceback
+import warnings
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -68,6 +91,114 @@ os.environ.setdefault("RAY_TQDM_PATCH_PRINT", "0")
 
 LOCAL_BIND = "127.0.0.1"
 """Address a private local Ray instance binds to (never a public interface)."""
+
+ALLOW_PUBLIC_BIND_ENV = "MMSIM_RAY_ALLOW_PUBLIC_BIND"
+"""Set to ``1`` to let a private local Ray instance run although one of its processes listens on
+a non-loopback address (a Ray version where :func:`_init_local` no longer works); otherwise
+:meth:`RayBackend.start` refuses with :class:`RuntimeError`."""
+
+_RAY_CLUSTER_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # ray._private.ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR
+
+
+def _init_local(ray: Any, num_cpus: int) -> None:
+    """``ray.init`` of a private instance on this machine whose processes listen on 127.0.0.1.
+
+    Ray rewrites ``_node_ip_address="127.0.0.1"`` to the routable address unless its
+    ``ENABLE_RAY_CLUSTER`` switch is off (module docstring, "Loopback only"); the switch is
+    turned off here for the duration of the call, in this process (the module constant, read at
+    call time by ``ray._private.services.get_node_ip_address``) and in the environment the GCS,
+    raylet, agents and workers inherit, then restored.
+
+    Parameters
+    ----------
+    ray : module
+        The imported ``ray`` package.
+    num_cpus : int
+        CPUs of the instance (the number of actors).
+    """
+    from ray._private import ray_constants
+
+    saved_env = os.environ.get(_RAY_CLUSTER_ENV)
+    saved_flag = getattr(ray_constants, "ENABLE_RAY_CLUSTER", True)
+    os.environ[_RAY_CLUSTER_ENV] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        ray.init(num_cpus=num_cpus, include_dashboard=False, ignore_reinit_error=True,
+                 log_to_driver=False, _node_ip_address=LOCAL_BIND, dashboard_host=LOCAL_BIND)
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved_flag
+        if saved_env is None:
+            os.environ.pop(_RAY_CLUSTER_ENV, None)
+        else:
+            os.environ[_RAY_CLUSTER_ENV] = saved_env
+
+
+def _listening_inodes() -> dict[int, str]:
+    """Socket inode → ``"address:port"`` of every TCP socket in state LISTEN (``/proc/net/tcp``, ``tcp6``).
+
+    Addresses are as the kernel stores them: IPv4 as 8 hex digits of a little-endian word,
+    IPv6 as four such words (proc(5), ``/proc/net/tcp``); state ``0A`` is ``TCP_LISTEN``.
+    """
+    import ipaddress
+
+    out: dict[int, str] = {}
+    for name in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/net/{name}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if len(f) < 10 or f[3] != "0A":
+                continue
+            hexaddr, _, hexport = f[1].partition(":")
+            raw = b"".join(bytes.fromhex(hexaddr[i:i + 8])[::-1] for i in range(0, len(hexaddr), 8))
+            addr = ipaddress.ip_address(raw)
+            out[int(f[9])] = f"{addr}:{int(hexport, 16)}"
+    return out
+
+
+def _is_loopback(addr: str) -> bool:
+    import ipaddress
+
+    a = ipaddress.ip_address(addr.rpartition(":")[0])
+    mapped = getattr(a, "ipv4_mapped", None)
+    return a.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def _public_listeners(pids: Any) -> list[str]:
+    """``"name (pid N) address:port"`` of each listening TCP socket of ``pids`` not on loopback.
+
+    Parameters
+    ----------
+    pids : iterable of int
+        Processes to look at (those gone meanwhile, or not readable, are skipped).
+
+    Returns
+    -------
+    list of str
+        Empty when every listening socket of these processes is on ``127.0.0.0/8``, ``::1`` or
+        ``::ffff:127.0.0.0/104``, or without ``/proc`` (not Linux).
+    """
+    listening = _listening_inodes()
+    found = []
+    for pid in sorted(pids):
+        fd_dir = Path(f"/proc/{pid}/fd")
+        try:
+            fds = os.listdir(fd_dir)
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(fd_dir / fd)
+            except OSError:  # closed meanwhile (e.g. the descriptor listdir used)
+                continue
+            if link.startswith("socket:["):
+                addr = listening.get(int(link[8:-1]))
+                if addr is not None and not _is_loopback(addr):
+                    found.append(f"{comm} (pid {pid}) {addr}")
+    return found
 
 
 class _TrialActor:
@@ -122,6 +253,15 @@ def _failed(trial: TrialSpec, error: str, *, wall_s: float = 0.0, tb: str | None
     if "host" in _OUTCOME_FIELDS:
         kw["host"] = host
     return TrialOutcome(**kw)
+
+
+def _ray_version() -> str:
+    try:
+        import ray
+
+        return str(ray.__version__)
+    except Exception:  # noqa: BLE001 - only for a message
+        return "unknown"
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -187,6 +327,8 @@ class RayBackend:
         self._starting: dict[Any, _Worker] = {}  # ready() ref → worker
         self._running: dict[Any, _Run] = {}  # run() ref → run
         self._start_failures = 0
+        self._ray_pids: Any = None  # () -> pids of the processes of the private instance
+        self._reaper: Any = None
 
     # -- protocol -------------------------------------------------------------------------
 
@@ -208,7 +350,9 @@ class RayBackend:
         ------
         RuntimeError
             If an actor fails its start-up (the message carries its error, e.g. a data file
-            the node cannot see) or not all are ready within ``start_timeout_s``.
+            the node cannot see) or not all are ready within ``start_timeout_s``; or, for a
+            private local instance, if one of its processes listens on a non-loopback address
+            and ``MMSIM_RAY_ALLOW_PUBLIC_BIND`` is not ``1`` (Ray is stopped first).
         """
         import ray
 
@@ -217,14 +361,15 @@ class RayBackend:
             if address:
                 ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
             else:
-                # a private instance listens on the loopback interface only
-                ray.init(num_cpus=max(1, int(workers)), include_dashboard=False,
-                         ignore_reinit_error=True, log_to_driver=False,
-                         _node_ip_address=LOCAL_BIND, dashboard_host=LOCAL_BIND)
-                # Ray's agents outlive a SIGKILLed driver: a watchdog kills them then
                 from experiments.backends import reaper
 
+                before = set(reaper.descendants(os.getpid()))
+                # a private instance listens on the loopback interface only
+                _init_local(ray, max(1, int(workers)))
+                # Ray's agents outlive a SIGKILLed driver: a watchdog kills them then
                 self._reaper = reaper.start()
+                self._ray_pids = lambda: set(reaper.descendants(os.getpid())) - before - {
+                    getattr(self._reaper, "pid", None)}
             self._started_ray = True
         self._ctx, self._workers = ctx, max(1, int(workers))
         if gpu is not None and hasattr(gpu, "ray_handle"):
@@ -251,6 +396,8 @@ class RayBackend:
                 if err is not None:
                     self.shutdown()
                     raise RuntimeError(f"Ray worker actor failed to start: {err}")
+        if self._ray_pids is not None:
+            self._check_loopback()
 
     def submit(self, trial: TrialSpec, timeout_s: float | None = None) -> None:
         """Queue ``trial``; it starts on the next idle actor (at once if one is idle)."""
@@ -342,12 +489,36 @@ class RayBackend:
             if self._started_ray:
                 ray.shutdown()
         self._started_ray = False
+        self._ray_pids = None
         from experiments.backends import reaper
 
-        reaper.stop(getattr(self, "_reaper", None))
+        reaper.stop(self._reaper)
         self._reaper = None
 
     # -- internals ------------------------------------------------------------------------
+
+    def _check_loopback(self) -> None:
+        """Refuse (stop Ray, raise) if a process of the private instance listens off loopback."""
+        import ray
+
+        public = _public_listeners(self._ray_pids())
+        node_ip = str(ray.util.get_node_ip_address())
+        if not _is_loopback(f"{node_ip}:0"):  # the driver's own core-worker server binds by it
+            public.insert(0, f"node IP {node_ip} (this process's Ray server listens on 0.0.0.0)")
+        if not public:
+            return
+        what = "; ".join(public[:8]) + (f" and {len(public) - 8} more" if len(public) > 8 else "")
+        if os.environ.get(ALLOW_PUBLIC_BIND_ENV) == "1":
+            warnings.warn(f"Ray backend: local Ray processes listen on non-loopback addresses ({what}); "
+                          f"running anyway because {ALLOW_PUBLIC_BIND_ENV}=1", RuntimeWarning, stacklevel=3)
+            return
+        self.shutdown()
+        raise RuntimeError(
+            f"Ray backend: the local Ray instance listens on non-loopback addresses ({what}): anyone who "
+            "can reach this machine could run code in it (Ray's ports take pickled code). This Ray "
+            f"version ({_ray_version()}) ignored the request to bind 127.0.0.1 (docs/ray.md, \"Loopback "
+            f"only\"). Run with the local backend, or firewall the machine and set {ALLOW_PUBLIC_BIND_ENV}=1 "
+            "to run anyway.")
 
     def _spawn(self) -> None:
         w = _Worker(handle=self._actor_cls.remote(self._ctx, self._gpu_handle))

@@ -361,3 +361,67 @@ def test_venue_kind_dotted_path_plugs_in_a_user_venue(write_sweep, base_toml, tm
     with _pytest.raises(ConfigError) as err:
         load_sweep(write_sweep(bad, name="bad.toml"), check_files=False)
     assert "venue.kind: cannot import venue 'mm_test_plugins:Nope'" in str(err.value)
+
+
+# Every top-level name of the former single module experiments/config.py (issue 14, item 16).
+_CONFIG_NAMES = (
+    "SECTIONS", "GRID_SECTIONS", "OPTIONAL_SECTIONS", "_optional_section_class", "METHODS",
+    "DIRECTIONS", "RANGE_KEYS", "RANDOM_TAG", "MAX_RANDOM_REDRAWS", "RESERVED_COLUMNS",
+    "ConfigError", "_WrongTypeError", "_describe", "_structure_float", "_structure_int",
+    "_structure_str", "_structure_bool", "_make_converter", "converter", "_DURATION_UNITS",
+    "parse_duration_ns", "_duration", "SweepSection", "Range", "Axis", "TrialSpec", "SweepSpec",
+    "_field_types", "_strip_optional", "_is_sequence_type", "_sql_type", "_canonical_json",
+    "trial_id_for", "derive_seed", "resolve_strategy", "_data_config_class",
+    "_venue_config_class", "_ATTRS_FIELD_RE", "_axis_problem", "_exception_messages",
+    "_check_keys", "_structure", "load_sweep", "load_sweep_text", "MAX_TRIALS",
+    "_planned_trials", "_non_finite", "_check_method", "_space_size", "_hashable", "_sweepable",
+    "_MAX_GRID_POINTS", "_parse_sweep_table", "_load_data", "_param_columns", "_key_of",
+    "_representative", "random_points", "_PointResolver", "make_point_trials", "_expand",
+)
+
+
+def test_config_package_keeps_every_name_in_one_place():
+    """After the split into experiments/config/, every name the single module defined still
+    imports from ``experiments.config``, and each function or class is defined once, in the
+    submodule that re-exports it (moved, not copied)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import experiments.config as config
+
+    missing = [n for n in _CONFIG_NAMES if not hasattr(config, n)]
+    assert not missing, missing
+    defined: dict[str, list[str]] = {}
+    for info in pkgutil.iter_modules(config.__path__, prefix="experiments.config."):
+        mod = importlib.import_module(info.name)
+        for name, obj in vars(mod).items():
+            if (inspect.isclass(obj) or inspect.isfunction(obj)) and obj.__module__ == mod.__name__:
+                defined.setdefault(name, []).append(mod.__name__)
+    twice = {n: m for n, m in defined.items() if len(m) > 1}
+    assert not twice, twice
+    for name in _CONFIG_NAMES:
+        obj = getattr(config, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert defined.get(name) == [obj.__module__], name
+
+
+def test_batch_size_is_a_positive_integer_or_absent(write_sweep, base_toml):
+    """``[sweep] batch_size`` (issue 13): absent means None (chosen automatically), a positive
+    integer is kept, anything else is one error naming the key; it never changes trial ids."""
+    plain = load_sweep(write_sweep(base_toml))
+    assert plain.sweep.batch_size is None
+    batched = load_sweep(write_sweep(base_toml.replace("seed = 3", "seed = 3\nbatch_size = 16"),
+                                     name="b.toml"))
+    assert batched.sweep.batch_size == 16
+    assert [t.trial_id for t in batched.trials] == [t.trial_id for t in plain.trials]
+    assert [t.seed for t in batched.trials] == [t.seed for t in plain.trials]
+    for value, message in [
+        ("0", "sweep.batch_size: must be >= 1: 0"),
+        ("-4", "sweep.batch_size: must be >= 1: -4"),
+        ('"auto"', "sweep.batch_size: expected an integer, got string 'auto'"),
+        ("2.5", "sweep.batch_size: expected an integer, got number 2.5"),
+        ("true", "sweep.batch_size: expected an integer, got boolean True"),
+    ]:
+        body = base_toml.replace("seed = 3", f"seed = 3\nbatch_size = {value}")
+        assert _problems(write_sweep(body, name="bad.toml")) == [message]

@@ -71,3 +71,23 @@ def test_schema_accepts_sweeps_and_rejects_mistakes(validator, base_toml):
     d = tomllib.loads(base_toml)
     d["strategy"].update(kind="my_mod:MyQuoter", anything=1)
     assert not list(validator.iter_errors(d))
+
+
+def test_batch_size_in_schema_agrees_with_the_loader(validator, write_sweep, base_toml):
+    """``[sweep] batch_size`` is in the schema (integer >= 1, documented) and the jsonschema
+    library accepts exactly the values ``load_sweep`` accepts."""
+    from experiments.config import ConfigError, load_sweep
+
+    prop = config_json_schema()["properties"]["sweep"]["properties"]["batch_size"]
+    assert prop["type"] == "integer" and prop["minimum"] == 1
+    assert "one replay of the data" in prop["description"]
+    for toml_value in ["1", "64", "0", "-1", '"auto"', "2.5", "true"]:
+        body = base_toml.replace("seed = 3", f"seed = 3\nbatch_size = {toml_value}")
+        doc = tomllib.loads(body)
+        schema_ok = not list(validator.iter_errors(doc))
+        try:
+            load_sweep(write_sweep(body))
+            loader_ok = True
+        except ConfigError:
+            loader_ok = False
+        assert schema_ok == loader_ok == (toml_value in ("1", "64")), toml_value

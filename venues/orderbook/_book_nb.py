@@ -124,8 +124,9 @@ def lots_floor(size, lot):
 def lots_nearest(size, lot):
     """Nearest whole number of lots in ``size`` (halves up), and 0 for a non-positive size.
 
-    hftbacktest's ``is_filled`` rule (``round(-front / lot)``, queue.rs): the excess of a print
-    over the queue ahead fills this many lots. Binary residues (``1e-17``) give 0.
+    hftbacktest 2.4.4's ``is_filled`` rule (``(-front / lot).round()``, Rust's round: halves away
+    from zero; ``models/queue.rs``): the excess of a print over the queue ahead fills this many
+    lots. Binary residues (``1e-17``) give 0.
 
     Parameters
     ----------
@@ -141,7 +142,11 @@ def lots_nearest(size, lot):
     """
     if size <= 0.0:
         return np.int64(0)
-    return np.int64(math.floor(size / lot + 0.5))
+    y = size / lot
+    r = math.floor(y)
+    if y - r >= 0.5:  # exact (``y + 0.5`` would round 0.49999999999999994 up; Rust's round does not)
+        r += 1.0
+    return np.int64(r)
 
 
 @nb.njit(cache=True)
@@ -347,9 +352,11 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
         where a print that reaches us would have taken the whole order, and for comparing with
         hftbacktest runs that use it; it overstates fills when our size is large next to prints.
 
-    A print's excess becomes lots by :func:`lots_nearest` (as hftbacktest's ``is_filled``); an
-    excess under half a lot fills nothing and, unlike hftbacktest, is not carried to the next
-    print (``ahead = 0``).
+    A print's excess becomes lots by :func:`lots_nearest` (hftbacktest 2.4.4's ``is_filled``:
+    ``round(-front / lot)``); once that is a lot or more, ``ahead`` is reset to 0 (the rounding
+    is absorbed). An excess under half a lot fills nothing and is carried to the next print
+    (``ahead`` stays negative, as in hftbacktest), so rounding never loses printed size: two
+    prints past the queue by 0.3 lot each fill one lot.
 
     Queue positions follow the model on every level decrease, net of the size printed at that
     level since its last update (a print shows up again as the depth decrease it causes; it is
@@ -426,19 +433,18 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
                     k_ = orders[o]["trial"]
                     used = scratch[k_] if stamp[k_] == i else 0.0  # given to this trial's earlier orders
                     a = orders[o]["ahead"] - (pq - used)
-                    if a < 0.0:
+                    x = lots_nearest(-a, lot)  # lots of the print past the queue (0 unless a <= -lot/2)
+                    if x > 0:
                         orders[o]["ahead"] = 0.0
-                        x = lots_nearest(-a, lot)
-                        if x > 0:
-                            if partial:
-                                take = min(x, orders[o]["leaves"])
-                                scratch[k_] = used + take * lot
-                                stamp[k_] = i
-                            else:
-                                take = orders[o]["leaves"]
-                            nf = _record_fill(orders, o, take, nf, fills)
+                        if partial:
+                            take = min(x, orders[o]["leaves"])
+                            scratch[k_] = used + take * lot
+                            stamp[k_] = i
+                        else:
+                            take = orders[o]["leaves"]
+                        nf = _record_fill(orders, o, take, nf, fills)
                     else:
-                        orders[o]["ahead"] = a
+                        orders[o]["ahead"] = a  # an excess under half a lot is carried to the next print
         elif k == CLEAR:
             if s >= 0:
                 _clear_side(bids, True, st)

@@ -10,6 +10,7 @@ import attrs
 from attrs import validators as v
 
 QUEUE_MODELS = ("risk_averse", "prob_power", "prob_log")
+QUEUE_BELOW_ZERO = ("clamp", "allow")
 FILL_RULES = ("partial_fill", "no_partial_fill")
 LATENCY_MODELS = ("constant", "recorded", "lognormal")
 TIMELINES = ("two", "local")
@@ -94,6 +95,14 @@ default "hyperliquid"
         Queue-position model for resting orders (see :mod:`components.queue`).
     queue_power : float, default 3.0
         Exponent ``n`` of the ``prob_power`` model, ``f(x) = x**n``.
+    queue_below_zero : {"clamp", "allow"}, default "clamp"
+        ``prob_power`` / ``prob_log`` only. ``"clamp"``: a cancel never puts the queue estimate
+        below 0 (a cancel cannot fill us). ``"allow"``: hftbacktest 2.4.4's ``ProbQueueModel``
+        arithmetic as it is: the share of a cancel put ahead of us may exceed what is there, the
+        estimate goes below 0 (the next print at the price fills us with its size plus that
+        overshoot), and a later decrease evaluated at a negative position can move the order
+        back, with ``prob_log`` to the back of the level. Use it only to reproduce hftbacktest
+        runs (:mod:`components.queue`).
     fill_rule : {"partial_fill", "no_partial_fill"}, default "partial_fill"
         What a print at a resting order's price does once it has cleared the queue ahead
         (:func:`venues.orderbook._book_nb.advance_nb`, Notes). ``"partial_fill"`` (hftbacktest's
@@ -136,6 +145,7 @@ default "hyperliquid"
     self_trade: str = attrs.field(default="expire_maker", validator=v.in_(SELF_TRADE_MODES))
     queue_model: str = attrs.field(default="risk_averse", validator=v.in_(QUEUE_MODELS))
     queue_power: float = attrs.field(default=3.0, validator=v.gt(0))
+    queue_below_zero: str = attrs.field(default="clamp", validator=v.in_(QUEUE_BELOW_ZERO))
     fill_rule: str = attrs.field(default="partial_fill", validator=v.in_(FILL_RULES))
     own_impact: bool = attrs.field(default=False, validator=v.instance_of(bool))
 

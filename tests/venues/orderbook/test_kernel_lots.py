@@ -61,6 +61,27 @@ def test_fractional_queue_estimate_fills_whole_lots(venue_harness):
     assert (f.qty, f.leaves_qty) == (0.667, 1.333)
 
 
+def test_excess_under_half_a_lot_is_carried_to_the_next_print(venue_harness):
+    """hftbacktest 2.4.4's ``is_filled``: behind 0.3, a print of 0.3003 passes the queue by 0.3 lot
+    (rounds to 0: no fill, ``ahead = -0.0003`` is kept); a print of 0.0003 makes it 0.6 lot, which
+    fills one lot (0.001). Before: the 0.3 lot was dropped and nothing filled."""
+    rows = [
+        (T0, "clear", 0, 0.0, 0.0),
+        (T0, "depth", 1, 100.0, 0.3),
+        (T0, "depth", -1, 100.01, 1.0),
+        (T0 + 10 * MS, "trade", -1, 100.0, 0.3003),
+        (T0 + 20 * MS, "trade", -1, 100.0, 0.0003),
+        (T0 + 100 * MS, "depth", 1, 99.0, 1.0),
+    ]
+    h = venue_harness(rows)
+    h.submit(T0, 1, +1, 100.0, 1.0)
+    ahead = h.probe(T0 + 15 * MS, lambda: h.venue.queue_ahead(1))
+    h.run()
+    assert ahead[0] == pytest.approx(-0.0003, abs=1e-12)
+    assert [(f.qty, f.venue_ts_ns) for f in h.of(Fill, 1)] == [(0.001, T0 + 20 * MS)]
+    assert h.account.q == 0.001
+
+
 _QTY = st.sampled_from([0.1, 0.2, 0.3, 0.047, 0.007, 1.003, 0.5, 2.0])
 _K = st.integers(-4, 4)
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import pytest
 
 from components.orders import Fill, Liquidity
-from components.queue import PROB_LOG, PROB_POWER, RISK_AVERSE, queue_update
+from components.queue import PROB_LOG, PROB_POWER, RISK_AVERSE, UNBOUNDED, queue_model_code, queue_update
+from venues.orderbook._book_nb import lots_nearest
 
 T0 = 1_000_000_000
 MS = 1_000_000
@@ -101,3 +102,74 @@ def test_risk_averse_ignores_the_print_size_on_depth_updates(venue_harness):
 def test_queue_update_hand_worked(args, want):
     """`queue_update` on hand-worked cases of the published rule."""
     assert queue_update(*args) == pytest.approx(want, abs=1e-12)
+
+
+# hftbacktest 2.4.4 ProbQueueModel::depth without a floor (queue_below_zero = "allow"), worked by hand:
+#   front 1, back 9, chg 8 (10 -> 2), n=1: p = 0.9, 1 - 0.1·8 + min(9 - 7.2, 0) = 0.2 (as clamp)
+#   front 0.5, back 95.5, chg 18, log: p = 0.918503 -> 0.5 - 0.081497·18 = -0.967007 (clamp: 0)
+#   front -0.5, back 10.5, chg 2, n=3: p = 10.5³ / (10.5³ - 0.125) = 1.000108, front' = -0.5 + 0.000108·2
+#   front -0.5, n=2.5: (-0.5)^2.5 is NaN -> Rust's NaN.min(new) = new = 8
+#   front -1 (log): ln 0 = -inf, p = -0.0 -> front' = -1 - 2 + min(11 - 0, 0) = -3
+#   front -2 (log): ln(-1) is NaN -> new
+#   front 0, back 0, chg 0 (0 -> 0, no print): p = 0/0 NaN -> new = 0
+UNBOUNDED_CASES = [
+    ((1.0, 10.0, 2.0, 0.0, PROB_POWER | UNBOUNDED, 1.0), 0.2),
+    ((0.5, 96.0, 78.0, 0.0, PROB_LOG | UNBOUNDED, 3.0), -0.9670070430257469),
+    ((-0.5, 10.0, 8.0, 0.0, PROB_POWER | UNBOUNDED, 3.0), -0.5 + 2 * 0.125 / (10.5**3 - 0.125)),
+    ((-0.5, 10.0, 8.0, 0.0, PROB_POWER | UNBOUNDED, 2.5), 8.0),
+    ((-1.0, 10.0, 8.0, 0.0, PROB_LOG | UNBOUNDED, 3.0), -3.0),
+    ((-2.0, 10.0, 8.0, 0.0, PROB_LOG | UNBOUNDED, 3.0), 8.0),
+    ((0.0, 0.0, 0.0, 0.0, PROB_LOG | UNBOUNDED, 3.0), 0.0),
+    # an increase, or a decrease that was the print, never moves us, negative or not
+    ((-0.7, 10.0, 12.0, 0.0, PROB_LOG | UNBOUNDED, 3.0), -0.7),
+    ((-0.7, 10.0, 8.0, 2.0, PROB_LOG | UNBOUNDED, 3.0), -0.7),
+]
+
+
+@pytest.mark.parametrize(("args", "want"), UNBOUNDED_CASES)
+def test_unbounded_queue_update_hand_worked(args, want):
+    """`queue_below_zero = "allow"`: hftbacktest's arithmetic, negative positions and NaN included."""
+    assert queue_update(*args) == pytest.approx(want, abs=1e-12)
+    py = getattr(queue_update, "py_func", queue_update)  # the interpreted kernel (NUMBA_DISABLE_JIT)
+    assert py(*args) == pytest.approx(want, abs=1e-12)
+
+
+@pytest.mark.parametrize("model", [PROB_POWER, PROB_LOG, RISK_AVERSE])
+def test_clamp_keeps_a_carried_excess_and_never_goes_below_zero(model):
+    """Default: a cancel leaves an order at the front (a carried print excess, ahead < 0) where it
+    is, and never pushes a positive estimate below 0 (the 18-cancel of the case above gives 0)."""
+    assert queue_update(-0.0003, 10.0, 6.0, 0.0, model, 3.0) == -0.0003
+    want = 0.0 if model == PROB_LOG else pytest.approx(0.5, abs=1e-3)
+    assert queue_update(0.5, 96.0, 78.0, 0.0, model, 3.0) == want
+
+
+def test_queue_model_code():
+    """`allow` sets the UNBOUNDED bit of a probabilistic model only; bad names are refused by key."""
+    assert queue_model_code("prob_log") == PROB_LOG
+    assert queue_model_code("prob_log", "allow") == PROB_LOG | UNBOUNDED
+    assert queue_model_code("prob_power", "allow") == PROB_POWER | UNBOUNDED
+    assert queue_model_code("risk_averse", "allow") == RISK_AVERSE
+    with pytest.raises(ValueError, match="queue_below_zero"):
+        queue_model_code("prob_log", "keep")
+    with pytest.raises(ValueError, match="queue_model"):
+        queue_model_code("fifo")
+
+
+@pytest.mark.parametrize(
+    ("size", "lot", "want"),
+    [
+        (0.0004999, 0.001, 0),
+        (0.0005, 0.001, 1),
+        (0.0025, 0.001, 3),
+        (0.0015, 0.001, 2),
+        (0.00149999, 0.001, 1),
+        (-0.002, 0.001, 0),
+        (0.49999999999999994, 1.0, 0),
+        (2.5, 1.0, 3),
+    ],
+)
+def test_lots_nearest_rounds_halves_up_exactly(size, lot, want):
+    """hftbacktest's ``(-front / lot).round()``: Rust rounds halves away from zero (2.5 -> 3, not
+    banker's 2), and 0.49999999999999994 lot is 0 (``floor(x + 0.5)`` would give 1)."""
+    assert lots_nearest(size, lot) == want
+    assert getattr(lots_nearest, "py_func", lots_nearest)(size, lot) == want

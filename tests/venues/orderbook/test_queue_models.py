@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from components.orders import Fill, Liquidity, OrderAccepted
-from components.queue import PROB_LOG, PROB_POWER, QUEUE_MODEL_CODES, RISK_AVERSE, queue_update
+from components.queue import PROB_LOG, PROB_POWER, QUEUE_MODEL_CODES, RISK_AVERSE, UNBOUNDED, queue_update
 from engine.testing import book_rows
 
 T0 = 1_000_000_000
@@ -210,4 +210,46 @@ def test_queue_update_stays_in_range(ahead, prev, new, traded, model, power):
     """The updated queue position lies in [0, new level] and never grows past the old position."""
     out = queue_update(ahead, prev, new, traded, model, power)
     assert 0.0 <= out <= new
+    assert out <= ahead
+
+
+_signed = st.one_of(
+    st.sampled_from([-2.0, -1.0, -0.5, -0.0004, 0.0, 0.5, 5.0]),
+    st.floats(min_value=-50.0, max_value=1e4, allow_nan=False, allow_infinity=False),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ahead=_signed,
+    prev=_sizes,
+    new=_sizes,
+    traded=_sizes,
+    model=st.sampled_from([PROB_POWER | UNBOUNDED, PROB_LOG | UNBOUNDED]),
+    power=st.one_of(st.sampled_from([1.0, 2.0, 3.0]), st.floats(min_value=0.1, max_value=6.0)),
+)
+def test_unbounded_update_is_finite_capped_and_compiled_equals_interpreted(ahead, prev, new, traded, model, power):
+    """``queue_below_zero = "allow"``: whatever the (negative) position, the result is a number
+    (a NaN estimate becomes the level, as Rust's ``f64::min``), never above the new level, and the
+    compiled kernel equals the interpreted one."""
+    got = queue_update(ahead, prev, new, traded, model, power)
+    want = getattr(queue_update, "py_func", queue_update)(ahead, prev, new, traded, model, power)
+    assert math.isfinite(got) and got <= new
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * max(prev, 1.0))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ahead=_signed,
+    prev=_sizes,
+    new=_sizes,
+    traded=_sizes,
+    model=st.sampled_from([RISK_AVERSE, PROB_POWER, PROB_LOG]),
+    power=st.floats(min_value=0.1, max_value=6.0),
+)
+def test_clamped_update_never_moves_an_order_back_nor_past_the_front(ahead, prev, new, traded, model, power):
+    """Default ``clamp``: the result lies in ``[min(ahead, 0), new]`` and is never above ``ahead``
+    (a carried print excess, ``ahead < 0``, is kept; a cancel never creates one)."""
+    out = queue_update(ahead, prev, new, traded, model, power)
+    assert min(ahead, 0.0) <= out <= max(new, min(ahead, 0.0))
     assert out <= ahead
