@@ -100,40 +100,36 @@ gamma = [{gammas}]
     return path
 
 
-def main() -> int:
-    """Run the benchmark and print its JSON result.
+def measure_sweep(config: str, *, workers: int | None = None, cold: bool = False, label: str | None = None) -> dict:
+    """Run ``mmsim sweep CONFIG`` in a subprocess; wall time, peak RSS and counts as a dict.
 
-    Returns
-    -------
-    int
-        The sweep command's exit code.
+    Parameters
+    ----------
+    config : str
+        Sweep TOML.
+    workers : int or None
+        ``--workers`` (``None``: the file's).
+    cold : bool
+        Start from an empty feed cache instead of warming it first.
+    label : str or None
+        ``config`` field of the result (default: the path relative to the repository).
     """
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("config", nargs="?", default=str(REPO / "experiments" / "gamma.toml"))
-    ap.add_argument("--workers", type=int, default=None)
-    ap.add_argument("--cold", action="store_true",
-                    help="start from an empty feed cache (the sweep parses the data once)")
-    ap.add_argument("--trials", type=int, default=None, metavar="N",
-                    help="generate an N-trial grid (N/2 gammas x 2 queue models) instead of CONFIG")
-    args = ap.parse_args()
-
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, MMSIM_PARSE_LOG=str(Path(tmp) / "parses.log"))
-        if args.cold:
+        if cold:
             env["MMSIM_CACHE_DIR"] = str(Path(tmp) / "feed-cache")
-        if args.trials:
-            args.config = str(_grid_file(Path(tmp), args.trials))
-        if not args.cold:
-            sys.path.insert(0, str(REPO))
+        else:
+            if str(REPO) not in sys.path:
+                sys.path.insert(0, str(REPO))
             from experiments.config import load_sweep
             from experiments.executor import load_data
 
-            load_data(load_sweep(args.config))
+            load_data(load_sweep(config))
         results = Path(tmp) / "bench.duckdb"
-        cmd = [sys.executable, "-m", "experiments.cli", "sweep", args.config, "--plain",
+        cmd = [sys.executable, "-m", "experiments.cli", "sweep", config, "--plain",
                "--results", str(results)]
-        if args.workers is not None:
-            cmd += ["--workers", str(args.workers)]
+        if workers is not None:
+            cmd += ["--workers", str(workers)]
         peak = [0]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL,
@@ -168,17 +164,16 @@ def main() -> int:
             n, ok, bad = con.execute(
                 "SELECT count(*), count(*) FILTER (status = 'done'), "
                 "count(*) FILTER (status = 'failed') FROM trials").fetchone()
-            (workers,) = con.execute("SELECT workers FROM sweeps").fetchone()
+            (n_workers,) = con.execute("SELECT workers FROM sweeps").fetchone()
             con.close()
-            counts = {"n_trials": n, "n_done": ok, "n_failed": bad, "workers": workers,
+            counts = {"n_trials": n, "n_done": ok, "n_failed": bad, "workers": n_workers,
                       "trials_per_s": round(n / wall, 3) if wall > 0 else None,
                       "results_mb": round(results.stat().st_size / 2**20, 1)}
         log = Path(env["MMSIM_PARSE_LOG"])
         counts["data_parses"] = len(log.read_text().splitlines()) if log.exists() else 0
     out = {
         "benchmark": "sweep",
-        "config": (f"generated {args.trials}-trial grid" if args.trials
-                   else os.path.relpath(args.config, REPO)),
+        "config": label or os.path.relpath(config, REPO),
         "returncode": proc.returncode,
         "wall_s": round(wall, 3),
         "peak_rss_tree_mb": round(peak[0] / 2**20, 1) if sampler is not None else None,
@@ -186,12 +181,35 @@ def main() -> int:
         **counts,
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
-        "cold_cache": args.cold,
+        "cold_cache": cold,
     }
     if proc.returncode != 0:
         out["stderr_tail"] = stderr[-2000:]
+    return out
+
+
+def main() -> int:
+    """Run the benchmark and print its JSON result.
+
+    Returns
+    -------
+    int
+        The sweep command's exit code.
+    """
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("config", nargs="?", default=str(REPO / "experiments" / "gamma.toml"))
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--cold", action="store_true",
+                    help="start from an empty feed cache (the sweep parses the data once)")
+    ap.add_argument("--trials", type=int, default=None, metavar="N",
+                    help="generate an N-trial grid (N/2 gammas x 2 queue models) instead of CONFIG")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = str(_grid_file(Path(tmp), args.trials)) if args.trials else args.config
+        out = measure_sweep(config, workers=args.workers, cold=args.cold,
+                            label=f"generated {args.trials}-trial grid" if args.trials else None)
     print(json.dumps(out, indent=2))
-    return proc.returncode
+    return int(out["returncode"])
 
 
 if __name__ == "__main__":

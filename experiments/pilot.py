@@ -59,6 +59,9 @@ PILOT_BUDGET_S = 0.25
 """The pilot grows its prefix until one timed run takes at least this long (or covers the whole
 feed), so a timing is never a handful of microseconds of noise."""
 
+PILOT_BATCH = 8
+"""Trials per timed run when the trial takes the batch path (:mod:`venues.orderbook.batch`): the
+pilot measures a trial's share of a batch."""
 _FIRST_EVENTS = 2_000
 _GROWTH = 4
 
@@ -205,7 +208,8 @@ def pilot_trial_s(feed: Any, trial: Any, strategy_cls: type, *,
                   budget_s: float = PILOT_BUDGET_S) -> PilotTiming | None:
     """Time one trial on growing prefixes of the feed and extrapolate to the whole feed.
 
-    The trial runs (its output captured and dropped) on the first 2,000 events twice, cold then
+    A trial the batch path supports is timed as its share of a batch of :data:`PILOT_BATCH`
+    copies. The trial runs (its output captured and dropped) on the first 2,000 events twice, cold then
     warm, and then on prefixes four times longer until one run takes ``budget_s`` or covers
     the feed. The whole-feed time is the last run plus the slope between the last two runs
     times the events left (per-trial set-up is not scaled up), or the last run scaled by the
@@ -234,6 +238,7 @@ def pilot_trial_s(feed: Any, trial: Any, strategy_cls: type, *,
     Runs user strategy code in the calling process, as the in-process backend does.
     """
     from experiments.trial import run_trial
+    from venues.orderbook.batch import batch_unsupported, run_glft_batch
 
     if (getattr(trial, "extras", None) or {}).get("signal") is not None:
         return None
@@ -241,6 +246,8 @@ def pilot_trial_s(feed: Any, trial: Any, strategy_cls: type, *,
     if n_total == 0:
         return None
     t_start = time.perf_counter()
+    # a trial the batch path runs is timed inside a batch: its cost there is what a sweep pays
+    batch = PILOT_BATCH if batch_unsupported(feed, trial.venue, strategy_cls, trial.extras) is None else 1
 
     def run(n: int) -> float:
         part = _prefix(feed, n)
@@ -249,8 +256,11 @@ def pilot_trial_s(feed: Any, trial: Any, strategy_cls: type, *,
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
                 warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            run_trial(part, trial.venue, trial.strategy, strategy_cls, trial.seed, trial.extras)
-        return time.perf_counter() - t0
+            if batch > 1:
+                run_glft_batch(part, [trial.venue] * batch, [trial.strategy] * batch, trial.extras)
+            else:
+                run_trial(part, trial.venue, trial.strategy, strategy_cls, trial.seed, trial.extras)
+        return (time.perf_counter() - t0) / batch
 
     try:
         n = min(n_total, _FIRST_EVENTS)

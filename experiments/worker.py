@@ -75,7 +75,7 @@ def error_text(exc: BaseException) -> str:
     return last if last.startswith(type(exc).__name__) else f"{type(exc).__name__}: {last}"
 
 
-def run_trial_safely(feed: Any, trial: TrialSpec, strategy_cls: type) -> TrialOutcome:
+def run_trial_safely(feed: Any, trial: TrialSpec, strategy_cls: type, *, compiled: bool = True) -> TrialOutcome:
     """Run one trial, turning any exception into a ``failed`` outcome.
 
     Parameters
@@ -86,6 +86,8 @@ def run_trial_safely(feed: Any, trial: TrialSpec, strategy_cls: type) -> TrialOu
         The trial.
     strategy_cls : type
         The strategy class.
+    compiled : bool, default True
+        As :func:`experiments.trial.run_trial` (``False``: the per-trial event loop).
 
     Returns
     -------
@@ -96,7 +98,8 @@ def run_trial_safely(feed: Any, trial: TrialSpec, strategy_cls: type) -> TrialOu
 
     t0 = time.perf_counter()
     try:
-        result = run_trial(feed, trial.venue, trial.strategy, strategy_cls, trial.seed, trial.extras)
+        result = run_trial(feed, trial.venue, trial.strategy, strategy_cls, trial.seed, trial.extras,
+                           **({} if compiled else {"compiled": False}))
         metrics = {str(k): float(v) for k, v in dict(result.metrics).items()}
     except Exception as exc:  # noqa: BLE001 - a failing trial is data, not a crash
         return TrialOutcome(
@@ -124,8 +127,9 @@ def run_batch_safely(feed: Any, trials: list[TrialSpec], strategy_cls: type) -> 
     """Run trials that share the feed and venue settings in one compiled replay.
 
     The batch path (:func:`venues.orderbook.batch.run_glft_batch`) replays the data once for
-    all of them; a trial the path refuses, or every trial when the batch itself fails, runs
-    alone through :func:`run_trial_safely`, so a failing trial fails alone.
+    all of them; trials the path refuses run alone through :func:`run_trial_safely`, and when
+    the batch itself raises, each trial runs again on the per-trial event loop
+    (``compiled=False``), so a failing trial fails alone.
 
     Parameters
     ----------
@@ -146,8 +150,8 @@ def run_batch_safely(feed: Any, trials: list[TrialSpec], strategy_cls: type) -> 
         results = run_glft_batch(feed, [t.venue for t in trials], [t.strategy for t in trials], trials[0].extras)
     except BatchUnsupported:
         return [run_trial_safely(feed, t, strategy_cls) for t in trials]
-    except Exception:  # noqa: BLE001 - rerun one by one: each trial gets its own outcome
-        return [run_trial_safely(feed, t, strategy_cls) for t in trials]
+    except Exception:  # noqa: BLE001 - the batch path broke: each trial runs on the per-trial loop
+        return [run_trial_safely(feed, t, strategy_cls, compiled=False) for t in trials]
     wall = (time.perf_counter() - t0) / len(trials)
     out = []
     for trial, result in zip(trials, results, strict=True):
