@@ -238,7 +238,7 @@ def pilot_trial_s(feed: Any, trial: Any, strategy_cls: type, *,
     Runs user strategy code in the calling process, as the in-process backend does.
     """
     from experiments.trial import run_trial
-    from venues.orderbook.batch import batch_unsupported, run_glft_batch
+    from venues.orderbook.batch import batch_unsupported, run_quoter_batch
 
     if (getattr(trial, "extras", None) or {}).get("signal") is not None:
         return None
@@ -257,7 +257,7 @@ def pilot_trial_s(feed: Any, trial: Any, strategy_cls: type, *,
                 warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if batch > 1:
-                run_glft_batch(part, [trial.venue] * batch, [trial.strategy] * batch, trial.extras)
+                run_quoter_batch(part, [trial.venue] * batch, [trial.strategy] * batch, trial.extras, strategy_cls)
             else:
                 run_trial(part, trial.venue, trial.strategy, strategy_cls, trial.seed, trial.extras)
         return (time.perf_counter() - t0) / batch

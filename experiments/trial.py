@@ -295,11 +295,11 @@ def run_trial(
         raises propagates.
     """
     if compiled:
-        from venues.orderbook.batch import BatchUnsupported, batch_unsupported, run_glft_batch
+        from venues.orderbook.batch import BatchUnsupported, batch_unsupported, run_quoter_batch
 
         if batch_unsupported(feed, venue, strategy_cls, extras) is None:
             try:
-                out = run_glft_batch(feed, [venue], [strategy], extras)[0]
+                out = run_quoter_batch(feed, [venue], [strategy], extras, strategy_cls)[0]
             except BatchUnsupported:
                 pass
             else:

@@ -126,7 +126,7 @@ def run_trial_safely(feed: Any, trial: TrialSpec, strategy_cls: type, *, compile
 def run_batch_safely(feed: Any, trials: list[TrialSpec], strategy_cls: type) -> list[TrialOutcome]:
     """Run trials that share the feed and venue settings in one compiled replay.
 
-    The batch path (:func:`venues.orderbook.batch.run_glft_batch`) replays the data once for
+    The batch path (:func:`venues.orderbook.batch.run_quoter_batch`) replays the data once for
     all of them; trials the path refuses run alone through :func:`run_trial_safely`, and when
     the batch itself raises, each trial runs again on the per-trial event loop
     (``compiled=False``), so a failing trial fails alone.
@@ -143,11 +143,12 @@ def run_batch_safely(feed: Any, trials: list[TrialSpec], strategy_cls: type) -> 
     list of TrialOutcome
         One per trial, in order; ``wall_s`` of a batched trial is its share of the batch.
     """
-    from venues.orderbook.batch import BatchUnsupported, run_glft_batch
+    from venues.orderbook.batch import BatchUnsupported, run_quoter_batch
 
     t0 = time.perf_counter()
     try:
-        results = run_glft_batch(feed, [t.venue for t in trials], [t.strategy for t in trials], trials[0].extras)
+        results = run_quoter_batch(feed, [t.venue for t in trials], [t.strategy for t in trials], trials[0].extras,
+                                  strategy_cls)
     except BatchUnsupported:
         return [run_trial_safely(feed, t, strategy_cls) for t in trials]
     except Exception:  # noqa: BLE001 - the batch path broke: each trial runs on the per-trial loop

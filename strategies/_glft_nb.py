@@ -136,3 +136,15 @@ def glft_estimate_nb(depths, dmid, n, grid):
     sigma = np.std(dmid[:n])
     A, k = fit_intensity_nb(depths, n, grid)
     return sigma, A, k
+
+
+@nb.njit(cache=True)
+def as_depths_nb(q, sigma, k, gamma, tau):
+    """Compiled body of :func:`strategies.avellaneda_stoikov.as_depths` (inputs not checked).
+
+    Avellaneda & Stoikov (2008), eqs. (29)–(30): ``bid = qγσ²τ + δ``, ``ask = δ − qγσ²τ`` with
+    ``δ = γσ²τ/2 + ln(1 + γ/k)/γ``; depths in the units of ``sigma`` and ``1/k``.
+    """
+    inventory_term = gamma * sigma * sigma * tau
+    half_spread = 0.5 * inventory_term + math.log1p(gamma / k) / gamma
+    return half_spread + q * inventory_term, half_spread - q * inventory_term

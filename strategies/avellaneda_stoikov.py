@@ -13,11 +13,10 @@ strategies.glft : the GLFT quoter whose calibration this reuses.
 
 from __future__ import annotations
 
-import math
-
 import attrs
 from attrs import validators as v
 
+from strategies._glft_nb import as_depths_nb
 from strategies.glft import GLFTConfig, GLFTQuoter
 
 
@@ -59,6 +58,7 @@ def as_depths(q: float, sigma: float, k: float, gamma: float, tau: float) -> tup
 
     Examples
     --------
+    >>> import math
     >>> b, a = as_depths(q=0.0, sigma=1.0, k=1.0, gamma=1.0, tau=1.0)
     >>> round(b, 6) == round(a, 6) == round(0.5 + math.log(2.0), 6)
     True
@@ -67,9 +67,8 @@ def as_depths(q: float, sigma: float, k: float, gamma: float, tau: float) -> tup
         raise ValueError(f"as_depths needs k, gamma > 0 (got {k=}, {gamma=})")
     if not (sigma >= 0 and tau >= 0):
         raise ValueError(f"as_depths needs sigma, tau >= 0 (got {sigma=}, {tau=})")
-    inventory_term = gamma * sigma * sigma * tau
-    half_spread = 0.5 * inventory_term + math.log1p(gamma / k) / gamma
-    return half_spread + q * inventory_term, half_spread - q * inventory_term
+    bid, ask = as_depths_nb(float(q), float(sigma), float(k), float(gamma), float(tau))
+    return float(bid), float(ask)
 
 
 @attrs.frozen(kw_only=True)

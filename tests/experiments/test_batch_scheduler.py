@@ -89,14 +89,14 @@ def test_a_failing_trial_fails_alone_and_a_broken_batch_reruns_each_trial(write_
     trials = list(spec.trials)[:3]
     import venues.orderbook.batch as batch
 
-    real = batch.run_glft_batch
+    real = batch.run_quoter_batch
 
-    def one_fails(feed, venues, strategies, extras=None):
-        out = real(feed, venues, strategies, extras)
+    def one_fails(feed, venues, strategies, extras=None, strategy_cls=None):
+        out = real(feed, venues, strategies, extras, strategy_cls)
         out[1] = ValueError("GLFT quote price rounds to 0")
         return out
 
-    monkeypatch.setattr(batch, "run_glft_batch", one_fails)
+    monkeypatch.setattr(batch, "run_quoter_batch", one_fails)
     got = run_batch_safely(feed, trials, GLFTQuoter)
     assert [o.status for o in got] == ["done", "failed", "done"]
     assert got[1].error == "ValueError: GLFT quote price rounds to 0"
@@ -104,7 +104,7 @@ def test_a_failing_trial_fails_alone_and_a_broken_batch_reruns_each_trial(write_
     def broken(*args, **kwargs):
         raise RuntimeError("kernel bug")
 
-    monkeypatch.setattr(batch, "run_glft_batch", broken)
+    monkeypatch.setattr(batch, "run_quoter_batch", broken)
     again = run_batch_safely(feed, trials, GLFTQuoter)  # one by one, through run_trial
     assert [o.status for o in again] == ["done"] * 3
     assert [o.metrics for o in again][0] == got[0].metrics and again[2].metrics == got[2].metrics

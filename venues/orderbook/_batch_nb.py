@@ -1,12 +1,14 @@
-"""Compiled one-pass replay of a batch of GLFT trials over one recorded feed.
+"""Compiled one-pass replay of a batch of quoter trials (GLFT, Avellaneda–Stoikov, fixed spread) over one feed.
 
-One loop (:func:`run_glft_batch_nb`) replays the matching book and the view book once and
+One loop (:func:`run_batch_nb`) replays the matching book and the view book once and
 advances every trial of the batch together: their orders share one order array (each row
 carries its ``trial``) matched by :func:`venues.orderbook._book_nb.advance_nb`, the one matching
 rule of the package; each trial has its own latency, event times, local orders, inventory and
 GLFT state. The loop is the compiled twin of :meth:`engine.kernel.Simulation.run` driving an
-:class:`venues.orderbook.venue.OrderBookVenue` (post-only orders, constant latency) and a
-:class:`strategies.glft.GLFTQuoter`; :mod:`venues.orderbook.batch` says which trials it runs
+:class:`venues.orderbook.venue.OrderBookVenue` (post-only orders, constant latency) and one of
+the builtin quoters (:class:`strategies.glft.GLFTQuoter`,
+:class:`strategies.avellaneda_stoikov.AvellanedaStoikovQuoter`,
+:class:`strategies.fixed_spread.FixedSpreadQuoter`; ``ip[k, IP_KIND]``); :mod:`venues.orderbook.batch` says which trials it runs
 and turns its output into the same :class:`experiments.trial.TrialResult` as the per-trial path
 (``tests/venues/orderbook/test_batch.py`` checks they are bit-identical).
 
@@ -26,7 +28,7 @@ import math
 import numba as nb
 import numpy as np
 
-from strategies._glft_nb import glft_depths_nb, glft_estimate_nb
+from strategies._glft_nb import as_depths_nb, glft_depths_nb, glft_estimate_nb
 from venues.orderbook._book_nb import (
     BEST_ASK,
     BEST_BID,
@@ -47,12 +49,14 @@ END_OF_TIME = np.int64(2**62)
 
 # int parameters per trial (ip[k, ...])
 IP_INTERVAL, IP_ENTRY_NEW, IP_ENTRY_CANCEL, IP_RESPONSE, IP_WARMUP, IP_RECAL = 0, 1, 2, 3, 4, 5
-IP_WINDOW, IP_GRID, IP_LOTS, IP_GROUP, IP_MAX_OPEN = 6, 7, 8, 9, 10
-N_IP = 11
+IP_WINDOW, IP_GRID, IP_LOTS, IP_GROUP, IP_MAX_OPEN, IP_KIND = 6, 7, 8, 9, 10, 11
+N_IP = 12
+KIND_GLFT, KIND_AS, KIND_FIXED = 0, 1, 2
+"""Quoter of a trial (``ip[k, IP_KIND]``)."""
 # float parameters per trial (fp[k, ...])
 FP_GAMMA, FP_XI, FP_ORDER_QTY, FP_QTY, FP_MAX_POS, FP_MIN_HALF, FP_MAX_DEPTH, FP_BAND = 0, 1, 2, 3, 4, 5, 6, 7
-FP_PRIOR_A, FP_PRIOR_K = 8, 9
-N_FP = 10
+FP_PRIOR_A, FP_PRIOR_K, FP_TAU, FP_HALF_BPS, FP_SKEW_BPS = 8, 9, 10, 11, 12
+N_FP = 13
 # int state per trial (si[k, ...])
 SI_STEPS, SI_COID, SI_ORDERS, SI_REJECTS, SI_LAST_ARRIVAL, SI_LAST_REPORT = 0, 1, 2, 3, 4, 5
 SI_OPEN, SI_LOCAL, SI_UNIDENTIFIED, SI_END_NOW, SI_ERROR = 6, 7, 8, 9, 10
@@ -138,7 +142,7 @@ def _find_resting(orders, st, k, coid):
 
 
 @nb.njit(cache=True)
-def run_glft_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, book, st, lbook, lst, samples,
+def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, book, st, lbook, lst, samples,
                       model, power, lot, fill_rule, min_notional, stp, arrival_prio, start_ns, until_ns,
                       ip, fp, grid, n_groups, orders, fills):  # fmt: skip
     """Run a batch of GLFT trials over one feed; see the module docstring.
@@ -413,11 +417,20 @@ def _send(heap, seq, si, k, now, lat, arrival_prio, kind, a, b, c, d):
 @nb.njit(cache=True)
 def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, depths, dmid, lo, lf,
               acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, heap, seq, arrival_prio):  # fmt: skip
-    """One GLFT decision step of trial ``k`` (the compiled twin of ``GLFTQuoter.on_timer``)."""
+    """One decision step of trial ``k``: the compiled twin of the quoter's ``on_timer``
+    (``GLFTQuoter``; ``AvellanedaStoikovQuoter``, its ``target_depths``; ``FixedSpreadQuoter``)."""
     bbj = lst[BEST_BID]
     baj = lst[BEST_ASK]
     if bbj == NO_PRICE or baj == NO_PRICE or not bbj < baj:  # empty or crossed book
         return seq
+    if ip[k, IP_KIND] == KIND_FIXED:
+        bb = (bbj + base) / per_tick
+        ba = (baj + base) / per_tick
+        mid = 0.5 * (bb + ba)
+        r = mid * (1.0 - fp[k, FP_SKEW_BPS] * 1e-4 * sf[k, SF_Q] / fp[k, FP_MAX_POS])
+        half = mid * fp[k, FP_HALF_BPS] * 1e-4
+        return _quote_around_touch(k, now, r - half, r + half, bbj, baj, base, per_tick, tick, ip, fp, si, sf, lo,
+                                   lf, heap, seq, arrival_prio)  # fmt: skip
     bb_t = float(bbj + base)
     ba_t = float(baj + base)
     mid = 0.5 * (bb_t + ba_t)
@@ -459,12 +472,24 @@ def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, 
     if not (A > 0 and kk > 0 and sigma == sigma):
         return seq
     q = sf[k, SF_Q]
-    bid_d, ask_d = glft_depths_nb(q / fp[k, FP_ORDER_QTY], sigma, A, kk, fp[k, FP_GAMMA], fp[k, FP_XI], 1.0)
+    if ip[k, IP_KIND] == KIND_AS:
+        bid_d, ask_d = as_depths_nb(q / fp[k, FP_ORDER_QTY], sigma, kk, fp[k, FP_GAMMA], fp[k, FP_TAU])
+    else:
+        bid_d, ask_d = glft_depths_nb(q / fp[k, FP_ORDER_QTY], sigma, A, kk, fp[k, FP_GAMMA], fp[k, FP_XI], 1.0)
     floor = fp[k, FP_MIN_HALF]
     cap = _py_max(_py_min(fp[k, FP_MAX_DEPTH], fp[k, FP_BAND] * mid), floor)
     bid_raw = (mid - _py_min(_py_max(bid_d, floor), cap)) * tick
     ask_raw = (mid + _py_min(_py_max(ask_d, floor), cap)) * tick
-    # quote_around_touch: round outwards, never cross the touch, inventory limits
+    return _quote_around_touch(k, now, bid_raw, ask_raw, bbj, baj, base, per_tick, tick, ip, fp, si, sf, lo, lf,
+                               heap, seq, arrival_prio)  # fmt: skip
+
+
+@nb.njit(cache=True)
+def _quote_around_touch(k, now, bid_raw, ask_raw, bbj, baj, base, per_tick, tick, ip, fp, si, sf, lo, lf, heap, seq,
+                        arrival_prio):  # fmt: skip
+    """``Strategy.quote_around_touch`` then ``Strategy.quote`` for trial ``k`` (prices in ticks)."""
+    q = sf[k, SF_Q]
+    # round outwards, never cross the touch, inventory limits
     if not (bid_raw > 0 and math.isfinite(bid_raw) and ask_raw > 0 and math.isfinite(ask_raw)):
         si[k, SI_ERROR] = ERR_PRICE
         return seq

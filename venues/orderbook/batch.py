@@ -1,8 +1,8 @@
 """Batch path: many GLFT trials on one feed in one compiled replay (issue 13).
 
-:func:`run_glft_batch` runs K trials of :class:`strategies.glft.GLFTQuoter` that share a feed and
+:func:`run_quoter_batch` runs K trials of :class:`strategies.glft.GLFTQuoter` that share a feed and
 a venue (they may differ in every GLFT setting, in ``interval_ms``, order size, inventory limit
-and in the constant latencies) through :func:`venues.orderbook._batch_nb.run_glft_batch_nb`:
+and in the constant latencies) through :func:`venues.orderbook._batch_nb.run_batch_nb`:
 the book is replayed once for all of them and no Python runs per decision. Each trial's
 result is the :class:`experiments.trial.TrialResult` the per-trial path
 (:func:`experiments.trial.run_trial` with ``compiled=False``) gives for it, bit for bit:
@@ -45,6 +45,15 @@ def batch_key(venue: VenueConfig) -> VenueConfig:
                         modify_entry_latency_ms=None)  # fmt: skip
 
 
+def batch_kinds() -> dict[type, int]:
+    """The strategy classes the batch path runs, with their kernel code (``_batch_nb.KIND_*``)."""
+    from strategies.avellaneda_stoikov import AvellanedaStoikovQuoter
+    from strategies.fixed_spread import FixedSpreadQuoter
+    from strategies.glft import GLFTQuoter
+
+    return {GLFTQuoter: B.KIND_GLFT, AvellanedaStoikovQuoter: B.KIND_AS, FixedSpreadQuoter: B.KIND_FIXED}
+
+
 def batch_unsupported(feed, venue: VenueConfig, strategy_cls: type, extras: dict | None) -> str | None:
     """Why a trial cannot take the batch path, or ``None`` when it can.
 
@@ -53,8 +62,8 @@ def batch_unsupported(feed, venue: VenueConfig, strategy_cls: type, extras: dict
     feed : venues.loaders.Feed
     venue : VenueConfig
     strategy_cls : type
-        The trial's strategy class; only :class:`strategies.glft.GLFTQuoter` itself (not a
-        subclass: its hooks are Python).
+        The trial's strategy class: one of :func:`batch_kinds` itself (a subclass's hooks are
+        Python).
     extras : dict or None
         Resolved optional sections of the trial (:func:`experiments.trial.run_trial`).
 
@@ -63,10 +72,9 @@ def batch_unsupported(feed, venue: VenueConfig, strategy_cls: type, extras: dict
     str or None
         A short reason (e.g. ``"latency_model = 'recorded'"``), ``None`` when supported.
     """
-    from strategies.glft import GLFTQuoter
-
-    if strategy_cls is not GLFTQuoter:
-        return f"strategy {strategy_cls.__name__} (the batch path runs GLFTQuoter only)"
+    if strategy_cls not in batch_kinds():
+        return f"strategy {strategy_cls.__name__} (the batch path runs the builtin GLFT, Avellaneda–Stoikov " \
+               "and fixed-spread quoters, not subclasses)"
     for key in ("hedger", "risk", "signal"):
         if (extras or {}).get(key) is not None:
             return f"[{key}] section"
@@ -104,49 +112,69 @@ class _Replayed:
         return self._samples
 
 
-def _params(venue: OrderBookVenue, venues: list[VenueConfig], strategies: list, groups: dict[int, int]):
+def _params(venue: OrderBookVenue, venues: list[VenueConfig], strategies: list, kinds: list[int],
+            groups: dict[int, int]):
     """Per-trial parameter arrays of the kernel (``ip``, ``fp``, ``grid``)."""
     n = len(strategies)
     ip = np.zeros((n, B.N_IP), dtype=np.int64)
     fp = np.zeros((n, B.N_FP), dtype=np.float64)
-    g_max = max(c.max_fit_depth_ticks for c in strategies)
+    g_max = max([getattr(c, "max_fit_depth_ticks", 1) for c in strategies])
     grid = np.zeros((n, g_max), dtype=np.float64)
     prof = venue.profile
-    for k, (v, c) in enumerate(zip(venues, strategies, strict=True)):
+    for k, (v, c, kind) in enumerate(zip(venues, strategies, kinds, strict=True)):
         interval = ms_to_ns(c.interval_ms)
         entry = ms_to_ns(v.entry_latency_ms)
+        ip[k, B.IP_KIND] = kind
         ip[k, B.IP_INTERVAL] = interval
         ip[k, B.IP_ENTRY_NEW] = entry
         ip[k, B.IP_ENTRY_CANCEL] = entry if v.cancel_entry_latency_ms is None else ms_to_ns(v.cancel_entry_latency_ms)
         ip[k, B.IP_RESPONSE] = ms_to_ns(v.response_latency_ms)
-        ip[k, B.IP_WARMUP] = int(math.ceil(c.warmup_s * 1000.0 / c.interval_ms))
-        ip[k, B.IP_RECAL] = c.recalibrate_every
-        ip[k, B.IP_WINDOW] = max(int(round(c.window_s * 1000.0 / c.interval_ms)), 2)
-        ip[k, B.IP_GRID] = c.max_fit_depth_ticks
         qty = prof.round_qty(c.order_qty)
         ip[k, B.IP_LOTS] = venue._lots(qty)
         ip[k, B.IP_GROUP] = groups[interval]
         ip[k, B.IP_MAX_OPEN] = venue.max_open_orders
+        ip[k, B.IP_WINDOW] = 2
+        fp[k, B.FP_ORDER_QTY] = c.order_qty
+        fp[k, B.FP_QTY] = qty
+        fp[k, B.FP_MAX_POS] = c.max_position
+        if kind == B.KIND_FIXED:
+            fp[k, B.FP_HALF_BPS] = c.half_spread_bps
+            fp[k, B.FP_SKEW_BPS] = c.skew_bps
+            continue
+        ip[k, B.IP_WARMUP] = int(math.ceil(c.warmup_s * 1000.0 / c.interval_ms))
+        ip[k, B.IP_RECAL] = c.recalibrate_every
+        ip[k, B.IP_WINDOW] = max(int(round(c.window_s * 1000.0 / c.interval_ms)), 2)
+        ip[k, B.IP_GRID] = c.max_fit_depth_ticks
         grid[k, : c.max_fit_depth_ticks] = np.arange(c.max_fit_depth_ticks, dtype=np.float64) + 0.5
-        fp[k] = (c.gamma, c.gamma if c.xi is None else c.xi, c.order_qty, qty, c.max_position, c.min_half_spread_ticks,
-                 float(c.max_depth_ticks if c.max_depth_ticks is not None else c.max_fit_depth_ticks), c.price_band,
-                 math.nan if c.prior_A is None else c.prior_A, math.nan if c.prior_k is None else c.prior_k)  # fmt: skip
+        fp[k, B.FP_GAMMA] = c.gamma
+        fp[k, B.FP_XI] = c.gamma if c.xi is None else c.xi
+        fp[k, B.FP_MIN_HALF] = c.min_half_spread_ticks
+        fp[k, B.FP_MAX_DEPTH] = float(c.max_depth_ticks if c.max_depth_ticks is not None else c.max_fit_depth_ticks)
+        fp[k, B.FP_BAND] = c.price_band
+        fp[k, B.FP_PRIOR_A] = math.nan if c.prior_A is None else c.prior_A
+        fp[k, B.FP_PRIOR_K] = math.nan if c.prior_k is None else c.prior_k
+        if kind == B.KIND_AS:
+            fp[k, B.FP_TAU] = c.horizon_s * 1000.0 / c.interval_ms
     return ip, fp, grid
 
 
-def run_glft_batch(feed, venues: list[VenueConfig], strategies: list, extras: dict | None = None) -> list:
-    """Run GLFT trials that share ``feed`` and a venue in one compiled replay.
+def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: dict | None = None,
+                   strategy_cls: type | None = None) -> list:
+    """Run quoter trials that share ``feed`` and a venue in one compiled replay.
 
     Parameters
     ----------
     feed : venues.loaders.Feed
     venues : list of VenueConfig
         One per trial; equal up to the latencies (:func:`batch_key`).
-    strategies : list of strategies.glft.GLFTConfig
-        One per trial.
+    strategies : list of StrategyConfig
+        One per trial: ``GLFTConfig``, ``ASConfig`` or ``FixedSpreadConfig``.
     extras : dict, optional
         Shared optional sections (only ``metric_interval_ns`` is read; the others make a trial
         unsupported, :func:`batch_unsupported`).
+    strategy_cls : type or None
+        The trials' quoter class (:func:`batch_kinds`); ``None``: the one whose ``config_class``
+        each config is.
 
     Returns
     -------
@@ -162,35 +190,39 @@ def run_glft_batch(feed, venues: list[VenueConfig], strategies: list, extras: di
         than the profile's).
     """
     from experiments.trial import EQUITY_SAMPLE_MS, trial_result
-    from strategies.glft import GLFTQuoter
     from strategies.risk import RiskMonitors
     from venues.profiles import check_feed_profile
 
     if not venues or len(venues) != len(strategies):
-        raise BatchUnsupported("run_glft_batch needs one venue config per strategy config (and at least one)")
+        raise BatchUnsupported("run_quoter_batch needs one venue config per strategy config (and at least one)")
     key = batch_key(venues[0])
     for v in venues[1:]:
         if batch_key(v) != key:
-            raise BatchUnsupported("run_glft_batch: trials of one batch must share the venue settings (latencies aside)")
-    reason = batch_unsupported(feed, venues[0], GLFTQuoter, extras)
+            raise BatchUnsupported("run_quoter_batch: trials of one batch must share the venue settings (latencies aside)")
+    by_config = {cls.config_class: cls for cls in batch_kinds()}
+    classes = [strategy_cls or by_config.get(type(c), type(c)) for c in strategies]
+    reason = batch_unsupported(feed, venues[0], classes[0], extras)
+    if reason is None and len(set(classes)) > 1:
+        reason = "trials of several strategy classes"
     if reason is not None:
-        raise BatchUnsupported(f"run_glft_batch: not supported: {reason}")
+        raise BatchUnsupported(f"run_quoter_batch: not supported: {reason}")
+    kinds = [batch_kinds()[cls] for cls in classes]
     sim = Simulation(0)  # builds the books and checks the feed exactly as a per-trial venue does
     profile = venue_profile(venues[0], feed)
     check_feed_profile(profile.name, feed.meta.venue, feed.meta.symbol)
     venue = OrderBookVenue(sim, feed, venues[0], Account(), sample_ms=EQUITY_SAMPLE_MS)
     funding = FundingSchedule(sim, venue, Account(), getattr(feed, "funding", None), feed.meta.venue)
     if funding._due.size:
-        raise BatchUnsupported("run_glft_batch: not supported: funding settlements inside the span")
+        raise BatchUnsupported("run_quoter_batch: not supported: funding settlements inside the span")
     per_tick = _steps_per_unit(venue.tick_size)
     if not per_tick or venue.tick_size != profile.tick_size:
-        raise BatchUnsupported("run_glft_batch: not supported: the feed's price grid differs from the profile's")
+        raise BatchUnsupported("run_quoter_batch: not supported: the feed's price grid differs from the profile's")
     intervals = sorted({ms_to_ns(c.interval_ms) for c in strategies})
     groups = {t: g for g, t in enumerate(intervals)}
-    ip, fp, grid = _params(venue, venues, strategies, groups)
+    ip, fp, grid = _params(venue, venues, strategies, kinds, groups)
     cfg = venues[0]
     t0 = time.perf_counter()
-    si, fr, n_events = B.run_glft_batch_nb(
+    si, fr, n_events = B.run_batch_nb(
         venue._ev, venue._lev, venue.two_books, venue._inv_tick, venue.tick_size, per_tick,
         int(round(1.0 / venue.lot_size)), venue._base, venue._book, venue._st, venue._lbook, venue._lst,
         venue._samples, venue._model, venue._power, venue.lot_size, venue._fill_rule, float(profile.min_notional),
@@ -209,7 +241,7 @@ def run_glft_batch(feed, venues: list[VenueConfig], strategies: list, extras: di
     for k, c in enumerate(strategies):
         err = int(si[k, B.SI_ERROR])
         if err == B.ERR_PRICE:
-            out.append(ValueError("GLFT quote price rounds to 0 or is not finite on the venue's price grid"))
+            out.append(ValueError("quote price rounds to 0 or is not finite on the venue's price grid"))
             continue
         if err == B.ERR_LOCAL:
             out.append(ValueError(f"more than {B.MAX_LOCAL} orders in flight"))

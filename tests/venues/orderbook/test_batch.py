@@ -18,10 +18,12 @@ import numpy as np
 import pytest
 
 from experiments.trial import run_trial
-from strategies.fixed_spread import FixedSpreadQuoter
+from strategies.avellaneda_stoikov import ASConfig, AvellanedaStoikovQuoter
+from strategies.base import Strategy
+from strategies.fixed_spread import FixedSpreadConfig, FixedSpreadQuoter
 from strategies.glft import GLFTConfig, GLFTQuoter
 from venues.loaders import DataConfig, load_feed
-from venues.orderbook.batch import BatchUnsupported, batch_unsupported, run_glft_batch
+from venues.orderbook.batch import BatchUnsupported, batch_unsupported, run_quoter_batch
 from venues.orderbook.config import VenueConfig
 
 SAMPLE = Path(__file__).resolve().parents[3] / "data" / "binance_usdm_ethusdt" / "ethusdt_20240718.gz"
@@ -74,7 +76,7 @@ OPTIONS = [
 @pytest.mark.parametrize("options", OPTIONS, ids=lambda o: "-".join(map(str, o.values())))
 def test_batch_of_64_equals_each_trial_alone(feed, options):
     venues, strategies = grid(VenueConfig(profile="binance_usdm", **options))
-    batch = run_glft_batch(feed, venues, strategies)
+    batch = run_quoter_batch(feed, venues, strategies)
     n_fills = 0
     for a, v, s in zip(batch, venues, strategies, strict=True):
         b = run_trial(feed, v, s, GLFTQuoter, seed=0, compiled=False)
@@ -83,12 +85,33 @@ def test_batch_of_64_equals_each_trial_alone(feed, options):
     assert n_fills > 500  # the grid trades: the comparison is not between empty runs
 
 
+@pytest.mark.parametrize("cls", [AvellanedaStoikovQuoter, FixedSpreadQuoter])
+def test_as_and_fixed_spread_batches_equal_each_trial_alone(feed, cls):
+    venue = VenueConfig(profile="binance_usdm", queue_model="prob_power")
+    venues, strategies = [], []
+    for a, b, interval, lat in itertools.product((1, 2), (1, 2), (50.0, 120.0), (3.0, 25.0)):
+        venues.append(attrs.evolve(venue, entry_latency_ms=lat, response_latency_ms=lat))
+        if cls is FixedSpreadQuoter:
+            strategies.append(FixedSpreadConfig(half_spread_bps=0.2 * a, skew_bps=0.5 * b, interval_ms=interval,
+                                                order_qty=0.05, max_position=0.15))  # fmt: skip
+        else:
+            strategies.append(ASConfig(gamma=0.01 * a, horizon_s=20.0 * b, interval_ms=interval, order_qty=0.05,
+                                       max_position=0.15, warmup_s=5.0, window_s=20.0))  # fmt: skip
+    batch = run_quoter_batch(feed, venues, strategies)
+    n_fills = 0
+    for a_, v, s_ in zip(batch, venues, strategies, strict=True):
+        b_ = run_trial(feed, v, s_, cls, seed=0, compiled=False)
+        assert_same(a_, b_)
+        n_fills += len(b_.fills)
+    assert n_fills > 100
+
+
 def test_batch_is_deterministic_and_independent_of_its_other_trials(feed):
     venues, strategies = grid(VenueConfig(profile="binance_usdm", queue_model="prob_log"))
-    first = run_glft_batch(feed, venues, strategies)
-    again = run_glft_batch(feed, venues, strategies)
+    first = run_quoter_batch(feed, venues, strategies)
+    again = run_quoter_batch(feed, venues, strategies)
     picked = [5, 17, 40]  # the same trials in a smaller batch, in another order
-    alone = run_glft_batch(feed, [venues[i] for i in picked[::-1]], [strategies[i] for i in picked[::-1]])
+    alone = run_quoter_batch(feed, [venues[i] for i in picked[::-1]], [strategies[i] for i in picked[::-1]])
     for a, b in zip(first, again, strict=True):
         assert_same(a, b)
     for i, c in zip(picked[::-1], alone, strict=True):
@@ -107,11 +130,15 @@ class _MyGLFT(GLFTQuoter):
     """A user subclass: its hooks are Python, so it takes the per-trial path."""
 
 
+class _Idle(Strategy):
+    """A user strategy."""
+
+
 @pytest.mark.parametrize(
     ("venue", "cls", "extras", "reason"),
     [
         (VenueConfig(profile="binance_usdm"), _MyGLFT, None, "_MyGLFT"),
-        (VenueConfig(profile="binance_usdm"), FixedSpreadQuoter, None, "FixedSpreadQuoter"),
+        (VenueConfig(profile="binance_usdm"), _Idle, None, "_Idle"),
         (VenueConfig(profile="binance_usdm", latency_model="lognormal", entry_latency_p99_ms=50.0,
                      response_latency_p99_ms=50.0), GLFTQuoter, None, "lognormal"),  # fmt: skip
         (VenueConfig(profile="binance_usdm", own_impact=True), GLFTQuoter, None, "own_impact"),
@@ -127,4 +154,4 @@ def test_batch_refuses_mixed_venues(feed):
     b = VenueConfig(profile="binance_usdm", queue_model="risk_averse")
     s = GLFTConfig()
     with pytest.raises(BatchUnsupported, match="share the venue settings"):
-        run_glft_batch(feed, [a, b], [s, s])
+        run_quoter_batch(feed, [a, b], [s, s])
