@@ -16,17 +16,18 @@ components.orders : ``Side`` (``BUY = +1``, ``SELL = -1``) and the ``Fill`` even
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
-if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
+import numpy as np
+import numpy.typing as npt
+
+from components._account_nb import FLAT_RTOL, book_nb
 
 __all__ = ["Account"]
 
 # A closing fill within this relative distance of the open position closes it exactly
 # (q -> 0.0), so binary artefacts such as 0.1 + 0.2 - 0.3 never leave dust positions.
-_FLAT_RTOL = 1e-12
+_FLAT_RTOL = FLAT_RTOL
 
 
 class Account:
@@ -220,39 +221,22 @@ class Account:
             self.avg_entry_px = 1.0 / self._lx
 
     def _book(self, s: float, x: float, w: float, fee: float, notional: float, is_maker: bool) -> None:
-        """Linear average-cost booking of side ``s``, price ``x``, size ``w`` (class Notes)."""
-        q = self._lq
-        self.cash -= s * x * w + fee
-        self.fees_paid += fee
-        if is_maker:
-            self.maker_volume += notional
-        else:
-            self.taker_volume += notional
-        self.n_fills += 1
+        """Linear average-cost booking of side ``s``, price ``x``, size ``w`` (class Notes;
+        :func:`components._account_nb.book_nb`)."""
+        ledger = self.ledger()
+        book_nb(ledger, s, x, w, fee, notional, is_maker)
+        self.set_ledger(ledger)
 
-        if q == 0.0 or (q > 0.0) == (s > 0.0):
-            # Opening or adding: size-weighted average entry.
-            pos = abs(q)
-            self._lx = (self._lx * pos + x * w) / (pos + w)
-            self._lq = q + s * w
-            return
-        pos = abs(q)
-        avg = self._lx
-        sign_q = -s
-        if w < pos * (1.0 - _FLAT_RTOL):
-            # Partial close: average entry unchanged.
-            self.realized_pnl += sign_q * w * (x - avg)
-            self._lq = q + s * w
-        elif w <= pos * (1.0 + _FLAT_RTOL):
-            # Exact close (to rounding): the cash moved by x*w, the position held pos.
-            self.realized_pnl += sign_q * (x * w - avg * pos)
-            self._lq = 0.0
-            self._lx = 0.0
-        else:
-            # Flip through zero: close pos at x, open the remainder at x.
-            self.realized_pnl += sign_q * pos * (x - avg)
-            self._lq = q + s * w
-            self._lx = x
+    def ledger(self) -> npt.NDArray[np.float64]:
+        """The booking state as a :mod:`components._account_nb` ledger (a copy)."""
+        return np.array([self._lq, self._lx, self.cash, self.fees_paid, self.maker_volume, self.taker_volume,
+                         self.realized_pnl, float(self.n_fills)])  # the slot order LQ .. N_FILLS
+
+    def set_ledger(self, ledger: npt.NDArray[np.float64]) -> None:
+        """Take the booking state from a ledger (:meth:`ledger`, :func:`~components._account_nb.book_fills_nb`)."""
+        lq, lx, cash, fees, maker, taker, realized, n = ledger.tolist()
+        self._lq, self._lx, self.cash, self.fees_paid = lq, lx, cash, fees
+        self.maker_volume, self.taker_volume, self.realized_pnl, self.n_fills = maker, taker, realized, int(n)
 
     def on_funding(self, payment: float) -> None:
         """Book a funding payment.

@@ -62,6 +62,9 @@ FILL_DTYPE = np.dtype(
 units), size (base units), fee (quote units, negative = rebate), inventory after the fill
 (base units) and the mid at the fill (quote units; the fill price if the book was one-sided)."""
 
+_CASH_DTYPE = np.dtype([("ts", np.int64), ("cash", np.float64), ("q", np.float64), ("mid", np.float64)])
+"""The recorder's log of the account after each fill or cash change."""
+
 EQUITY_DTYPE = np.dtype(
     [("ts_ns", np.int64), ("equity", np.float64), ("q", np.float64), ("mid", np.float64)]
 )
@@ -87,6 +90,8 @@ class PnLRecorder:
         self.venue = venue
         self._fills: list[tuple[int, float, float, float]] = []
         self._log: list[tuple[int, int, int, bool, float, float, float, float, float]] = []
+        # (cash log, fill log) arrays: add_fills, and the rows above once moved there (_flush)
+        self._chunks: list[tuple[npt.NDArray[np.void], npt.NDArray[np.void]]] = []
         self._curve: npt.NDArray[np.void] | None = None
         self._tracked: list[tuple[Account, list[tuple[int, float, float]]]] = []
         venue.fill_listeners.append(self._after_fill)
@@ -139,9 +144,42 @@ class PnLRecorder:
             (ts, fill.client_order_id, fill.side, fill.liquidity == 0, fill.px, fill.qty, fill.fee, acct.q, mid)
         )
 
+    def add_fills(self, fills: npt.NDArray[np.void], cash_after: npt.NDArray[np.float64]) -> None:
+        """Log many booked fills at once (the batch path), as :meth:`_after_fill` does one by one.
+
+        Parameters
+        ----------
+        fills : ndarray of FILL_DTYPE, shape (n,)
+            In the order they were booked, ``q_after`` and ``mid`` filled in (``mid``: the
+            fill price when the book was one-sided).
+        cash_after : ndarray of float64, shape (n,)
+            The account's cash after each fill, quote units.
+        """
+        self._flush()
+        cash = np.empty(len(fills), dtype=_CASH_DTYPE)
+        cash["ts"], cash["cash"], cash["q"], cash["mid"] = fills["ts_ns"], cash_after, fills["q_after"], fills["mid"]
+        self._chunks.append((cash, np.asarray(fills, dtype=FILL_DTYPE)))
+        self._curve = None
+
+    def _flush(self) -> None:
+        """Move the rows logged one by one into the array chunks (order kept)."""
+        if self._fills or self._log:
+            self._chunks.append((np.array(self._fills, dtype=_CASH_DTYPE), np.array(self._log, dtype=FILL_DTYPE)))
+            self._fills, self._log = [], []
+
+    def _cash_log(self) -> npt.NDArray[np.void]:
+        """``(ts, cash, q, mid)`` after every fill and cash change, in time order."""
+        self._flush()
+        if not self._chunks:
+            return np.zeros(0, dtype=_CASH_DTYPE)
+        return np.concatenate([c for c, _ in self._chunks])
+
     def fills(self) -> npt.NDArray[np.void]:
         """Every fill of the trial, in time order, as an array of :data:`FILL_DTYPE`."""
-        return np.array(self._log, dtype=FILL_DTYPE)
+        self._flush()
+        if not self._chunks:
+            return np.zeros(0, dtype=FILL_DTYPE)
+        return np.concatenate([f for _, f in self._chunks])
 
     def equity_curve(self) -> npt.NDArray[np.void]:
         """Equity at every touch sample (with a two-sided book) and after every fill.
@@ -160,10 +198,7 @@ class PnLRecorder:
         mid = 0.5 * (samples["best_bid"] + samples["best_ask"])
         ok = np.isfinite(mid)
         ts, mid = samples["ts_ns"][ok], mid[ok]
-        fills = np.array(
-            self._fills,
-            dtype=[("ts", np.int64), ("cash", np.float64), ("q", np.float64), ("mid", np.float64)],
-        )
+        fills = self._cash_log()
         # position and cash in force at each sample: the last fill strictly before it
         k = np.searchsorted(fills["ts"], ts, side="left") - 1
         has = k >= 0

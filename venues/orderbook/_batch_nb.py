@@ -8,9 +8,9 @@ GLFT state. The loop is the compiled twin of :meth:`engine.kernel.Simulation.run
 :class:`venues.orderbook.venue.OrderBookVenue` (post-only orders, constant latency) and one of
 the builtin quoters (:class:`strategies.glft.GLFTQuoter`,
 :class:`strategies.avellaneda_stoikov.AvellanedaStoikovQuoter`,
-:class:`strategies.fixed_spread.FixedSpreadQuoter`; ``ip[k, IP_KIND]``); :mod:`venues.orderbook.batch` says which trials it runs
-and turns its output into the same :class:`experiments.trial.TrialResult` as the per-trial path
-(``tests/venues/orderbook/test_batch.py`` checks they are bit-identical).
+:class:`strategies.fixed_spread.FixedSpreadQuoter`; ``ip[k, IP_KIND]``);
+:mod:`venues.orderbook.batch` says which trials it runs and turns its output into the same
+:class:`experiments.trial.TrialResult` as the per-trial path (``tests/venues/orderbook/test_batch.py`` checks they are bit-identical).
 
 Trials never interact: our orders do not change the replayed book (no own impact, and a
 post-only order that would trade is rejected), FIFO floors and print sharing are per trial, and
@@ -34,7 +34,6 @@ from venues.orderbook._book_nb import (
     BEST_BID,
     MAX_BUY_TRADE,
     MIN_SELL_TRADE,
-    N_EVENTS,
     N_USED,
     NO_PRICE,
     advance_nb,
@@ -141,11 +140,58 @@ def _find_resting(orders, st, k, coid):
     return -1
 
 
+
+def new_batch_state(ip, fp, n_groups, start_ns):
+    """Fresh per-trial state of :func:`run_batch_nb` (a dict of arrays, mutated by the runs).
+
+    Parameters
+    ----------
+    ip, fp : ndarray
+        Per-trial parameters (``IP_*``, ``FP_*`` columns).
+    n_groups : int
+        Number of decision clocks.
+    start_ns : int
+        First time of the run (the requote timers start one interval later), ns.
+    """
+    K = ip.shape[0]
+    W = max(2, int(ip[:, IP_WINDOW].max())) if K else 2
+    si = np.zeros((K, N_SI), dtype=np.int64)
+    si[:, SI_LAST_ARRIVAL] = -1
+    si[:, SI_LAST_REPORT] = -1
+    si[:, SI_END_NOW] = start_ns
+    sf = np.zeros((K, N_SF), dtype=np.float64)
+    sf[:, SF_PREV_MID] = np.nan
+    sf[:, SF_SIGMA] = np.nan
+    sf[:, SF_A] = fp[:, FP_PRIOR_A]
+    sf[:, SF_K] = fp[:, FP_PRIOR_K]
+    heap = np.zeros((max(K, 1) * 4, 9), dtype=np.int64)  # on_start: each trial's requote timer
+    heap[:K, 0] = start_ns + ip[:, IP_INTERVAL]
+    heap[:K, 1] = P_TIMER
+    heap[:K, 2] = np.arange(K)
+    heap[:K, 3] = np.arange(K)
+    heap[:K, 4] = EV_TIMER
+    return {
+        "si": si, "sf": sf, "depths": np.full((K, W), np.nan), "dmid": np.full((K, W), np.nan),
+        "lo": np.zeros((K, MAX_LOCAL, N_LO), dtype=np.int64), "lf": np.zeros((K, MAX_LOCAL), dtype=np.float64),
+        "acc_buy": np.full(n_groups, NO_PRICE, dtype=np.int64), "acc_sell": np.full(n_groups, NO_PRICE, dtype=np.int64),
+        "snap_ts": np.full(n_groups, -1, dtype=np.int64), "snap_buy": np.full(n_groups, NO_PRICE, dtype=np.int64),
+        "snap_sell": np.full(n_groups, NO_PRICE, dtype=np.int64), "scratch": np.zeros(K, dtype=np.float64),
+        "stamp": np.full(K, -1, dtype=np.int64), "heap": heap,
+        # cursor: feed rows i/il, their next times, fill records, event seq, heap entries
+        "cur": np.array([0, 0, -1, -1, 0, K, K], dtype=np.int64),
+        "fr": np.zeros((1024, N_FR), dtype=np.int64),
+    }  # fmt: skip
+
+
+CUR_I, CUR_IL, CUR_NEXT_TS, CUR_NEXT_LTS, CUR_N_FR, CUR_SEQ, CUR_N_HEAP = range(7)
+
+
 @nb.njit(cache=True)
 def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, book, st, lbook, lst, samples,
-                      model, power, lot, fill_rule, min_notional, stp, arrival_prio, start_ns, until_ns,
-                      ip, fp, grid, n_groups, orders, fills):  # fmt: skip
-    """Run a batch of GLFT trials over one feed; see the module docstring.
+                 model, power, lot, fill_rule, min_notional, stp, arrival_prio, start_ns, until_ns,
+                 ip, fp, grid, n_groups, orders, fills, si, sf, depths, dmid, lo, lf, acc_buy, acc_sell, snap_ts,
+                 snap_buy, snap_sell, scratch, stamp, heap_arr, cur, fr, window_end):  # fmt: skip
+    """Advance a batch of quoter trials over one feed up to ``window_end``; see the module docstring.
 
     Parameters
     ----------
@@ -185,70 +231,52 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
     n_groups : int
         Number of distinct decision clocks (``ip[:, IP_GROUP]`` in ``0 .. n_groups-1``): trials
         of one group decide at the same times, so they share the trade extremes of each step.
-    orders : ndarray of ORDER_DTYPE
-        Initial order rows (empty); grown as needed.
-    fills : ndarray of int64, shape (len(orders), 2)
-        Work space of :func:`advance_nb`.
+    orders, fills : ndarray
+        Order rows (:data:`~venues.orderbook._book_nb.ORDER_DTYPE`) and :func:`advance_nb`'s
+        work space; grown as needed (returned).
+    si, sf, depths, dmid, lo, lf, acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, scratch, stamp,
+    heap_arr, cur, fr
+        The batch state of :func:`new_batch_state` (mutated; ``heap_arr`` and ``fr`` returned,
+        possibly grown).
+    window_end : int
+        Stop before handling an event later than this, ns (``>= until_ns``: run to the end).
+        The next call carries on from there: the caller may release replayed pages in between.
 
     Returns
     -------
-    si : ndarray of int64, shape (K, N_SI)
-        Final integer state (``SI_*``: orders sent, rejects, unidentified fits, last event
-        time, error code).
-    fr : ndarray of int64, shape (n_fills, N_FR)
-        Every fill in the order the venue made them (``FR_*`` columns).
-    n_events : int
-        Rows replayed by the matching book.
+    orders, fills, heap_arr, fr : ndarray
+        The (possibly grown) arrays to pass to the next call.
+    finished : bool
+        The run reached its end (``si``: orders sent, rejects, unidentified fits, last event
+        time, error code; ``fr[:cur[CUR_N_FR]]``: every fill in the order the venue made them).
     """
-    K = ip.shape[0]
-    W = 2
-    for k in range(K):
-        W = max(W, ip[k, IP_WINDOW])
-    si = np.zeros((K, N_SI), dtype=np.int64)
-    sf = np.zeros((K, N_SF), dtype=np.float64)
-    depths = np.full((K, W), np.nan)
-    dmid = np.full((K, W), np.nan)
-    lo = np.zeros((K, MAX_LOCAL, N_LO), dtype=np.int64)
-    lf = np.zeros((K, MAX_LOCAL), dtype=np.float64)
-    for k in range(K):
-        si[k, SI_LAST_ARRIVAL] = -1
-        si[k, SI_LAST_REPORT] = -1
-        si[k, SI_END_NOW] = start_ns
-        sf[k, SF_PREV_MID] = np.nan
-        sf[k, SF_SIGMA] = np.nan
-        sf[k, SF_A] = fp[k, FP_PRIOR_A]
-        sf[k, SF_K] = fp[k, FP_PRIOR_K]
-    acc_buy = np.full(n_groups, NO_PRICE, dtype=np.int64)
-    acc_sell = np.full(n_groups, NO_PRICE, dtype=np.int64)
-    snap_ts = np.full(n_groups, -1, dtype=np.int64)
-    snap_buy = np.full(n_groups, NO_PRICE, dtype=np.int64)
-    snap_sell = np.full(n_groups, NO_PRICE, dtype=np.int64)
-    scratch = np.zeros(K, dtype=np.float64)
-    stamp = np.full(K, -1, dtype=np.int64)
     no_orders = np.zeros(1, dtype=orders.dtype)
     no_fills = np.zeros((1, 2), dtype=np.int64)
     no_impact = np.zeros((2, 0), dtype=np.float64)
     no_samples = np.zeros((0, 3), dtype=np.int64)
     vscratch = np.zeros(1, dtype=np.float64)
     vstamp = np.full(1, -1, dtype=np.int64)
-    fr = np.zeros((1024, N_FR), dtype=np.int64)
-    n_fr = 0
     n_ticks = book.shape[1]
     n = evx.size
     tsx = evx["ts_local_ns"]
     tsl = evl["ts_local_ns"]
-    i = 0
-    il = 0
-    next_ts = tsx[0] if n > 0 else END_OF_TIME
-    next_lts = tsl[0] if n > 0 else END_OF_TIME
-
+    i = cur[CUR_I]
+    il = cur[CUR_IL]
+    next_ts = cur[CUR_NEXT_TS]
+    next_lts = cur[CUR_NEXT_LTS]
+    if next_ts < 0:
+        next_ts = tsx[i] if i < n else END_OF_TIME
+        next_lts = tsl[il] if il < n else END_OF_TIME
+    n_fr = cur[CUR_N_FR]
+    seq = cur[CUR_SEQ]
     heap = [(np.int64(0), np.int64(0), np.int64(0), np.int64(0), np.int64(0), np.int64(0), np.int64(0),
              np.int64(0), np.int64(0))]  # fmt: skip
     heapq.heappop(heap)  # typed, empty
-    seq = np.int64(0)
-    for k in range(K):  # on_start: the requote timer
-        seq = _push(heap, seq, start_ns + ip[k, IP_INTERVAL], P_TIMER, k, EV_TIMER, 0, 0, 0, 0)
-
+    for h in range(cur[CUR_N_HEAP]):
+        r = heap_arr[h]
+        heap.append((r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]))
+    heapq.heapify(heap)
+    finished = False
     while True:
         if len(heap) > 0:
             ts = heap[0][0]
@@ -256,7 +284,14 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
         else:
             ts = END_OF_TIME
             prio = np.int64(0)
-        if ts > until_ns:
+        at_window = False
+        if ts > window_end and window_end < until_ns:
+            # replay the rows before the window's end, then hand back (the caller releases the
+            # replayed pages and carries on): one more horizon, which changes nothing
+            ts = window_end
+            prio = np.int64(P_MARKET_DATA)
+            at_window = True
+        elif ts > until_ns:
             ts = until_ns
             prio = np.int64(P_MARKET_DATA + 1)
         until_excl = ts + 1 if prio > P_MARKET_DATA else ts
@@ -315,13 +350,17 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
                 seq = _push(heap, seq, t_rep, P_REPORT, k, EV_FILL, orders[o]["coid"], np.int64(orders[o]["side"]),
                             fills[f, 1], leaves)  # fmt: skip
             continue
+        if at_window:
+            break
         if len(heap) > 0:
             h = heap[0]
             if h[0] < ts or (h[0] == ts and h[1] < prio):
                 continue  # a fill report scheduled something sooner: new horizon
             if h[0] > until_ns:
+                finished = True
                 break
         else:
+            finished = True
             break
         now, _p, _s, k, kind, a, bb_, c, d = heapq.heappop(heap)
         si[k, SI_END_NOW] = now
@@ -397,7 +436,27 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
                 else:  # the order itself was rejected
                     _local_delete(lo, lf, si, k, s)
         # EV_ACK: nothing to do for the quoter
-    return si, fr[:n_fr].copy(), st[N_EVENTS]
+    cur[CUR_I] = i
+    cur[CUR_IL] = il
+    cur[CUR_NEXT_TS] = next_ts
+    cur[CUR_NEXT_LTS] = next_lts
+    cur[CUR_N_FR] = n_fr
+    cur[CUR_SEQ] = seq
+    if len(heap) > heap_arr.shape[0]:
+        heap_arr = np.zeros((2 * len(heap), 9), dtype=np.int64)
+    for h in range(len(heap)):
+        e = heap[h]
+        heap_arr[h, 0] = e[0]
+        heap_arr[h, 1] = e[1]
+        heap_arr[h, 2] = e[2]
+        heap_arr[h, 3] = e[3]
+        heap_arr[h, 4] = e[4]
+        heap_arr[h, 5] = e[5]
+        heap_arr[h, 6] = e[6]
+        heap_arr[h, 7] = e[7]
+        heap_arr[h, 8] = e[8]
+    cur[CUR_N_HEAP] = len(heap)
+    return orders, fills, heap_arr, fr, finished
 
 
 @nb.njit(cache=True)

@@ -23,17 +23,22 @@ from types import SimpleNamespace
 import attrs
 import numpy as np
 
+from components._account_nb import LQ, LX, book_fills_nb
 from components.account import Account
 from components.funding import FundingSchedule
-from components.metrics import PnLRecorder
-from components.orders import Fill, Liquidity
+from components.metrics import FILL_DTYPE, PnLRecorder
+from engine.feed import PageReleaser
 from engine.kernel import Simulation
 from engine.time import ms_to_ns
 from venues.orderbook import _batch_nb as B
 from venues.orderbook import _book_nb as K
 from venues.orderbook.config import VenueConfig
-from venues.orderbook.venue import DATA_FIRST_PRIORITY, OrderBookVenue, venue_profile
+from venues.orderbook.venue import OrderBookVenue, venue_profile
 from venues.profiles import _steps_per_unit
+
+WINDOW_ROWS = 1 << 20
+"""Feed rows per call of the compiled loop; between calls the replayed pages of a mapped feed are
+released (:class:`engine.feed.PageReleaser`), so a long replay's resident memory stays flat."""
 
 LATENCY_FIELDS = ("entry_latency_ms", "response_latency_ms", "cancel_entry_latency_ms", "modify_entry_latency_ms")
 """Venue settings that may differ between the trials of one batch (each trial has its own)."""
@@ -198,7 +203,8 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
     key = batch_key(venues[0])
     for v in venues[1:]:
         if batch_key(v) != key:
-            raise BatchUnsupported("run_quoter_batch: trials of one batch must share the venue settings (latencies aside)")
+            raise BatchUnsupported("run_quoter_batch: trials of one batch must share the venue settings "
+                                   "(latencies aside)")
     by_config = {cls.config_class: cls for cls in batch_kinds()}
     classes = [strategy_cls or by_config.get(type(c), type(c)) for c in strategies]
     reason = batch_unsupported(feed, venues[0], classes[0], extras)
@@ -222,19 +228,42 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
     ip, fp, grid = _params(venue, venues, strategies, kinds, groups)
     cfg = venues[0]
     t0 = time.perf_counter()
-    si, fr, n_events = B.run_batch_nb(
-        venue._ev, venue._lev, venue.two_books, venue._inv_tick, venue.tick_size, per_tick,
-        int(round(1.0 / venue.lot_size)), venue._base, venue._book, venue._st, venue._lbook, venue._lst,
-        venue._samples, venue._model, venue._power, venue.lot_size, venue._fill_rule, float(profile.min_notional),
-        cfg.self_trade != "none", int(venue._arrival_prio), venue.start_ns, venue.end_ns, ip, fp, grid, len(groups),
-        np.zeros(K.INITIAL_ORDERS, dtype=K.ORDER_DTYPE), np.zeros((K.INITIAL_ORDERS, 2), dtype=np.int64),
-    )  # fmt: skip
+    state = B.new_batch_state(ip, fp, len(groups), venue.start_ns)
+    orders = np.zeros(K.INITIAL_ORDERS, dtype=K.ORDER_DTYPE)
+    fills = np.zeros((K.INITIAL_ORDERS, 2), dtype=np.int64)
+    heap, fr, cur = state["heap"], state["fr"], state["cur"]
+    tsx = venue._ev["ts_local_ns"]
+    n = int(tsx.size)
+    releasers = [PageReleaser(venue._ev)] + ([PageReleaser(venue._lev)] if venue.two_books else [])
+    finished = False
+    while not finished:  # windows of WINDOW_ROWS rows: a mapped feed's pages are given back behind
+        i = int(cur[B.CUR_I])
+        window_end = int(max(tsx[i + WINDOW_ROWS], tsx[i] + 1)) if i + WINDOW_ROWS < n else venue.end_ns
+        orders, fills, heap, fr, finished = B.run_batch_nb(
+            venue._ev, venue._lev, venue.two_books, venue._inv_tick, venue.tick_size, per_tick,
+            int(round(1.0 / venue.lot_size)), venue._base, venue._book, venue._st, venue._lbook, venue._lst,
+            venue._samples, venue._model, venue._power, venue.lot_size, venue._fill_rule, float(profile.min_notional),
+            cfg.self_trade != "none", int(venue._arrival_prio), venue.start_ns, venue.end_ns, ip, fp, grid,
+            len(groups), orders, fills, state["si"], state["sf"], state["depths"], state["dmid"], state["lo"],
+            state["lf"], state["acc_buy"], state["acc_sell"], state["snap_ts"], state["snap_buy"],
+            state["snap_sell"], state["scratch"], state["stamp"], heap, cur, fr, window_end,
+        )  # fmt: skip
+        for rel, row in zip(releasers, (cur[B.CUR_I], cur[B.CUR_IL]), strict=False):
+            rel.release_to(int(row))
+    si = state["si"]
+    fr = fr[: int(cur[B.CUR_N_FR])]
+    n_events = int(venue._st[K.N_EVENTS])
     wall = (time.perf_counter() - t0) / len(strategies)
     n_base = int(venue._lst[K.N_SAMPLES])
     end_now = si[:, B.SI_END_NOW]
     sim._queue.now_ns = int(end_now.max())  # the final samples, up to the last event of any trial
     samples = venue.touch_samples()
     shared, tail = samples[:n_base], samples[n_base:]
+    per_lot = int(round(1.0 / venue.lot_size))
+
+    def px_of(j: np.ndarray) -> np.ndarray:
+        return (j + venue._base) / per_tick  # as venue._px: the float of the tick count's decimal
+
     by_trial = np.argsort(fr[:, B.FR_TRIAL], kind="stable")
     starts = np.searchsorted(fr[by_trial, B.FR_TRIAL], np.arange(len(strategies) + 1))
     out: list = []
@@ -249,17 +278,26 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
         account = Account()
         replayed = _Replayed(np.concatenate([shared, tail[tail["ts_ns"] <= end_now[k]]]))
         recorder = PnLRecorder(account, replayed)  # type: ignore[arg-type]
-        for row in fr[by_trial[starts[k] : starts[k + 1]]]:
-            side = int(row[B.FR_SIDE])
-            px = venue._px(int(row[B.FR_IDX]))
-            qty = venue._qty(int(row[B.FR_LOTS]))
-            fee = profile.fee(px, qty, True)
-            account.on_fill(side, px, qty, fee, True)
-            bb, ba = int(row[B.FR_VIEW_BID]), int(row[B.FR_VIEW_ASK])
-            mid = 0.5 * ((venue._px(bb) if bb != K.NO_PRICE else math.nan) + (venue._px(ba) if ba != K.NO_PRICE else math.nan))
-            replayed.mid = mid  # the view book's mid when the venue made the fill
-            recorder._after_fill(Fill(int(row[B.FR_REPORT_TS]), int(row[B.FR_COID]), side, px, qty, Liquidity.MAKER,
-                                      fee, venue._qty(int(row[B.FR_LEAVES])), int(row[B.FR_VENUE_TS])))  # fmt: skip
+        rows = fr[by_trial[starts[k] : starts[k + 1]]]
+        if rows.size:
+            log = np.empty(rows.shape[0], dtype=FILL_DTYPE)
+            log["ts_ns"] = rows[:, B.FR_VENUE_TS]
+            log["client_order_id"] = rows[:, B.FR_COID]
+            log["side"] = rows[:, B.FR_SIDE]
+            log["is_maker"] = True
+            log["px"] = px_of(rows[:, B.FR_IDX])
+            log["qty"] = rows[:, B.FR_LOTS] / per_lot  # as venue._qty: the float of the lot count's decimal
+            log["fee"] = log["px"] * log["qty"] * profile.maker_fee_bps / 10_000.0  # profile.fee, linear, maker
+            ledger = account.ledger()
+            cash_after = np.empty(rows.shape[0])
+            book_fills_nb(ledger, log["side"], log["px"], log["qty"], log["fee"], log["is_maker"], cash_after,
+                          log["q_after"])  # fmt: skip
+            account.set_ledger(ledger)
+            account.q, account.avg_entry_px = float(ledger[LQ]), float(ledger[LX])
+            bb, ba = rows[:, B.FR_VIEW_BID], rows[:, B.FR_VIEW_ASK]
+            mid = 0.5 * (np.where(bb != K.NO_PRICE, px_of(bb), np.nan) + np.where(ba != K.NO_PRICE, px_of(ba), np.nan))
+            log["mid"] = np.where(mid == mid, mid, log["px"])  # the view book's mid when the venue made the fill
+            recorder.add_fills(log, cash_after)
         risk = RiskMonitors([], SimpleNamespace(is_halted=False))
         out.append(trial_result(
             recorder, c, extras, wall=wall, n_events=int(n_events), n_orders=int(si[k, B.SI_ORDERS]),
