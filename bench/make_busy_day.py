@@ -33,6 +33,7 @@ Usage::
 
     python bench/make_busy_day.py --out /tmp/busy_day            # ~100 M rows, 24 hourly files
     python bench/make_busy_day.py --out /tmp/small --rows 2e6 --hours 1
+    python bench/make_busy_day.py --out /tmp/month --rows 5e6 --days 30   # day_00/ … day_29/
 
 The same ``--seed``, ``--rows`` and ``--hours`` give byte-identical files.
 """
@@ -55,6 +56,7 @@ from engine.feed import DEPTH, TRADE  # noqa: E402
 from venues.loaders import DataConfig, load_feed  # noqa: E402
 from venues.loaders.hftbacktest import (  # noqa: E402
     BUY_EVENT,
+    DEPTH_CLEAR_EVENT,
     DEPTH_EVENT,
     DEPTH_SNAPSHOT_EVENT,
     EXCH_EVENT,
@@ -308,8 +310,12 @@ def _snapshot_rows(book: np.ndarray, base: int, tick: float, ts: int) -> np.ndar
     return np.array(rows, dtype=HBT_DTYPE)
 
 
-def generate(out_dir: Path, *, rows: float, hours: int, seed: int, min_latency_us: float) -> dict:
-    """Write ``hours`` hourly files of about ``rows × hours / 24`` events in total; returns the summary."""
+def generate(out_dir: Path, *, rows: float, hours: int, seed: int, min_latency_us: float, day: int = 0) -> dict:
+    """Write ``hours`` hourly files of about ``rows × hours / 24`` events in total; returns the summary.
+
+    ``day`` (0-based) shifts the start by that many days (2024-07-19 + ``day``, 1 s in) and
+    starts its first file with a full book clear (``DEPTH_CLEAR_EVENT``) before the snapshot; the
+    caller passes a different ``seed`` per day (:func:`main`: ``seed + day``)."""
     params = fit()
     rng = np.random.default_rng(seed)
     rate = rows / 86_400.0  # events per second over a 24 h day
@@ -323,7 +329,10 @@ def generate(out_dir: Path, *, rows: float, hours: int, seed: int, min_latency_u
     cdf = np.cumsum(params["offset_pmf"])
     cdf = np.concatenate([[0.0], cdf / cdf[-1]])
     book, bb, ba, base = _initial_book(params, rng)
-    t0 = 1_721_347_200 * 10**9  # 2024-07-19 00:00:00 UTC
+    # 2024-07-19 00:00:00 UTC + day days; a later day starts 1 s in, after the previous day's
+    # last row has arrived (its local time may pass midnight by the feed latency)
+    day0 = 1_721_347_200 * 10**9 + day * 24 * NS_PER_HOUR
+    t0 = day0 + (10**9 if day else 0)
     state = np.array([bb, ba, base, t0, 0, t0], dtype=np.int64)
     n_draw = 1 << 22
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -337,8 +346,13 @@ def generate(out_dir: Path, *, rows: float, hours: int, seed: int, min_latency_u
                 np.zeros(cap, np.float64), np.zeros(cap, np.float64))  # fmt: skip
         parts = []
         if h == 0:
+            if day:  # the previous day's book is replaced by this day's snapshot
+                clear = np.zeros(1, dtype=HBT_DTYPE)
+                clear["ev"] = DEPTH_CLEAR_EVENT | EXCH_EVENT | LOCAL_EVENT
+                clear["exch_ts"] = clear["local_ts"] = t0
+                parts.append(clear)
             parts.append(_snapshot_rows(book, int(state[2]), params["tick_size"], t0))
-        t1 = t0 + (h + 1) * NS_PER_HOUR
+        t1 = day0 + (h + 1) * NS_PER_HOUR
         while state[3] < t1:
             m = _generate_hour(*cols, state, book, rng_u, rng_n, t1, mean_gap_ns,
                                p_trade, cdf, BUCKET_EDGES, np.array(params["bucket_logqty_mean"]),
@@ -356,6 +370,7 @@ def generate(out_dir: Path, *, rows: float, hours: int, seed: int, min_latency_u
         files.append(path.name)
         total += data.size
     summary = {
+        "day": day,
         "seed": seed,
         "hours": hours,
         "rows": total,
@@ -394,12 +409,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hours", type=int, default=24, help="hours to write (default 24)")
     ap.add_argument("--seed", type=int, default=20240719)
     ap.add_argument("--min-latency-us", type=float, default=500.0, help="smallest feed latency, µs")
+    ap.add_argument("--days", type=int, default=1,
+                    help="consecutive days to write (default 1); with N > 1 day d goes to OUT/day_DD/ "
+                         "with seed SEED + d (the 30-day memory benchmark, bench/bench_memory.py)")
     args = ap.parse_args(argv)
     if not 1 <= args.hours <= 24:
         ap.error("--hours must be within 1..24")
-    summary = generate(args.out, rows=args.rows, hours=args.hours, seed=args.seed,
-                       min_latency_us=args.min_latency_us)  # fmt: skip
-    print(json.dumps({k: summary[k] for k in ("rows", "files", "generate_s", "generated")}))
+    if args.days < 1:
+        ap.error("--days must be >= 1")
+    for d in range(args.days):
+        out = args.out if args.days == 1 else args.out / f"day_{d:02d}"
+        summary = generate(out, rows=args.rows, hours=args.hours, seed=args.seed + d,
+                           min_latency_us=args.min_latency_us, day=d)  # fmt: skip
+        print(json.dumps({"out": str(out), **{k: summary[k] for k in ("rows", "files", "generate_s", "generated")}}))
     return 0
 
 

@@ -21,6 +21,10 @@ exchange's own event time (``<= 0`` when the source has none). Feeds are sorted 
 book on the local clock (``[venue] timeline``, :func:`venues.orderbook.venue.exchange_clock`);
 both are integer ns since the epoch on one simulated time axis, so the recorded feed latency
 ``ts_local_ns − ts_exch_ns`` is kept as it was observed.
+
+Long feeds are memory-mapped from the loader cache (``load_feed(..., mmap=True)``);
+:func:`mapped_path` names the file behind such an array and :class:`PageReleaser` gives back the
+pages a replay has passed, so a replay's resident set does not grow with the feed's length.
 """
 
 from __future__ import annotations
@@ -105,3 +109,95 @@ def sort_events(events: npt.NDArray[np.void]) -> npt.NDArray[np.void]:
     if ts.size < 2 or bool(np.all(ts[1:] >= ts[:-1])):
         return events
     return events[np.argsort(ts, kind="stable")]
+
+
+def _mapping(ev: npt.NDArray[np.void]) -> np.memmap | None:
+    """The :class:`numpy.memmap` that ``ev`` views (following ``base``), or ``None``."""
+    b = ev
+    while b is not None:
+        if isinstance(b, np.memmap):
+            return b
+        b = getattr(b, "base", None)
+    return None
+
+
+def mapped_path(ev: npt.NDArray[np.void]) -> str | None:
+    """Path of the file ``ev`` is memory-mapped from (``None`` for an in-memory array).
+
+    Parameters
+    ----------
+    ev : ndarray
+        E.g. the events of a feed loaded with ``load_feed(..., mmap=True)``.
+
+    Returns
+    -------
+    str or None
+    """
+    mm = _mapping(ev)
+    name = getattr(mm, "filename", None) if mm is not None else None
+    return str(name) if name else None
+
+
+RELEASE_BYTES = 64 << 20
+""":class:`PageReleaser` gives pages back in steps of at least this many bytes (64 MiB)."""
+
+
+class PageReleaser:
+    """Give back the pages of a memory-mapped feed behind a replay cursor.
+
+    Reading a file-backed map brings its pages into the process's resident set, where they stay
+    until the map is dropped: a replay of a 30-day feed would end with the whole file resident.
+    ``MADV_DONTNEED`` on the rows already replayed drops them from this process (they stay in the
+    kernel's page cache, shared with the other processes of a sweep, and are read again on
+    access), so the resident part of the feed stays within a window of about
+    :data:`RELEASE_BYTES` behind the cursor.
+
+    Parameters
+    ----------
+    ev : ndarray
+        A 1-D array; a no-op unless it is (a view of) a read-only :class:`numpy.memmap` and the
+        platform has ``mmap.madvise``.
+
+    Notes
+    -----
+    Only ever used on read-only maps: ``MADV_DONTNEED`` on a private writable map would discard
+    changes. Linux ``madvise(2)``: for shared file mappings, later accesses re-read the file.
+    """
+
+    def __init__(self, ev: npt.NDArray[np.void]) -> None:
+        import mmap
+
+        self._mm = None
+        self._done = 0
+        mm = _mapping(ev)
+        raw = getattr(mm, "_mmap", None) if mm is not None else None
+        if raw is None or not hasattr(raw, "madvise") or ev.flags.writeable or ev.ndim != 1:
+            return
+        start = np.frombuffer(raw, dtype=np.uint8).ctypes.data
+        self._off0 = int(ev.ctypes.data) - start  # byte offset of row 0 in the map
+        self._row = int(ev.strides[0]) if ev.size else 1
+        self._len = len(raw)
+        self._page = mmap.PAGESIZE
+        self._mm = raw
+        self._advice = mmap.MADV_DONTNEED
+
+    @property
+    def active(self) -> bool:
+        """Whether pages are released (a read-only map on a platform with ``madvise``)."""
+        return self._mm is not None
+
+    def release_to(self, row: int, force: bool = False) -> None:
+        """Release the whole pages holding rows ``< row`` (not yet released), once at least
+        :data:`RELEASE_BYTES` have accumulated (or always with ``force``)."""
+        if self._mm is None:
+            return
+        end = self._off0 + row * self._row
+        end -= end % self._page
+        if end <= self._done or (not force and end - self._done < RELEASE_BYTES):
+            return
+        start = self._done
+        if start == 0:
+            start = max(0, self._off0 - self._off0 % self._page)
+        if end > start:
+            self._mm.madvise(self._advice, start, min(end, self._len) - start)
+        self._done = end

@@ -29,8 +29,11 @@ time order, with a warning naming them.
 Every load validates what it reads — non-positive/NaN prices and sizes, crossed books,
 out-of-order timestamps, duplicate trade ids, broken diff chains — and raises
 :class:`DataError` naming the file and line, or records a documented warning. With a
-``cache_dir`` the parsed result is cached as Parquet keyed by the sha256 of the source bytes,
-the options and :data:`LOADER_VERSION` (:mod:`venues.loaders.cache`).
+``cache_dir`` the parsed result is cached keyed by the sha256 of the source bytes, the options
+and :data:`LOADER_VERSION` (:mod:`venues.loaders.cache`): formats that stream
+(:data:`venues.loaders.stream.STREAM_FORMATS`) are parsed chunk by chunk straight into a
+memory-mappable ``events.npy`` (bounded memory on long data), the others are parsed in memory
+and cached as Parquet.
 
 This package does not replay books (that is :mod:`venues.orderbook`) nor fetch data.
 
@@ -302,6 +305,15 @@ def time_ordered(fmt: str, paths: list[str]) -> tuple[list[str], str | None]:
     )
 
 
+def _log_parse(cfg: DataConfig, paths: list[str]) -> None:
+    """Append one line per parse to ``$MMSIM_PARSE_LOG`` (benchmarks count parses across
+    processes)."""
+    log = os.environ.get("MMSIM_PARSE_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {cfg.format} {' '.join(paths)}\n")
+
+
 def parse_feed(cfg: DataConfig) -> Feed:
     """Parse and validate the files of ``cfg`` (no cache).
 
@@ -320,10 +332,7 @@ def parse_feed(cfg: DataConfig) -> Feed:
         timestamps, duplicate trade id, or a gap with ``on_gap="stop"``.
     """
     paths = _resolve(cfg)
-    log = os.environ.get("MMSIM_PARSE_LOG")
-    if log:  # benchmarks count parses across processes (one line per parse)
-        with open(log, "a", encoding="utf-8") as f:
-            f.write(f"{os.getpid()} {cfg.format} {' '.join(paths)}\n")
+    _log_parse(cfg, paths)
     given = paths
     paths, order_note = time_ordered(cfg.format, paths)
     p = _parse(cfg, paths)
@@ -363,7 +372,12 @@ def parse_feed(cfg: DataConfig) -> Feed:
 def load_feed(
     cfg: DataConfig, cache_dir: str | os.PathLike | None = None, *, mmap: bool = False
 ) -> Feed:
-    """Load a feed, through the Parquet cache when ``cache_dir`` is given.
+    """Load a feed, through the cache when ``cache_dir`` is given.
+
+    Formats of :data:`venues.loaders.stream.STREAM_FORMATS` (hftbacktest ``.npz``) are parsed
+    chunk by chunk straight into the cache's ``events.npy`` (bounded memory whatever the length
+    of the data, :mod:`venues.loaders.stream`) and read back as a memory map; the others are
+    parsed in memory and cached as Parquet.
 
     Parameters
     ----------
@@ -400,12 +414,20 @@ def load_feed(
     if cache_dir is None:
         return _with_funding(cfg, parse_feed(cfg))
     from venues.loaders import cache
+    from venues.loaders.stream import STREAM_FORMATS
 
     paths = _resolve(cfg)
     key = cache.cache_key(cfg, paths)
     hit = cache.read(cache_dir, key, mmap=mmap)
     if hit is not None:
         return _with_funding(cfg, hit)
+    if cfg.format in STREAM_FORMATS:
+        ordered, note = time_ordered(cfg.format, paths)
+        if note is None and cache.write_streamed(cache_dir, key, cfg, ordered):
+            _log_parse(cfg, paths)
+            hit = cache.read(cache_dir, key, mmap=mmap)
+            if hit is not None:
+                return _with_funding(cfg, hit)
     feed = parse_feed(cfg)
     cache.write(cache_dir, key, feed)
     if mmap:

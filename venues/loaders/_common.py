@@ -338,14 +338,29 @@ def infer_increment(values: np.ndarray, max_decimals: int = 10) -> float:
     return float(round(g / 10.0**d, d))
 
 
+_SHA_MEMO: dict[tuple, str] = {}
+
+
 def file_sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file's bytes."""
+    """Hex sha256 of a file's bytes (remembered per process for an unchanged file: same path,
+    inode, size and modification time, so a multi-GB source is hashed once per load)."""
     import hashlib
 
+    try:
+        s = os.stat(path)
+        tag = (os.path.realpath(path), s.st_ino, s.st_size, s.st_mtime_ns)
+    except OSError:
+        tag = None
+    if tag is not None and tag in _SHA_MEMO:
+        return _SHA_MEMO[tag]
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
+    if tag is not None:
+        if len(_SHA_MEMO) > 4096:
+            _SHA_MEMO.clear()
+        _SHA_MEMO[tag] = h.hexdigest()
     return h.hexdigest()
 
 

@@ -11,6 +11,13 @@ crash leaves either no entry or a complete one (temporary leftovers are ignored)
 sha256 of :data:`venues.loaders.LOADER_VERSION`, the format, symbol and on_gap options, the
 meta file's bytes and every source file's bytes in order.
 
+Streamed entries (``feed.json`` ``"layout": "npy"``, :func:`write_streamed`): long feeds are
+parsed chunk by chunk (:mod:`venues.loaders.stream`) straight into ``events.npy`` (48 bytes per
+event, written once, no Parquet copy) beside an empty ``bbo.npy``; ``feed.json`` ``files``
+records each file's row count, size and the sha256 of its rows, checked on reuse (once per
+process and file version). Such an entry is always read as a memory map; a truncated or altered
+file is a miss with a warning naming the file and what is wrong, and the entry is rebuilt.
+
 See Also
 --------
 venues.loaders.load_feed : the only caller.
@@ -115,9 +122,11 @@ def read(cache_dir, key: str, *, mmap: bool = False):
     """Return the cached :class:`~venues.loaders.Feed` for ``key``, or ``None`` on a miss.
 
     With ``mmap=True`` the events are a read-only memory map of ``events.npy`` beside the
-    Parquet files (created from them on first use).
+    Parquet files (created from them on first use), or of a streamed entry's ``events.npy``
+    (:func:`write_streamed`; read into memory when ``mmap=False``). A corrupt entry is a miss,
+    with a warning naming the file and what is wrong.
     """
-    from venues.loaders import LOADER_VERSION, Feed, FeedMeta
+    from venues.loaders import LOADER_VERSION
 
     d = Path(cache_dir) / key
     try:
@@ -125,6 +134,8 @@ def read(cache_dir, key: str, *, mmap: bool = False):
         if info.get("loader_version") != LOADER_VERSION:
             return None
         recorded = info.get("files", {})
+        if info.get("layout") == "npy":
+            return _read_npy(d, info, mmap)
         bad = [n for n in ("events.parquet", "bbo.parquet") if not _intact(d / n, recorded.get(n))]
         if bad:  # truncated, altered or (older entry) unrecorded: a miss, load_feed rebuilds it
             if recorded:
@@ -138,6 +149,12 @@ def read(cache_dir, key: str, *, mmap: bool = False):
         bbo = _array(pq.read_table(d / "bbo.parquet"), BBO_DTYPE)
     except (OSError, ValueError, KeyError, pa.ArrowException):
         return None
+    return _feed(info, events, bbo)
+
+
+def _feed(info: dict, events: np.ndarray, bbo: np.ndarray):
+    from venues.loaders import Feed, FeedMeta
+
     m = info["meta"]
     meta = FeedMeta(
         symbol=m["symbol"], venue=m["venue"], tick_size=m["tick_size"], lot_size=m["lot_size"],
@@ -188,3 +205,98 @@ def write(cache_dir, key: str, feed) -> None:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _open_checked(path: Path, dtype: np.dtype, want: dict | None) -> np.ndarray:
+    from venues.loaders import DataError
+    from venues.loaders.npyfile import open_npy
+
+    if want is None:
+        raise DataError(f"{path}: no size/sha256 recorded in feed.json: unverified cache file")
+    return open_npy(path, dtype, want)
+
+
+def _read_npy(d: Path, info: dict, mmap: bool):
+    """A streamed entry: events (and bbo) mapped from ``.npy`` files after checking them; a
+    corrupt file is a miss with a warning (``None``)."""
+    from venues.loaders import DataError
+
+    files = info.get("files", {})
+    try:
+        events = _open_checked(d / "events.npy", EVENT_DTYPE, files.get("events.npy"))
+        bbo = np.array(_open_checked(d / "bbo.npy", BBO_DTYPE, files.get("bbo.npy")))
+    except DataError as exc:
+        warnings.warn(f"feed cache entry {d} is corrupt ({exc}); rebuilding it", stacklevel=3)
+        return None
+    if not mmap:
+        events = np.array(events)
+    return _feed(info, events, bbo)
+
+
+def write_streamed(cache_dir, key: str, cfg, paths: list[str]) -> bool:
+    """Parse ``paths`` chunk by chunk straight into a new entry ``key`` (bounded memory).
+
+    Parameters
+    ----------
+    cache_dir : str or path-like
+    key : str
+        :func:`cache_key` of ``cfg`` and ``paths``.
+    cfg : venues.loaders.DataConfig
+    paths : list of str
+        Resolved source files.
+
+    Returns
+    -------
+    bool
+        ``True`` when the entry was written (or another process wrote it meanwhile); ``False``
+        when the files do not stream (:class:`venues.loaders.stream.NotStreamable`): the caller
+        parses in memory.
+
+    Raises
+    ------
+    DataError
+        As :func:`venues.loaders.parse_feed`; nothing is left in the cache.
+    """
+    from venues.loaders import LOADER_VERSION, _sz_decimals, stream
+    from venues.loaders.npyfile import NpyWriter
+
+    root = Path(cache_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+    try:
+        try:
+            res = stream.stream_to_npy(cfg.format, paths, cfg.symbol, tmp / "events.npy",
+                                       chunk_rows=stream.CHUNK_ROWS)
+        except stream.NotStreamable:
+            return False
+        bw = NpyWriter(tmp / "bbo.npy", BBO_DTYPE)
+        bbo_digest = bw.close()
+        info = {
+            "loader_version": LOADER_VERSION,
+            "layout": "npy",
+            "files": {"events.npy": res["digest"], "bbo.npy": bbo_digest},
+            "meta": {
+                "symbol": res["symbol"], "venue": res["venue"], "tick_size": res["tick_size"],
+                "lot_size": res["lot_size"], "sz_decimals": _sz_decimals(cfg, res["symbol"]),
+                "source_sha256": [file_sha256(p) for p in cfg_paths(cfg)], "n_gaps": 0,
+            },
+            "gaps": [],
+            "warnings": res["warnings"],
+        }
+        (tmp / "feed.json").write_text(json.dumps(info))
+        final = root / key
+        if final.exists():
+            shutil.rmtree(final, ignore_errors=True)
+        try:
+            os.replace(tmp, final)
+        except OSError:
+            pass  # another process won the race; its entry is equivalent
+        return True
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def cfg_paths(cfg) -> list[str]:
+    """The source files of ``cfg`` as given (``FeedMeta.source_sha256`` is in this order)."""
+    return [str(Path(p).expanduser()) for p in cfg.paths]

@@ -115,80 +115,17 @@ def parse(paths: list[str], symbol: str | None) -> Parsed:
         price/size, duplicate trade id) name the file and the batch's first row.
     """
     evs, fidxs, lines, warnings = [], [], [], []
-    n_bbo = n_other = n_clear = 0
-    ordinal = 0
+    counts = {"bbo": 0, "other": 0, "clear": 0, "trades": 0}
     for fidx, path in enumerate(paths):
         a = _load_array(path)
-        if a.dtype.names is None or any(f not in a.dtype.names for f in _NEEDED):
-            raise DataError(
-                f"{path}: row 0: not hftbacktest's event dtype (fields {a.dtype.names}, need "
-                f"{_NEEDED})"
-            )
+        check_fields(a.dtype, path)
         rows = np.arange(1, a.size + 1, dtype=np.int64)
-        ev = a["ev"].astype(np.uint64)
-        if np.any(ev & np.uint64(LOCAL_EVENT)):
-            keep = (ev & np.uint64(LOCAL_EVENT)) != 0
-            a, ev, rows = a[keep], ev[keep], rows[keep]
-        lt = a["local_ts"].astype(np.int64)
-        back = np.flatnonzero(lt[1:] < lt[:-1])
-        if back.size:
-            r = int(rows[back[0] + 1])
-            raise DataError(
-                f"{path}: row {r}: local_ts {int(lt[back[0] + 1])} ns is earlier than the "
-                f"previous row's {int(lt[back[0]])} ns (out-of-order timestamps)"
-            )
-        typ = (ev & np.uint64(0xFF)).astype(np.int64)
-        buy = (ev & np.uint64(BUY_EVENT)) != 0
-        sell = (ev & np.uint64(SELL_EVENT)) != 0
-        side = np.where(buy, 1, np.where(sell, -1, 0)).astype(np.int8)
-        out = np.empty(a.size, dtype=EVENT_DTYPE)
-        out["ts_local_ns"] = lt
-        out["ts_exch_ns"] = a["exch_ts"]
-        out["px"] = a["px"]
-        out["qty"] = a["qty"]
-        out["trade_id"] = -1
-        out["side"] = side
-        kind = np.zeros(a.size, dtype=np.int8)
-        kind[(typ == DEPTH_EVENT) | (typ == DEPTH_SNAPSHOT_EVENT)] = DEPTH
-        kind[typ == TRADE_EVENT] = TRADE
-        kind[typ == DEPTH_CLEAR_EVENT] = CLEAR
-        out["kind"] = kind
-        # message batches: consecutive rows sharing exch_ts and local_ts; each row takes the
-        # 1-based row number of its batch's first row (see the module docstring)
-        et = a["exch_ts"].astype(np.int64)
-        start = np.ones(a.size, dtype=bool)
-        start[1:] = (lt[1:] != lt[:-1]) | (et[1:] != et[:-1])
-        batch_row = rows[np.flatnonzero(start)][np.cumsum(start) - 1] if a.size else rows
-        tr = np.flatnonzero(kind == TRADE)
-        if "order_id" in a.dtype.names:
-            oid = a["order_id"][tr].astype(np.int64)
-        else:
-            oid = np.zeros(tr.size, dtype=np.int64)
-        out["trade_id"][tr] = np.where(oid != 0, oid, np.arange(ordinal, ordinal + tr.size))
-        ordinal += tr.size
-        cl = kind == CLEAR
-        out["px"][cl] = 0.0
-        out["qty"][cl] = 0.0
-        n_clear += int(cl.sum())
-        n_bbo += int((typ == DEPTH_BBO_EVENT).sum())
-        n_other += int(((kind == 0) & (typ != DEPTH_BBO_EVENT)).sum())
-        ok = kind != 0
-        bad_side = ok & (kind != CLEAR) & (side == 0)
-        if bad_side.any():
-            r = int(rows[np.argmax(bad_side)])
-            raise DataError(f"{path}: row {r}: depth/trade event without BUY/SELL flag (key ev)")
-        evs.append(out[ok])
-        fidxs.append(np.full(int(ok.sum()), fidx, dtype=np.int32))
-        lines.append(batch_row[ok])
-    if n_bbo:
-        warnings.append(f"{n_bbo} DEPTH_BBO_EVENT row(s) skipped (not a full-depth update)")
-    if n_other:
-        warnings.append(f"{n_other} row(s) of other event types (L3/user) skipped")
-    if n_clear:
-        warnings.append(
-            f"{n_clear} DEPTH_CLEAR_EVENT row(s) mapped to whole-side CLEAR (hftbacktest clears "
-            "up to px)"
-        )
+        keep_local = bool(np.any(a["ev"].astype(np.uint64) & np.uint64(LOCAL_EVENT)))
+        out, line, _ = convert(a, rows, path, keep_local, counts, None)
+        evs.append(out)
+        fidxs.append(np.full(out.size, fidx, dtype=np.int32))
+        lines.append(line)
+    warnings.extend(count_warnings(counts))
     events = np.concatenate(evs) if evs else np.empty(0, dtype=EVENT_DTYPE)
     return Parsed(
         events=events,
@@ -203,3 +140,138 @@ def parse(paths: list[str], symbol: str | None) -> Parsed:
         warnings=warnings,
         check_dup_trades=True,
     )
+
+
+def check_fields(dtype: np.dtype, path: str) -> None:
+    """Raise :class:`DataError` unless ``dtype`` has hftbacktest's needed fields."""
+    if dtype.names is None or any(f not in dtype.names for f in _NEEDED):
+        raise DataError(
+            f"{path}: row 0: not hftbacktest's event dtype (fields {dtype.names}, need "
+            f"{_NEEDED})"
+        )
+
+
+def convert(a: np.ndarray, rows: np.ndarray, path: str, keep_local: bool, counts: dict,
+            prev: tuple[int, int, int] | None) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int] | None]:
+    """Convert consecutive hftbacktest rows of one file (all of it, or one chunk) to events.
+
+    Parameters
+    ----------
+    a : ndarray of hftbacktest's dtype, shape (n,)
+        The rows, in file order.
+    rows : ndarray of int64, shape (n,)
+        Their 1-based row numbers in the file.
+    path : str
+        The file (for error messages).
+    keep_local : bool
+        Keep only rows flagged ``LOCAL_EVENT`` (the file has such rows; module docstring).
+    counts : dict
+        Running totals (mutated): ``bbo``, ``other``, ``clear`` rows skipped/mapped and
+        ``trades`` (the ordinal of the next synthetic trade id).
+    prev : tuple of int or None
+        ``(local_ts, exch_ts, batch row)`` of the last kept row of the previous chunk of the
+        same file; ``None`` at the start of a file.
+
+    Returns
+    -------
+    events : ndarray of EVENT_DTYPE
+        The kept rows.
+    line : ndarray of int64
+        The 1-based row of each event's message batch (its first row).
+    last : tuple of int or None
+        ``prev`` for the next chunk of the file.
+
+    Raises
+    ------
+    DataError
+        Non-monotone ``local_ts`` (also across the chunk boundary), a depth/trade row without a
+        side flag; names file and row.
+    """
+    ev = a["ev"].astype(np.uint64)
+    if keep_local:
+        keep = (ev & np.uint64(LOCAL_EVENT)) != 0
+        a, ev, rows = a[keep], ev[keep], rows[keep]
+    lt = a["local_ts"].astype(np.int64)
+    back = np.flatnonzero(lt[1:] < lt[:-1])
+    if prev is not None and lt.size and lt[0] < prev[0]:
+        raise DataError(
+            f"{path}: row {int(rows[0])}: local_ts {int(lt[0])} ns is earlier than the "
+            f"previous row's {prev[0]} ns (out-of-order timestamps)"
+        )
+    if back.size:
+        r = int(rows[back[0] + 1])
+        raise DataError(
+            f"{path}: row {r}: local_ts {int(lt[back[0] + 1])} ns is earlier than the "
+            f"previous row's {int(lt[back[0]])} ns (out-of-order timestamps)"
+        )
+    typ = (ev & np.uint64(0xFF)).astype(np.int64)
+    buy = (ev & np.uint64(BUY_EVENT)) != 0
+    sell = (ev & np.uint64(SELL_EVENT)) != 0
+    side = np.where(buy, 1, np.where(sell, -1, 0)).astype(np.int8)
+    out = np.empty(a.size, dtype=EVENT_DTYPE)
+    out["ts_local_ns"] = lt
+    out["ts_exch_ns"] = a["exch_ts"]
+    out["px"] = a["px"]
+    out["qty"] = a["qty"]
+    out["trade_id"] = -1
+    out["side"] = side
+    kind = np.zeros(a.size, dtype=np.int8)
+    kind[(typ == DEPTH_EVENT) | (typ == DEPTH_SNAPSHOT_EVENT)] = DEPTH
+    kind[typ == TRADE_EVENT] = TRADE
+    kind[typ == DEPTH_CLEAR_EVENT] = CLEAR
+    out["kind"] = kind
+    # message batches: consecutive rows sharing exch_ts and local_ts; each row takes the
+    # 1-based row number of its batch's first row (see the module docstring)
+    et = a["exch_ts"].astype(np.int64)
+    start = np.ones(a.size, dtype=bool)
+    start[1:] = (lt[1:] != lt[:-1]) | (et[1:] != et[:-1])
+    if prev is not None and a.size:
+        start[0] = (lt[0] != prev[0]) | (et[0] != prev[1])
+    if a.size:
+        firsts = rows[np.flatnonzero(start)]
+        if not start[0]:  # the batch began in the previous chunk
+            firsts = np.concatenate([[prev[2]], firsts])
+            batch_row = firsts[np.cumsum(start)]
+        else:
+            batch_row = firsts[np.cumsum(start) - 1]
+    else:
+        batch_row = rows
+    last = (int(lt[-1]), int(et[-1]), int(batch_row[-1])) if a.size else prev
+    tr = np.flatnonzero(kind == TRADE)
+    if "order_id" in a.dtype.names:
+        oid = a["order_id"][tr].astype(np.int64)
+    else:
+        oid = np.zeros(tr.size, dtype=np.int64)
+    ordinal = counts["trades"]
+    out["trade_id"][tr] = np.where(oid != 0, oid, np.arange(ordinal, ordinal + tr.size))
+    counts["trades"] = ordinal + tr.size
+    cl = kind == CLEAR
+    out["px"][cl] = 0.0
+    out["qty"][cl] = 0.0
+    counts["clear"] += int(cl.sum())
+    counts["bbo"] += int((typ == DEPTH_BBO_EVENT).sum())
+    counts["other"] += int(((kind == 0) & (typ != DEPTH_BBO_EVENT)).sum())
+    ok = kind != 0
+    bad_side = ok & (kind != CLEAR) & (side == 0)
+    if bad_side.any():
+        r = int(rows[np.argmax(bad_side)])
+        raise DataError(f"{path}: row {r}: depth/trade event without BUY/SELL flag (key ev)")
+    if ok.all():
+        return out, batch_row, last
+    return out[ok], batch_row[ok], last
+
+
+def count_warnings(counts: dict) -> list[str]:
+    """The parser's warnings from the running totals of :func:`convert`."""
+    warnings = []
+    n_bbo, n_other, n_clear = counts["bbo"], counts["other"], counts["clear"]
+    if n_bbo:
+        warnings.append(f"{n_bbo} DEPTH_BBO_EVENT row(s) skipped (not a full-depth update)")
+    if n_other:
+        warnings.append(f"{n_other} row(s) of other event types (L3/user) skipped")
+    if n_clear:
+        warnings.append(
+            f"{n_clear} DEPTH_CLEAR_EVENT row(s) mapped to whole-side CLEAR (hftbacktest clears "
+            "up to px)"
+        )
+    return warnings

@@ -10,7 +10,8 @@ the builtin quoters (:class:`strategies.glft.GLFTQuoter`,
 :class:`strategies.avellaneda_stoikov.AvellanedaStoikovQuoter`,
 :class:`strategies.fixed_spread.FixedSpreadQuoter`; ``ip[k, IP_KIND]``);
 :mod:`venues.orderbook.batch` says which trials it runs and turns its output into the same
-:class:`experiments.trial.TrialResult` as the per-trial path (``tests/venues/orderbook/test_batch.py`` checks they are bit-identical).
+:class:`experiments.trial.TrialResult` as the per-trial path
+(``tests/venues/orderbook/test_batch.py`` checks they are bit-identical).
 
 Trials never interact: our orders do not change the replayed book (no own impact, and a
 post-only order that would trade is rejected), FIFO floors and print sharing are per trial, and

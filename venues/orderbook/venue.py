@@ -37,9 +37,9 @@ from components.orders import (
     OrderType,
     TimeInForce,
 )
-from components.queue import QUEUE_MODEL_CODES
+from components.queue import queue_model_code
 from engine.events import Event, Priority
-from engine.feed import CLEAR
+from engine.feed import CLEAR, PageReleaser
 from engine.kernel import Simulation
 from engine.time import END_OF_TIME, ms_to_ns
 from venues.orderbook import _book_nb as K
@@ -197,9 +197,13 @@ def exchange_clock(
     its rows and no row received after a snapshot moves before it
     (:func:`venues.orderbook._match_nb.snapshot_barriers_nb`: diffs received before a REST
     snapshot and applied after it stay after it). Rows with equal exchange times keep their
-    recorded (local) order. hftbacktest replays its exchange-side events at ``exch_ts`` and its local-side
-    events at ``local_ts`` in the same way (``Processor::event_seen_timestamp``); its converters
-    also shift local times when the recorded latency is negative (``correct_local_timestamp``).
+    recorded (local) order. A feed memory-mapped from the cache (``load_feed(..., mmap=True)``)
+    gets its exchange-clock rows as a second mapped file written beside it, built in chunks
+    (:func:`venues.loaders.exchange_clock.exchange_clock_file`, same rows in the same order), so
+    neither the copy nor the argsort is held in memory. hftbacktest replays its exchange-side
+    events at ``exch_ts`` and its local-side events at ``local_ts`` in the same way
+    (``Processor::event_seen_timestamp``); its converters also shift local times when the
+    recorded latency is negative (``correct_local_timestamp``).
     """
     if timeline == "local" or ev.size == 0:
         return None, 0
@@ -207,6 +211,14 @@ def exchange_clock(
     hit = _EXCH_CACHE.get(key)
     if hit is not None and hit[0] is ev:
         return hit[1], hit[2]
+    from venues.loaders.exchange_clock import exchange_clock_file
+
+    mapped = exchange_clock_file(ev, feed_latency_ms)  # a mapped feed: the copy is a mapped file
+    if mapped is not None:
+        if len(_EXCH_CACHE) >= 2:
+            _EXCH_CACHE.clear()
+        _EXCH_CACHE[key] = (ev, mapped[0], mapped[1])
+        return mapped
     ts_l = ev["ts_local_ns"]
     offset = 0
     if feed_latency_ms is not None:
@@ -228,6 +240,69 @@ def exchange_clock(
         _EXCH_CACHE.clear()
     _EXCH_CACHE[key] = (ev, out, offset)
     return out, offset
+
+
+WINDOW_ROWS = 1 << 20
+"""Rows per chunk of the passes over a feed at venue start (:func:`feed_price_window`)."""
+
+
+def _windows(ev: npt.NDArray[np.void]):
+    """Chunks of ``ev`` (views), with the pages of a mapped feed given back behind them."""
+    rel = PageReleaser(ev)
+    for lo in range(0, ev.size, WINDOW_ROWS):
+        hi = min(ev.size, lo + WINDOW_ROWS)
+        yield ev[lo:hi]
+        rel.release_to(hi)
+
+
+def feed_price_window(ev: npt.NDArray[np.void]) -> tuple[float, float]:
+    """Reference and lowest price of a feed's ``DEPTH``/``TRADE`` rows, chunk by chunk.
+
+    Parameters
+    ----------
+    ev : ndarray of engine.feed.EVENT_DTYPE
+        The feed (read only; a memory map is read a chunk at a time and its pages given back).
+
+    Returns
+    -------
+    ref_px : float
+        Median of every ``max(1, n // 50_000)``-th priced row (``n`` priced rows), quote units.
+    min_px : float
+        Lowest priced row's price, quote units.
+
+    Raises
+    ------
+    ValueError
+        If the feed has no ``DEPTH`` or ``TRADE`` row.
+    """
+    n = 0
+    lo = math.inf
+    for c in _windows(ev):
+        px = c["px"][c["kind"] != CLEAR]
+        if px.size:
+            n += px.size
+            lo = min(lo, float(px.min()))
+    if n == 0:
+        raise ValueError("the feed has no priced (DEPTH or TRADE) rows")
+    step = max(1, n // 50_000)
+    picks, seen = [], 0
+    for c in _windows(ev):
+        px = c["px"][c["kind"] != CLEAR]
+        picks.append(px[(-seen) % step :: step].copy())
+        seen += px.size
+    return float(np.median(np.concatenate(picks))), lo
+
+
+def first_off_grid(ev: npt.NDArray[np.void], inv_tick: float) -> int:
+    """First row whose price is off the ``1 / inv_tick`` grid (``K.scan_prices_nb``, chunk by
+    chunk), ``-1`` if none."""
+    base = 0
+    for c in _windows(ev):
+        _, _, bad = K.scan_prices_nb(c, inv_tick)
+        if bad >= 0:
+            return base + int(bad)
+        base += c.size
+    return -1
 
 
 DATA_FIRST_PRIORITY = int(Priority.MARKET_DATA) + 5
@@ -328,7 +403,7 @@ class OrderBookVenue(Component):
         self._last_arrival_ns = -1  # requests and reports stay in order (FIFO)
         self._last_report_ns = -1
         self._meta: dict[int, tuple[int, int]] = {}  # coid -> (tif, order size in lots) while resting
-        self._model = QUEUE_MODEL_CODES[config.queue_model]
+        self._model = queue_model_code(config.queue_model, config.queue_below_zero)
         self._power = float(config.queue_power)
         self._fill_rule = K.FILL_RULE_CODES[config.fill_rule]
         self.lot_size = lot = float(self.profile.lot_size)
@@ -336,13 +411,13 @@ class OrderBookVenue(Component):
         self._lots_per_unit = per_lot if abs(1.0 / lot - per_lot) < 1e-9 * per_lot else 0
         self.max_open_orders = self.MAX_OPEN_ORDERS
 
-        priced = ev["px"][ev["kind"] != CLEAR]
         # the book's price window: [ref/2, 2·ref] around the median recorded price (levels
-        # further away, e.g. stray far orders in a 1000-level snapshot, are not kept)
-        ref_px = float(np.median(priced[:: max(1, priced.size // 50_000)]))
-        roi_lo_px = max(float(priced.min()), ref_px / BOOK_WINDOW)
+        # further away, e.g. stray far orders in a 1000-level snapshot, are not kept); computed
+        # chunk by chunk, without a copy of the feed (feed_price_window)
+        ref_px, min_px = feed_price_window(ev)
+        roi_lo_px = max(min_px, ref_px / BOOK_WINDOW)
         self.tick_size = tick = min(self.profile.tick_at(roi_lo_px), feed.meta.tick_size)
-        _, _, bad_row = K.scan_prices_nb(ev, 1.0 / tick)
+        bad_row = first_off_grid(ev, 1.0 / tick)
         if bad_row >= 0:
             raise ValueError(
                 f"feed row {bad_row}: price {ev['px'][bad_row]} is not on the venue's {tick} price grid"
@@ -357,6 +432,9 @@ class OrderBookVenue(Component):
         self.two_books = evx is not None
         self._lev = ev  # the feed on the local clock (the strategy's view)
         self._ev = evx if evx is not None else ev  # the feed on the matching clock (evx: two_books)
+        # memory-mapped feeds: pages behind the replay cursors are given back (in advance)
+        self._rel = PageReleaser(self._ev)
+        self._lrel = PageReleaser(ev) if self.two_books else None
         self._ts = self._ev["ts_local_ns"]  # view, for the cheap "anything to replay?" check
         self._n = int(ev.size)
         self._inv_tick = 1.0 / tick
@@ -567,6 +645,7 @@ class OrderBookVenue(Component):
             )  # fmt: skip
             self._i = i
             self._next_ts = int(self._ts[i]) if i < self._n else END_OF_TIME
+            self._rel.release_to(i)
         if self.two_books and self._next_lts < until_excl:
             # the view book, on the local clock: never past a fill the matching book stopped at
             # (its report is due at or after that time and must not see a later book)
@@ -593,6 +672,7 @@ class OrderBookVenue(Component):
         )  # fmt: skip
         self._il = il
         self._next_lts = int(self._lev["ts_local_ns"][il]) if il < self._n else END_OF_TIME
+        self._lrel.release_to(il)
 
     # -- commands (called by strategies; take effect after the entry latency) --------------
     def new_order_id(self) -> int:
