@@ -336,7 +336,8 @@ def run_trial(
 
 def trial_result(recorder: PnLRecorder, strategy: StrategyConfig, extras: dict | None, *, wall: float,
                  n_events: int, n_orders: int, n_rejects: int, span_ns: int, risk, funding, pnl_currency: str,
-                 hedging: Hedging | None = None, signal=None, final_mid: float = float("nan")) -> TrialResult:  # fmt: skip
+                 hedging: Hedging | None = None, signal=None,
+                 final_mid: float = float("nan")) -> TrialResult:  # fmt: skip
     """Metrics, equity curve, fills and alerts of a finished trial (both execution paths).
 
     Parameters

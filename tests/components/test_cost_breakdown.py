@@ -180,7 +180,7 @@ def test_identity_on_recorded_data(feed, captured, maker_fee_bps):
     """GLFT on the bundled sample: the breakdown adds up to the trial's ``pnl`` to the cent."""
     venue = VenueConfig(profile="binance_usdm", tick_size=0.01, lot_size=0.001, maker_fee_bps=maker_fee_bps)
     cfg = GLFTConfig(gamma=0.001, order_qty=0.05, max_position=2.0, warmup_s=5)
-    res = run_trial(feed, venue, cfg, GLFTQuoter, seed=1, compiled=False)  # the test reads the per-trial path's recorder
+    res = run_trial(feed, venue, cfg, GLFTQuoter, seed=1, compiled=False)  # its recorder
     m = res.metrics
     rec = captured["recorder"]
     perf = rec.performance(n_orders=m["n_orders"], q_max=cfg.max_position)

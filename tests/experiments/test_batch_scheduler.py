@@ -11,7 +11,6 @@ import io
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from experiments.backends.local import BATCH_RESULT_BYTES, MAX_BATCH, auto_batch_size
 from experiments.config import load_sweep
