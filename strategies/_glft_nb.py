@@ -42,14 +42,34 @@ def fit_intensity_nb(depths, n, grid):
     :func:`fit_intensity`. Without the flat-λ rule a flat λ gives a slope of ±1e-16 from
     rounding, a "k" of 2e-16 per tick and GLFT depths of 1e13 ticks (issue 10, item 7).
     """
-    g = grid.size
-    # counts[j] = #{i : depths[i] >= grid[j]}: each depth lands on the last grid point it
-    # reaches (binary search; NaN reaches none), then a suffix sum. O(n log g + g).
-    counts = np.zeros(g + 1, dtype=np.int64)
+    hist = np.zeros(grid.size, dtype=np.int64)
     for i in range(n):
-        d = depths[i]
-        if d >= grid[0]:
-            counts[np.searchsorted(grid, d, side="right") - 1] += 1
+        j = depth_bin_nb(depths[i], grid)
+        if j >= 0:
+            hist[j] += 1
+    return fit_intensity_hist_nb(hist, n, grid)
+
+
+@nb.njit(cache=True)
+def depth_bin_nb(d, grid):
+    """Index of the last grid point an arrival depth ``d`` reaches (``grid[j] <= d``); ``-1`` for
+    none (``d < grid[0]`` or NaN). Binary search, ``grid`` increasing."""
+    if not d >= grid[0]:
+        return -1
+    return np.searchsorted(grid, d, side="right") - 1
+
+
+@nb.njit(cache=True)
+def fit_intensity_hist_nb(hist, n, grid):
+    """:func:`fit_intensity_nb` from the histogram of the depths' bins (:func:`depth_bin_nb`).
+
+    ``hist[j]`` counts the steps whose arrival depth reached grid point ``j`` but not ``j + 1``;
+    ``λ(δ_j)`` is the suffix sum over ``n`` steps. A caller that keeps the histogram of a
+    rolling window up to date (add a step's bin, remove the overwritten one) fits in O(g)
+    instead of O(n log g); the counts, hence the fit, are the same integers and floats.
+    """
+    g = grid.size
+    counts = hist.copy()
     for j in range(g - 2, -1, -1):
         counts[j] += counts[j + 1]
     sx = 0.0
@@ -135,6 +155,14 @@ def glft_estimate_nb(depths, dmid, n, grid):
     """
     sigma = np.std(dmid[:n])
     A, k = fit_intensity_nb(depths, n, grid)
+    return sigma, A, k
+
+
+@nb.njit(cache=True)
+def glft_estimate_hist_nb(hist, dmid, n, grid):
+    """:func:`glft_estimate_nb` with the depths given as their histogram (:func:`fit_intensity_hist_nb`)."""
+    sigma = np.std(dmid[:n])
+    A, k = fit_intensity_hist_nb(hist, n, grid)
     return sigma, A, k
 
 

@@ -29,7 +29,7 @@ import math
 import numba as nb
 import numpy as np
 
-from strategies._glft_nb import as_depths_nb, glft_depths_nb, glft_estimate_nb
+from strategies._glft_nb import as_depths_nb, depth_bin_nb, glft_depths_nb, glft_estimate_hist_nb
 from venues.orderbook._book_nb import (
     BEST_ASK,
     BEST_BID,
@@ -59,8 +59,8 @@ FP_PRIOR_A, FP_PRIOR_K, FP_TAU, FP_HALF_BPS, FP_SKEW_BPS = 8, 9, 10, 11, 12
 N_FP = 13
 # int state per trial (si[k, ...])
 SI_STEPS, SI_COID, SI_ORDERS, SI_REJECTS, SI_LAST_ARRIVAL, SI_LAST_REPORT = 0, 1, 2, 3, 4, 5
-SI_OPEN, SI_LOCAL, SI_UNIDENTIFIED, SI_END_NOW, SI_ERROR = 6, 7, 8, 9, 10
-N_SI = 11
+SI_OPEN, SI_LOCAL, SI_UNIDENTIFIED, SI_END_NOW, SI_ERROR, SI_LAST_ACK = 6, 7, 8, 9, 10, 11
+N_SI = 12
 # float state per trial (sf[k, ...])
 SF_PREV_MID, SF_SIGMA, SF_A, SF_K, SF_Q = 0, 1, 2, 3, 4
 N_SF = 5
@@ -160,6 +160,7 @@ def new_batch_state(ip, fp, n_groups, start_ns):
     si[:, SI_LAST_ARRIVAL] = -1
     si[:, SI_LAST_REPORT] = -1
     si[:, SI_END_NOW] = start_ns
+    si[:, SI_LAST_ACK] = start_ns
     sf = np.zeros((K, N_SF), dtype=np.float64)
     sf[:, SF_PREV_MID] = np.nan
     sf[:, SF_SIGMA] = np.nan
@@ -173,6 +174,7 @@ def new_batch_state(ip, fp, n_groups, start_ns):
     heap[:K, 4] = EV_TIMER
     return {
         "si": si, "sf": sf, "depths": np.full((K, W), np.nan), "dmid": np.full((K, W), np.nan),
+        "hist": np.zeros((K, max(1, int(ip[:, IP_GRID].max())) if K else 1), dtype=np.int64),
         "lo": np.zeros((K, MAX_LOCAL, N_LO), dtype=np.int64), "lf": np.zeros((K, MAX_LOCAL), dtype=np.float64),
         "acc_buy": np.full(n_groups, NO_PRICE, dtype=np.int64), "acc_sell": np.full(n_groups, NO_PRICE, dtype=np.int64),
         "snap_ts": np.full(n_groups, -1, dtype=np.int64), "snap_buy": np.full(n_groups, NO_PRICE, dtype=np.int64),
@@ -190,8 +192,8 @@ CUR_I, CUR_IL, CUR_NEXT_TS, CUR_NEXT_LTS, CUR_N_FR, CUR_SEQ, CUR_N_HEAP = range(
 @nb.njit(cache=True)
 def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, book, st, lbook, lst, samples,
                  model, power, lot, fill_rule, min_notional, stp, arrival_prio, start_ns, until_ns,
-                 ip, fp, grid, n_groups, orders, fills, si, sf, depths, dmid, lo, lf, acc_buy, acc_sell, snap_ts,
-                 snap_buy, snap_sell, scratch, stamp, heap_arr, cur, fr, window_end):  # fmt: skip
+                 ip, fp, grid, n_groups, orders, fills, si, sf, depths, dmid, hist, lo, lf, acc_buy, acc_sell,
+                 snap_ts, snap_buy, snap_sell, scratch, stamp, heap_arr, cur, fr, window_end):  # fmt: skip
     """Advance a batch of quoter trials over one feed up to ``window_end``; see the module docstring.
 
     Parameters
@@ -235,7 +237,7 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
     orders, fills : ndarray
         Order rows (:data:`~venues.orderbook._book_nb.ORDER_DTYPE`) and :func:`advance_nb`'s
         work space; grown as needed (returned).
-    si, sf, depths, dmid, lo, lf, acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, scratch, stamp,
+    si, sf, depths, dmid, hist, lo, lf, acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, scratch, stamp,
     heap_arr, cur, fr
         The batch state of :func:`new_batch_state` (mutated; ``heap_arr`` and ``fr`` returned,
         possibly grown).
@@ -367,8 +369,8 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
         si[k, SI_END_NOW] = now
         if kind == EV_TIMER:
             seq = _push(heap, seq, now + ip[k, IP_INTERVAL], P_TIMER, k, EV_TIMER, 0, 0, 0, 0)
-            seq = _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, depths, dmid, lo, lf,
-                            acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, heap, seq, arrival_prio)  # fmt: skip
+            seq = _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, depths, dmid, hist, lo,
+                            lf, acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, heap, seq, arrival_prio)  # fmt: skip
         elif kind == EV_NEW:
             coid, side, j, lots = a, bb_, c, d
             buy = side == 1
@@ -389,7 +391,11 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
                 if crosses or own or j < 0 or j >= n_ticks or si[k, SI_OPEN] >= ip[k, IP_MAX_OPEN]:
                     seq = _reject(heap, seq, si, k, now, coid, R_OTHER, ip)  # post-only, range, count
                 else:
-                    seq = _push(heap, seq, _resp_ts(si, k, now, ip), P_REPORT, k, EV_ACK, coid, 0, 0, 0)
+                    # the ack changes nothing for the quoter: not queued, only its time kept (report
+                    # order, and the last event time of the trial)
+                    t_ack = _resp_ts(si, k, now, ip)
+                    if t_ack <= until_ns:
+                        si[k, SI_LAST_ACK] = t_ack
                     if st[N_USED] >= orders.size:
                         compact_orders_nb(orders, st)
                         if st[N_USED] >= orders.size:
@@ -436,7 +442,6 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
                         _local_delete(lo, lf, si, k, s)
                 else:  # the order itself was rejected
                     _local_delete(lo, lf, si, k, s)
-        # EV_ACK: nothing to do for the quoter
     cur[CUR_I] = i
     cur[CUR_IL] = il
     cur[CUR_NEXT_TS] = next_ts
@@ -475,7 +480,7 @@ def _send(heap, seq, si, k, now, lat, arrival_prio, kind, a, b, c, d):
 
 
 @nb.njit(cache=True)
-def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, depths, dmid, lo, lf,
+def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, depths, dmid, hist, lo, lf,
               acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, heap, seq, arrival_prio):  # fmt: skip
     """One decision step of trial ``k``: the compiled twin of the quoter's ``on_timer``
     (``GLFTQuoter``; ``AvellanedaStoikovQuoter``, its ``target_depths``; ``FixedSpreadQuoter``)."""
@@ -513,12 +518,19 @@ def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, 
             depth = buy_t - prev
         else:
             depth = _py_max(buy_t - prev, prev - sell_t)
+        g_n = ip[k, IP_GRID]
+        old_bin = depth_bin_nb(depths[k, slot], grid[k, :g_n])  # the rolling histogram of the fit
+        if old_bin >= 0:
+            hist[k, old_bin] -= 1
+        new_bin = depth_bin_nb(depth, grid[k, :g_n])
+        if new_bin >= 0:
+            hist[k, new_bin] += 1
         depths[k, slot] = depth
         dmid[k, slot] = mid - prev
         si[k, SI_STEPS] += 1
         n_steps = si[k, SI_STEPS]
         if n_steps >= ip[k, IP_WARMUP] and n_steps % ip[k, IP_RECAL] == 0:
-            sigma, A, kk = glft_estimate_nb(depths[k, :w], dmid[k, :w], min(n_steps, w), grid[k, : ip[k, IP_GRID]])
+            sigma, A, kk = glft_estimate_hist_nb(hist[k, :g_n], dmid[k, :w], min(n_steps, w), grid[k, :g_n])
             sf[k, SF_SIGMA] = sigma
             if 0.0 < A < math.inf and 0.0 < kk < math.inf:
                 sf[k, SF_A] = A

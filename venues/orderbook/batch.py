@@ -244,8 +244,8 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
             int(round(1.0 / venue.lot_size)), venue._base, venue._book, venue._st, venue._lbook, venue._lst,
             venue._samples, venue._model, venue._power, venue.lot_size, venue._fill_rule, float(profile.min_notional),
             cfg.self_trade != "none", int(venue._arrival_prio), venue.start_ns, venue.end_ns, ip, fp, grid,
-            len(groups), orders, fills, state["si"], state["sf"], state["depths"], state["dmid"], state["lo"],
-            state["lf"], state["acc_buy"], state["acc_sell"], state["snap_ts"], state["snap_buy"],
+            len(groups), orders, fills, state["si"], state["sf"], state["depths"], state["dmid"], state["hist"],
+            state["lo"], state["lf"], state["acc_buy"], state["acc_sell"], state["snap_ts"], state["snap_buy"],
             state["snap_sell"], state["scratch"], state["stamp"], heap, cur, fr, window_end,
         )  # fmt: skip
         for rel, row in zip(releasers, (cur[B.CUR_I], cur[B.CUR_IL]), strict=False):
@@ -255,7 +255,7 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
     n_events = int(venue._st[K.N_EVENTS])
     wall = (time.perf_counter() - t0) / len(strategies)
     n_base = int(venue._lst[K.N_SAMPLES])
-    end_now = si[:, B.SI_END_NOW]
+    end_now = np.maximum(si[:, B.SI_END_NOW], si[:, B.SI_LAST_ACK])  # the time of each trial's last event
     sim._queue.now_ns = int(end_now.max())  # the final samples, up to the last event of any trial
     samples = venue.touch_samples()
     shared, tail = samples[:n_base], samples[n_base:]
