@@ -1,0 +1,253 @@
+"""Chunked reading and writing of ``.npy`` arrays (also inside ``.npz`` archives).
+
+Used by the streaming parse (:mod:`venues.loaders.stream`) so that no step holds a whole file
+of rows in memory: :func:`iter_rows` reads an ``.npz`` member (stored or deflated) or a plain
+``.npy`` file a chunk of rows at a time, and :class:`NpyWriter` appends rows to an ``.npy`` file
+whose header (written last, fixed :data:`HEADER_BYTES` long) records the final row count, so
+the rows are written once and never copied. :func:`open_npy` maps such a file read-only and
+checks its header and size first.
+
+Format: NumPy's ``.npy`` version 1.0 (``numpy.lib.format``): 6-byte magic ``\\x93NUMPY``, 2
+version bytes, a little-endian uint16 header length, then the header (a Python dict literal with
+``descr``, ``fortran_order`` and ``shape``, padded with spaces and ending in ``\\n``) and the
+C-order rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from venues.loaders._common import DataError
+
+HEADER_BYTES = 256
+"""Length of the header :class:`NpyWriter` writes (magic, version, length and dict; a multiple
+of 64 so the rows are aligned for the compiled replay)."""
+
+MAGIC = b"\x93NUMPY"
+
+
+def _read_header(f, name: str) -> tuple[np.dtype, int, int]:
+    """``(dtype, rows, header length)`` of an ``.npy`` stream positioned at its start."""
+    try:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{name}: row 0: not a readable .npy array ({exc})") from None
+    if fortran or len(shape) != 1:
+        raise DataError(f"{name}: row 0: expected a 1-D C-order array of rows, got shape {shape}"
+                        f"{' (Fortran order)' if fortran else ''}")
+    if dtype.hasobject:
+        raise DataError(f"{name}: row 0: object arrays are not market data (dtype {dtype})")
+    return dtype, int(shape[0]), int(f.tell())
+
+
+def iter_rows(path: str, chunk_rows: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(first row index, rows)`` chunks of the array in an ``.npz`` (key ``data``, else
+    its first member) or ``.npy`` file.
+
+    Parameters
+    ----------
+    path : str
+    chunk_rows : int
+        Rows per chunk (the last may be shorter). Memory use is about ``chunk_rows × itemsize``.
+
+    Yields
+    ------
+    start : int
+        0-based index of the chunk's first row in the file.
+    rows : ndarray, shape (<= chunk_rows,)
+        A fresh (writable) structured array.
+
+    Raises
+    ------
+    DataError
+        Not a readable ``.npz``/``.npy``; an empty archive; a member shorter than its header
+        says (truncated). Names the file (and member).
+    """
+    try:
+        is_zip = zipfile.is_zipfile(path)
+    except OSError as exc:
+        raise DataError(f"{path}: row 0: not a readable .npz file ({exc})") from None
+    if is_zip:
+        try:
+            zf = zipfile.ZipFile(path)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise DataError(f"{path}: row 0: not a readable .npz file ({exc})") from None
+        with zf:
+            names = zf.namelist()
+            if not names:
+                raise DataError(f"{path}: row 0: empty .npz archive")
+            member = "data.npy" if "data.npy" in names else names[0]
+            try:
+                with zf.open(member) as f:
+                    yield from _chunks(f, f"{path}[{member}]", chunk_rows)
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise DataError(f"{path}: member {member}: not a readable .npz file ({exc})") from None
+    else:
+        try:
+            f = open(path, "rb")
+        except OSError as exc:
+            raise DataError(f"{path}: row 0: not a readable .npz file ({exc})") from None
+        with f:
+            yield from _chunks(f, path, chunk_rows)
+
+
+def _chunks(f, name: str, chunk_rows: int) -> Iterator[tuple[int, np.ndarray]]:
+    dtype, n, _ = _read_header(f, name)
+    size = dtype.itemsize
+    start = 0
+    while start < n:
+        m = min(chunk_rows, n - start)
+        buf = bytearray(m * size)
+        view = memoryview(buf)
+        got = 0
+        while got < len(buf):
+            k = f.readinto(view[got:])
+            if not k:
+                raise DataError(f"{name}: row {start + got // size + 1}: file ends after "
+                                f"{start + got // size} of the {n} rows its header announces (truncated)")
+            got += k
+        yield start, np.frombuffer(buf, dtype=dtype)
+        start += m
+
+
+def _header(dtype: np.dtype, rows: int) -> bytes:
+    d = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (rows,)}
+    body = repr(d).encode("latin1")
+    pad = HEADER_BYTES - len(MAGIC) - 4 - len(body) - 1
+    if pad < 0:
+        raise ValueError(f"dtype {dtype} does not fit a {HEADER_BYTES}-byte .npy header")
+    return MAGIC + b"\x01\x00" + struct.pack("<H", HEADER_BYTES - 10) + body + b" " * pad + b"\n"
+
+
+class NpyWriter:
+    """Append rows of one dtype to an ``.npy`` file; :meth:`close` writes the header.
+
+    The rows are written once, in order, after a reserved header of :data:`HEADER_BYTES`; the
+    sha256 of the row bytes is computed on the way (:attr:`data_sha256`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (created or truncated).
+    dtype : numpy.dtype
+    """
+
+    def __init__(self, path: str | os.PathLike, dtype: np.dtype) -> None:
+        self.path = Path(path)
+        self.dtype = np.dtype(dtype)
+        self.rows = 0
+        self._h = hashlib.sha256()
+        self._f = open(self.path, "wb")
+        self._f.write(b"\0" * HEADER_BYTES)
+
+    def append(self, rows: np.ndarray) -> None:
+        """Write ``rows`` (dtype :attr:`dtype`) after the rows written so far."""
+        if rows.dtype != self.dtype:
+            raise TypeError(f"rows of dtype {rows.dtype}, writer holds {self.dtype}")
+        b = memoryview(np.ascontiguousarray(rows)).cast("B")
+        self._h.update(b)
+        self._f.write(b)
+        self.rows += rows.size
+
+    @property
+    def data_sha256(self) -> str:
+        """Hex sha256 of the row bytes written so far (the header excluded)."""
+        return self._h.hexdigest()
+
+    def close(self) -> dict:
+        """Write the header, flush and close; returns the digest :func:`open_npy` checks:
+        ``{"rows", "size", "data_sha256"}``."""
+        self._f.seek(0)
+        self._f.write(_header(self.dtype, self.rows))
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self._f.close()
+        return {"rows": self.rows, "size": HEADER_BYTES + self.rows * self.dtype.itemsize,
+                "data_sha256": self.data_sha256}
+
+    def abort(self) -> None:
+        """Close and delete the file."""
+        self._f.close()
+        self.path.unlink(missing_ok=True)
+
+
+def data_sha256(path: str | os.PathLike, offset: int) -> str:
+    """Hex sha256 of a file's bytes from ``offset`` on (read in 4 MiB blocks, not mapped)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        f.seek(offset)
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+_VERIFIED: set[tuple] = set()
+"""Files whose rows :func:`open_npy` hashed in this process, by ``(path, inode, size,
+modification time, sha256)``: a multi-GB cache file is hashed once per process, not per open."""
+
+
+def open_npy(path: str | os.PathLike, dtype: np.dtype, want: dict | None = None) -> np.ndarray:
+    """Map an ``.npy`` file of ``dtype`` rows read-only, after checking it.
+
+    Parameters
+    ----------
+    path : str or path-like
+    dtype : numpy.dtype
+        The dtype the file must hold.
+    want : dict or None
+        The digest :meth:`NpyWriter.close` returned; when given the row count, the file size and
+        the sha256 of the row bytes must match it (hashed once per process and file version).
+
+    Returns
+    -------
+    ndarray, shape (rows,)
+        A read-only view of the memory map (a plain ndarray, so compiled code takes it; its
+        ``base`` chain holds the :class:`numpy.memmap`).
+
+    Raises
+    ------
+    DataError
+        Unreadable header, another dtype, a file shorter or longer than the header says
+        (truncated), or bytes that differ from the digest; the message names the file.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            got, n, off = _read_header(f, str(path))
+    except OSError as exc:
+        raise DataError(f"{path}: cache file unreadable ({exc})") from None
+    if got != dtype:
+        raise DataError(f"{path}: row 0: dtype {got} is not the expected {dtype}")
+    if size != off + n * dtype.itemsize:
+        raise DataError(f"{path}: {size} bytes, but its header announces {n} rows of "
+                        f"{dtype.itemsize} bytes after a {off}-byte header ({off + n * dtype.itemsize} "
+                        "bytes): truncated or corrupt cache file")
+    tag = (str(path.resolve()), os.stat(path).st_ino, size, os.stat(path).st_mtime_ns, want.get("data_sha256")) \
+        if want is not None else None
+    if want is not None and tag not in _VERIFIED:
+        if want.get("rows") != n or want.get("size") != size:
+            raise DataError(f"{path}: {n} rows / {size} bytes, the cache recorded {want.get('rows')} rows / "
+                            f"{want.get('size')} bytes: corrupt cache file")
+        if data_sha256(path, off) != want.get("data_sha256"):
+            raise DataError(f"{path}: the rows' sha256 differs from the one recorded when the file was "
+                            "written: corrupt cache file")
+        _VERIFIED.add(tag)
+    if n == 0:
+        return np.empty(0, dtype=dtype)
+    mm = np.memmap(path, dtype=dtype, mode="r", offset=off, shape=(n,))
+    return np.asarray(mm)
+
