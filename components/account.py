@@ -61,9 +61,10 @@ class Account:
     funding_paid : float
         Sum of funding payments made, in quote units; negative means net funding received.
     maker_volume : float
-        Sum of ``px·qty`` of maker fills, in quote units.
+        Sum of the notional of maker fills: ``px·qty`` quote units (linear), ``qty·C/px`` coin
+        (inverse).
     taker_volume : float
-        Sum of ``px·qty`` of taker fills, in quote units.
+        Sum of the notional of taker fills, in the same units as ``maker_volume``.
     n_fills : int
         Number of fills.
     contract_size : float or None

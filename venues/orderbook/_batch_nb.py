@@ -43,7 +43,7 @@ from venues.orderbook._book_nb import (
 
 # event priorities (engine.events.Priority) and kinds
 P_VENUE_MATCH, P_MARKET_DATA, P_DATA_FIRST, P_REPORT, P_TIMER = 10, 20, 25, 30, 40
-EV_TIMER, EV_NEW, EV_CANCEL, EV_ACK, EV_REJECT, EV_CANCELED, EV_FILL = 0, 1, 2, 3, 4, 5, 6
+EV_TIMER, EV_NEW, EV_CANCEL, EV_ACK, EV_REJECT, EV_CANCELED, EV_FILL, EV_PROBE = 0, 1, 2, 3, 4, 5, 6, 7
 R_OTHER, R_UNKNOWN_ORDER = 0, 1
 END_OF_TIME = np.int64(2**62)
 
@@ -142,7 +142,7 @@ def _find_resting(orders, st, k, coid):
 
 
 
-def new_batch_state(ip, fp, n_groups, start_ns):
+def new_batch_state(ip, fp, n_groups, start_ns, probe_ts=()):
     """Fresh per-trial state of :func:`run_batch_nb` (a dict of arrays, mutated by the runs).
 
     Parameters
@@ -153,6 +153,10 @@ def new_batch_state(ip, fp, n_groups, start_ns):
         Number of decision clocks.
     start_ns : int
         First time of the run (the requote timers start one interval later), ns.
+    probe_ts : sequence of int
+        Times at which to record the view book's touch (timer priority: after the rows stamped
+        then), e.g. the funding settlements; ``state["probe"]`` gets ``(best_bid, best_ask)``
+        indices at each.
     """
     K = ip.shape[0]
     W = max(2, int(ip[:, IP_WINDOW].max())) if K else 2
@@ -166,12 +170,19 @@ def new_batch_state(ip, fp, n_groups, start_ns):
     sf[:, SF_SIGMA] = np.nan
     sf[:, SF_A] = fp[:, FP_PRIOR_A]
     sf[:, SF_K] = fp[:, FP_PRIOR_K]
-    heap = np.zeros((max(K, 1) * 4, 9), dtype=np.int64)  # on_start: each trial's requote timer
-    heap[:K, 0] = start_ns + ip[:, IP_INTERVAL]
-    heap[:K, 1] = P_TIMER
-    heap[:K, 2] = np.arange(K)
-    heap[:K, 3] = np.arange(K)
-    heap[:K, 4] = EV_TIMER
+    n_probe = len(probe_ts)
+    heap = np.zeros((max(K + n_probe, 1) * 4, 9), dtype=np.int64)  # on_start: the probes, each trial's timer
+    heap[:n_probe, 0] = np.asarray(probe_ts, dtype=np.int64)
+    heap[:n_probe, 1] = P_TIMER
+    heap[:n_probe, 2] = np.arange(n_probe)
+    heap[:n_probe, 3] = -1
+    heap[:n_probe, 4] = EV_PROBE
+    heap[:n_probe, 5] = np.arange(n_probe)
+    heap[n_probe : n_probe + K, 0] = start_ns + ip[:, IP_INTERVAL]
+    heap[n_probe : n_probe + K, 1] = P_TIMER
+    heap[n_probe : n_probe + K, 2] = n_probe + np.arange(K)
+    heap[n_probe : n_probe + K, 3] = np.arange(K)
+    heap[n_probe : n_probe + K, 4] = EV_TIMER
     return {
         "si": si, "sf": sf, "depths": np.full((K, W), np.nan), "dmid": np.full((K, W), np.nan),
         "hist": np.zeros((K, max(1, int(ip[:, IP_GRID].max())) if K else 1), dtype=np.int64),
@@ -181,7 +192,8 @@ def new_batch_state(ip, fp, n_groups, start_ns):
         "snap_sell": np.full(n_groups, NO_PRICE, dtype=np.int64), "scratch": np.zeros(K, dtype=np.float64),
         "stamp": np.full(K, -1, dtype=np.int64), "heap": heap,
         # cursor: feed rows i/il, their next times, fill records, event seq, heap entries
-        "cur": np.array([0, 0, -1, -1, 0, K, K], dtype=np.int64),
+        "cur": np.array([0, 0, -1, -1, 0, K + n_probe, K + n_probe], dtype=np.int64),
+        "probe": np.full((max(n_probe, 1), 2), NO_PRICE, dtype=np.int64),
         "fr": np.zeros((1024, N_FR), dtype=np.int64),
     }  # fmt: skip
 
@@ -193,7 +205,7 @@ CUR_I, CUR_IL, CUR_NEXT_TS, CUR_NEXT_LTS, CUR_N_FR, CUR_SEQ, CUR_N_HEAP = range(
 def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, book, st, lbook, lst, samples,
                  model, power, lot, fill_rule, min_notional, stp, arrival_prio, start_ns, until_ns,
                  ip, fp, grid, n_groups, orders, fills, si, sf, depths, dmid, hist, lo, lf, acc_buy, acc_sell,
-                 snap_ts, snap_buy, snap_sell, scratch, stamp, heap_arr, cur, fr, window_end):  # fmt: skip
+                 snap_ts, snap_buy, snap_sell, scratch, stamp, heap_arr, cur, fr, probe, window_end):  # fmt: skip
     """Advance a batch of quoter trials over one feed up to ``window_end``; see the module docstring.
 
     Parameters
@@ -238,7 +250,7 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
         Order rows (:data:`~venues.orderbook._book_nb.ORDER_DTYPE`) and :func:`advance_nb`'s
         work space; grown as needed (returned).
     si, sf, depths, dmid, hist, lo, lf, acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, scratch, stamp,
-    heap_arr, cur, fr
+    heap_arr, cur, fr, probe
         The batch state of :func:`new_batch_state` (mutated; ``heap_arr`` and ``fr`` returned,
         possibly grown).
     window_end : int
@@ -366,6 +378,10 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
             finished = True
             break
         now, _p, _s, k, kind, a, bb_, c, d = heapq.heappop(heap)
+        if kind == EV_PROBE:  # the view book's touch now (a funding settlement's mark)
+            probe[a, 0] = lst[BEST_BID]
+            probe[a, 1] = lst[BEST_ASK]
+            continue
         si[k, SI_END_NOW] = now
         if kind == EV_TIMER:
             seq = _push(heap, seq, now + ip[k, IP_INTERVAL], P_TIMER, k, EV_TIMER, 0, 0, 0, 0)

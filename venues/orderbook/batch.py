@@ -217,9 +217,11 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
     profile = venue_profile(venues[0], feed)
     check_feed_profile(profile.name, feed.meta.venue, feed.meta.symbol)
     venue = OrderBookVenue(sim, feed, venues[0], Account(), sample_ms=EQUITY_SAMPLE_MS)
-    funding = FundingSchedule(sim, venue, Account(), getattr(feed, "funding", None), feed.meta.venue)
-    if funding._due.size:
-        raise BatchUnsupported("run_quoter_batch: not supported: funding settlements inside the span")
+    rates = getattr(feed, "funding", None)
+    due = FundingSchedule(sim, venue, Account(), rates, feed.meta.venue)._due  # settlements in the span
+    settle_ts = rates.ts_ns[due] if due.size else np.zeros(0, dtype=np.int64)
+    if due.size and not np.all((rates.mark[due] > 0) & np.isfinite(rates.mark[due])):
+        raise BatchUnsupported("run_quoter_batch: not supported: a funding settlement without a recorded mark")
     per_tick = _steps_per_unit(venue.tick_size)
     if not per_tick or venue.tick_size != profile.tick_size:
         raise BatchUnsupported("run_quoter_batch: not supported: the feed's price grid differs from the profile's")
@@ -228,7 +230,7 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
     ip, fp, grid = _params(venue, venues, strategies, kinds, groups)
     cfg = venues[0]
     t0 = time.perf_counter()
-    state = B.new_batch_state(ip, fp, len(groups), venue.start_ns)
+    state = B.new_batch_state(ip, fp, len(groups), venue.start_ns, settle_ts)
     orders = np.zeros(K.INITIAL_ORDERS, dtype=K.ORDER_DTYPE)
     fills = np.zeros((K.INITIAL_ORDERS, 2), dtype=np.int64)
     heap, fr, cur = state["heap"], state["fr"], state["cur"]
@@ -246,7 +248,7 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
             cfg.self_trade != "none", int(venue._arrival_prio), venue.start_ns, venue.end_ns, ip, fp, grid,
             len(groups), orders, fills, state["si"], state["sf"], state["depths"], state["dmid"], state["hist"],
             state["lo"], state["lf"], state["acc_buy"], state["acc_sell"], state["snap_ts"], state["snap_buy"],
-            state["snap_sell"], state["scratch"], state["stamp"], heap, cur, fr, window_end,
+            state["snap_sell"], state["scratch"], state["stamp"], heap, cur, fr, state["probe"], window_end,
         )  # fmt: skip
         for rel, row in zip(releasers, (cur[B.CUR_I], cur[B.CUR_IL]), strict=False):
             rel.release_to(int(row))
@@ -256,6 +258,11 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
     wall = (time.perf_counter() - t0) / len(strategies)
     n_base = int(venue._lst[K.N_SAMPLES])
     end_now = np.maximum(si[:, B.SI_END_NOW], si[:, B.SI_LAST_ACK])  # the time of each trial's last event
+    if settle_ts.size:  # a settlement is an event of every trial
+        end_now = np.maximum(end_now, int(settle_ts[settle_ts <= venue.end_ns].max(initial=venue.start_ns)))
+    probe = state["probe"]
+    settle_mid = 0.5 * (np.where(probe[:, 0] != K.NO_PRICE, (probe[:, 0] + venue._base) / per_tick, np.nan)
+                        + np.where(probe[:, 1] != K.NO_PRICE, (probe[:, 1] + venue._base) / per_tick, np.nan))
     sim._queue.now_ns = int(end_now.max())  # the final samples, up to the last event of any trial
     samples = venue.touch_samples()
     shared, tail = samples[:n_base], samples[n_base:]
@@ -278,26 +285,20 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
         account = Account()
         replayed = _Replayed(np.concatenate([shared, tail[tail["ts_ns"] <= end_now[k]]]))
         recorder = PnLRecorder(account, replayed)  # type: ignore[arg-type]
+        replayed.profile, replayed.start_ns, replayed.end_ns = venue.profile, venue.start_ns, venue.end_ns
+        funding = FundingSchedule(sim, replayed, account, rates, feed.meta.venue,  # type: ignore[arg-type]
+                                  on_payment=recorder.record_cash)  # fmt: skip
         rows = fr[by_trial[starts[k] : starts[k + 1]]]
-        if rows.size:
-            log = np.empty(rows.shape[0], dtype=FILL_DTYPE)
-            log["ts_ns"] = rows[:, B.FR_VENUE_TS]
-            log["client_order_id"] = rows[:, B.FR_COID]
-            log["side"] = rows[:, B.FR_SIDE]
-            log["is_maker"] = True
-            log["px"] = px_of(rows[:, B.FR_IDX])
-            log["qty"] = rows[:, B.FR_LOTS] / per_lot  # as venue._qty: the float of the lot count's decimal
-            log["fee"] = log["px"] * log["qty"] * profile.maker_fee_bps / 10_000.0  # profile.fee, linear, maker
-            ledger = account.ledger()
-            cash_after = np.empty(rows.shape[0])
-            book_fills_nb(ledger, log["side"], log["px"], log["qty"], log["fee"], log["is_maker"], cash_after,
-                          log["q_after"])  # fmt: skip
-            account.set_ledger(ledger)
-            account.q, account.avg_entry_px = float(ledger[LQ]), float(ledger[LX])
-            bb, ba = rows[:, B.FR_VIEW_BID], rows[:, B.FR_VIEW_ASK]
-            mid = 0.5 * (np.where(bb != K.NO_PRICE, px_of(bb), np.nan) + np.where(ba != K.NO_PRICE, px_of(ba), np.nan))
-            log["mid"] = np.where(mid == mid, mid, log["px"])  # the view book's mid when the venue made the fill
-            recorder.add_fills(log, cash_after)
+        # fills up to each settlement (its rows stamped <= the settlement time came first), the
+        # settlement, and so on: the account as the per-trial path books it
+        cuts = np.searchsorted(rows[:, B.FR_VENUE_TS], settle_ts, side="right")
+        lo = 0
+        for j, cut in enumerate([*cuts.tolist(), rows.shape[0]]):
+            _book(rows[lo:cut], account, recorder, px_of, per_lot, profile.maker_fee_bps)
+            lo = max(lo, cut)
+            if j < len(due):
+                replayed.mid = float(settle_mid[j])
+                funding._settle(int(due[j]))
         risk = RiskMonitors([], SimpleNamespace(is_halted=False))
         out.append(trial_result(
             recorder, c, extras, wall=wall, n_events=int(n_events), n_orders=int(si[k, B.SI_ORDERS]),
@@ -306,3 +307,28 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
         ))  # fmt: skip
     sim.close()
     return out
+
+
+def _book(rows: np.ndarray, account: Account, recorder: PnLRecorder, px_of, per_lot: int,
+          maker_fee_bps: float) -> None:
+    """Book fill records (``_batch_nb.FR_*`` rows) into ``account`` and log them in ``recorder``."""
+    if not rows.size:
+        return
+    log = np.empty(rows.shape[0], dtype=FILL_DTYPE)
+    log["ts_ns"] = rows[:, B.FR_VENUE_TS]
+    log["client_order_id"] = rows[:, B.FR_COID]
+    log["side"] = rows[:, B.FR_SIDE]
+    log["is_maker"] = True
+    log["px"] = px_of(rows[:, B.FR_IDX])
+    log["qty"] = rows[:, B.FR_LOTS] / per_lot  # as venue._qty: the float of the lot count's decimal
+    log["fee"] = log["px"] * log["qty"] * maker_fee_bps / 10_000.0  # profile.fee, linear, maker
+    ledger = account.ledger()
+    cash_after = np.empty(rows.shape[0])
+    book_fills_nb(ledger, log["side"], log["px"], log["qty"], log["fee"], log["is_maker"], cash_after,
+                  log["q_after"])  # fmt: skip
+    account.set_ledger(ledger)
+    account.q, account.avg_entry_px = float(ledger[LQ]), float(ledger[LX])
+    bb, ba = rows[:, B.FR_VIEW_BID], rows[:, B.FR_VIEW_ASK]
+    mid = 0.5 * (np.where(bb != K.NO_PRICE, px_of(bb), np.nan) + np.where(ba != K.NO_PRICE, px_of(ba), np.nan))
+    log["mid"] = np.where(mid == mid, mid, log["px"])  # the view book's mid when the venue made the fill
+    recorder.add_fills(log, cash_after)

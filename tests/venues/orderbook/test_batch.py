@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from pathlib import Path
 
 import attrs
@@ -27,6 +28,11 @@ from venues.orderbook.batch import BatchUnsupported, batch_unsupported, run_quot
 from venues.orderbook.config import VenueConfig
 
 SAMPLE = Path(__file__).resolve().parents[3] / "data" / "binance_usdm_ethusdt" / "ethusdt_20240718.gz"
+
+compiled_only = pytest.mark.skipif(
+    os.environ.get("NUMBA_DISABLE_JIT") == "1",
+    reason="grids too slow as plain Python; the no-JIT pass runs test_small_batch_as_plain_python",
+)
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +80,7 @@ OPTIONS = [
 
 
 @pytest.mark.parametrize("options", OPTIONS, ids=lambda o: "-".join(map(str, o.values())))
+@compiled_only
 def test_batch_of_64_equals_each_trial_alone(feed, options):
     venues, strategies = grid(VenueConfig(profile="binance_usdm", **options))
     batch = run_quoter_batch(feed, venues, strategies)
@@ -86,6 +93,7 @@ def test_batch_of_64_equals_each_trial_alone(feed, options):
 
 
 @pytest.mark.parametrize("cls", [AvellanedaStoikovQuoter, FixedSpreadQuoter])
+@compiled_only
 def test_as_and_fixed_spread_batches_equal_each_trial_alone(feed, cls):
     venue = VenueConfig(profile="binance_usdm", queue_model="prob_power")
     venues, strategies = [], []
@@ -106,6 +114,7 @@ def test_as_and_fixed_spread_batches_equal_each_trial_alone(feed, cls):
     assert n_fills > 100
 
 
+@compiled_only
 def test_batch_is_deterministic_and_independent_of_its_other_trials(feed):
     venues, strategies = grid(VenueConfig(profile="binance_usdm", queue_model="prob_log"))
     first = run_quoter_batch(feed, venues, strategies)
@@ -118,6 +127,7 @@ def test_batch_is_deterministic_and_independent_of_its_other_trials(feed):
         assert_same(c, first[i])
 
 
+@compiled_only
 def test_replay_windows_change_nothing(feed, monkeypatch):
     """The compiled loop hands back every WINDOW_ROWS rows (to release a mapped feed's pages):
     cutting the replay into 3,000-row windows gives the very same trials."""
@@ -130,12 +140,58 @@ def test_replay_windows_change_nothing(feed, monkeypatch):
         assert_same(a, b)
 
 
+@compiled_only
 def test_run_trial_takes_the_compiled_path_with_the_same_result(feed):
     venue = VenueConfig(profile="binance_usdm", queue_model="prob_power")
     strategy = GLFTConfig(gamma=0.05, order_qty=0.05, max_position=0.5, warmup_s=5.0, window_s=20.0)
     assert batch_unsupported(feed, venue, GLFTQuoter, None) is None
     assert_same(run_trial(feed, venue, strategy, GLFTQuoter, seed=3),
                 run_trial(feed, venue, strategy, GLFTQuoter, seed=3, compiled=False))  # fmt: skip
+
+
+def test_small_batch_as_plain_python(feed, monkeypatch):
+    """Three trials on the first 40 s, batch vs each alone, in 5,000-row windows: the test the
+    ``NUMBA_DISABLE_JIT=1`` pass runs (the kernel's lines as Python, for coverage)."""
+    import venues.orderbook.batch as batch
+
+    monkeypatch.setattr(batch, "WINDOW_ROWS", 5_000)
+    ev = feed.events
+    short = attrs.evolve(feed, events=ev[ev["ts_local_ns"] < ev["ts_local_ns"][0] + 40 * 10**9])
+    venue = VenueConfig(profile="binance_usdm", queue_model="prob_log", self_trade="expire_maker")
+    venues = [attrs.evolve(venue, entry_latency_ms=lat) for lat in (1.0, 5.0, 30.0)]
+    strategies = [GLFTConfig(gamma=0.05, order_qty=0.05, max_position=0.1, warmup_s=2.0, window_s=5.0,
+                             interval_ms=50.0, recalibrate_every=3),
+                  ASConfig(gamma=0.05, order_qty=0.05, max_position=0.1, warmup_s=2.0, window_s=5.0),
+                  GLFTConfig(gamma=0.5, order_qty=0.05, max_position=0.1, prior_A=0.5, prior_k=0.3)]  # fmt: skip
+    classes = [GLFTQuoter, AvellanedaStoikovQuoter, GLFTQuoter]
+    for k in range(3):
+        got = run_quoter_batch(short, [venues[k]], [strategies[k]])[0]
+        assert_same(got, run_trial(short, venues[k], strategies[k], classes[k], seed=0, compiled=False))
+    both = run_quoter_batch(short, [venues[0], venues[2]], [strategies[0], strategies[2]])
+    assert_same(both[1], run_trial(short, venues[2], strategies[2], GLFTQuoter, seed=0, compiled=False))
+
+
+@compiled_only
+def test_funding_settlements_are_booked_as_the_per_trial_path_books_them(feed):
+    """Two recorded settlements inside the span (one with the position open): the batch path
+    books each between the fills around it, as the per-trial path's FundingSchedule does."""
+    from venues.loaders.funding import FundingRates
+
+    ev = feed.events
+    t0 = int(ev["ts_local_ns"][0])
+    rates = FundingRates(ts_ns=np.array([t0 + 60 * 10**9, t0 + 150 * 10**9]), rate=np.array([0.0005, -0.0008]),
+                         mark=np.array([3420.5, 3421.25]), source="hand-made")  # fmt: skip
+    funded = attrs.evolve(feed, funding=rates)
+    venue = VenueConfig(profile="binance_usdm", queue_model="prob_power")
+    venues, strategies = grid(venue)
+    batch = run_quoter_batch(funded, venues[:8], strategies[:8])
+    paid = 0.0
+    for a, v, s_ in zip(batch, venues[:8], strategies[:8], strict=True):
+        b = run_trial(funded, v, s_, GLFTQuoter, seed=0, compiled=False)
+        assert_same(a, b)
+        assert b.metrics["n_funding"] == 2.0
+        paid += abs(b.metrics["cost_funding"])
+    assert paid > 0  # some trial held inventory at a settlement
 
 
 class _MyGLFT(GLFTQuoter):
