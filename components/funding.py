@@ -19,7 +19,7 @@ settled at 00:00, 08:00 and 16:00 UTC, only positions open at that instant pay [
 Hyperliquid: the 8-hour rate ``premium + clamp(interest − premium, ±0.0005)`` paid as 1/8 every
 hour, capped at 4 % per hour [2]_.
 
-A run spanning nominal funding times (:func:`venues.loaders.funding.nominal_funding_times`)
+A run spanning nominal funding times (:func:`nominal_funding_times`)
 without recorded rates charges nothing for them and says so: ``funding_missing`` counts those
 times, and the trial's warnings name them. Spot profiles have no funding.
 
@@ -43,6 +43,8 @@ import numpy.typing as npt
 
 from components.base import Component
 from engine.events import Priority
+
+_HOUR_NS = 3600 * 10**9
 
 if TYPE_CHECKING:
     from components.account import Account
@@ -95,6 +97,39 @@ def _iso(ts_ns: int) -> str:
     return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def nominal_funding_times(venue: str, start_ns: int, end_ns: int) -> np.ndarray:
+    """Funding times a venue's schedule puts in ``(start_ns, end_ns]``, ns.
+
+    Binance perpetuals settle at 00:00, 08:00 and 16:00 UTC (most symbols; some use 4 h) [1]_,
+    Hyperliquid every whole hour [2]_; spot and unknown venues never.
+
+    Parameters
+    ----------
+    venue : str
+        ``FeedMeta.venue`` or a profile name.
+    start_ns, end_ns : int
+        The replayed span, ns since the epoch.
+
+    Returns
+    -------
+    ndarray of int64
+
+    References
+    ----------
+    .. [1] Binance FAQ 360033525031, "Introduction to Binance Futures Funding Rates".
+    .. [2] Hyperliquid GitBook, "Trading › Funding".
+    """
+    if venue in ("binance_usdm", "binance_coinm"):
+        step = 8 * _HOUR_NS
+    elif venue.startswith("hyperliquid"):
+        step = _HOUR_NS
+    else:
+        return np.zeros(0, dtype=np.int64)
+    first = (start_ns // step + 1) * step
+    return np.arange(first, end_ns + 1, step, dtype=np.int64)
+
+
+
 class FundingSchedule(Component):
     """Charges recorded funding to an account at each settlement inside the replay.
 
@@ -143,8 +178,6 @@ class FundingSchedule(Component):
         if interval_s is None:  # not prof.has_funding
             self._due = np.zeros(0, dtype=np.int64)
             return
-        from venues.loaders.funding import nominal_funding_times
-
         start, end = venue.start_ns, venue.end_ns
         known = feed_venue.startswith(("binance_usdm", "binance_coinm", "hyperliquid"))
         nominal = nominal_funding_times(feed_venue if known else prof.name, start, end)

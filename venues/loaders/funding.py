@@ -54,6 +54,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
+from components.funding import nominal_funding_times  # the venues' funding clocks live with the schedule
 from venues.loaders._common import DataError
 
 __all__ = [
@@ -481,38 +482,6 @@ def from_tardis_derivative_ticker(paths, symbol: str | None = None) -> FundingRa
     ts, rate, mark, nxt = funding_arrays(ticker, symbol)
     upd = list(zip(ts.tolist(), nxt.tolist(), rate.tolist(), mark.tolist(), strict=True))
     return _settlements(upd, "tardis_derivative_ticker", ", ".join(ticker)) if upd else None
-
-
-def nominal_funding_times(venue: str, start_ns: int, end_ns: int) -> np.ndarray:
-    """Funding times a venue's schedule puts in ``(start_ns, end_ns]``, ns.
-
-    Binance perpetuals settle at 00:00, 08:00 and 16:00 UTC (most symbols; some use 4 h) [1]_,
-    Hyperliquid every whole hour [2]_; spot and unknown venues never.
-
-    Parameters
-    ----------
-    venue : str
-        ``FeedMeta.venue`` or a profile name.
-    start_ns, end_ns : int
-        The replayed span, ns since the epoch.
-
-    Returns
-    -------
-    ndarray of int64
-
-    References
-    ----------
-    .. [1] Binance FAQ 360033525031, "Introduction to Binance Futures Funding Rates".
-    .. [2] Hyperliquid GitBook, "Trading › Funding".
-    """
-    if venue in ("binance_usdm", "binance_coinm"):
-        step = 8 * _HOUR_NS
-    elif venue.startswith("hyperliquid"):
-        step = _HOUR_NS
-    else:
-        return np.zeros(0, dtype=np.int64)
-    first = (start_ns // step + 1) * step
-    return np.arange(first, end_ns + 1, step, dtype=np.int64)
 
 
 def detect_funding(fmt: str, paths, symbol: str | None, funding_path: str | None) -> FundingRates | None:

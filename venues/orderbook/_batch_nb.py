@@ -23,7 +23,6 @@ also runs with ``NUMBA_DISABLE_JIT=1``.
 
 from __future__ import annotations
 
-import heapq
 import math
 
 import numba as nb
@@ -49,10 +48,14 @@ END_OF_TIME = np.int64(2**62)
 
 # int parameters per trial (ip[k, ...])
 IP_INTERVAL, IP_ENTRY_NEW, IP_ENTRY_CANCEL, IP_RESPONSE, IP_WARMUP, IP_RECAL = 0, 1, 2, 3, 4, 5
-IP_WINDOW, IP_GRID, IP_LOTS, IP_GROUP, IP_MAX_OPEN, IP_KIND = 6, 7, 8, 9, 10, 11
-N_IP = 12
+IP_WINDOW, IP_GRID, IP_LOTS, IP_GROUP, IP_MAX_OPEN, IP_KIND, IP_EST = 6, 7, 8, 9, 10, 11, 12
+N_IP = 13
 KIND_GLFT, KIND_AS, KIND_FIXED = 0, 1, 2
 """Quoter of a trial (``ip[k, IP_KIND]``)."""
+# shared σ/A/k estimators (est_i[e, ...], est_f[e, ...]): trials with the same decision clock and
+# the same window, warm-up, refit period and fit grid see the same steps, so they share one
+EST_STEPS, EST_UNIDENTIFIED, EST_LAST_TS = 0, 1, 2
+EST_PREV_MID, EST_SIGMA, EST_A, EST_K = 0, 1, 2, 3
 # float parameters per trial (fp[k, ...])
 FP_GAMMA, FP_XI, FP_ORDER_QTY, FP_QTY, FP_MAX_POS, FP_MIN_HALF, FP_MAX_DEPTH, FP_BAND = 0, 1, 2, 3, 4, 5, 6, 7
 FP_PRIOR_A, FP_PRIOR_K, FP_TAU, FP_HALF_BPS, FP_SKEW_BPS = 8, 9, 10, 11, 12
@@ -62,8 +65,8 @@ SI_STEPS, SI_COID, SI_ORDERS, SI_REJECTS, SI_LAST_ARRIVAL, SI_LAST_REPORT = 0, 1
 SI_OPEN, SI_LOCAL, SI_UNIDENTIFIED, SI_END_NOW, SI_ERROR, SI_LAST_ACK = 6, 7, 8, 9, 10, 11
 N_SI = 12
 # float state per trial (sf[k, ...])
-SF_PREV_MID, SF_SIGMA, SF_A, SF_K, SF_Q = 0, 1, 2, 3, 4
-N_SF = 5
+SF_Q = 0
+N_SF = 1
 # local order columns (lo[k, slot, ...]); leaves in lf[k, slot]
 LO_COID, LO_SIDE, LO_TICKS, LO_CANCEL_PENDING = 0, 1, 2, 3
 N_LO = 4
@@ -76,13 +79,89 @@ FR_TRIAL, FR_VENUE_TS, FR_REPORT_TS, FR_COID, FR_SIDE, FR_IDX, FR_LOTS, FR_LEAVE
 N_FR = 10
 
 
-@nb.njit(cache=True)
-def _push(heap, seq, ts, prio, k, kind, a, b, c, d):
-    heapq.heappush(heap, (ts, np.int64(prio), seq, np.int64(k), np.int64(kind), a, b, c, d))
-    return seq + 1
+# The event queue: a binary min-heap over (ts, prio << 40 | seq) in three arrays (hk1, hk2, hp:
+# the payload slot), payloads (trial, kind, a, b, c, d) in pl, free payload slots in free.
+# ``hq = (hk1, hk2, hp, pl, free)``; counts and the next seq in ``cur``. Keys are unique (seq).
+PL_TRIAL, PL_KIND, PL_A, PL_B, PL_C, PL_D = range(6)
 
 
-@nb.njit(cache=True)
+def new_queue(capacity):
+    """An empty event queue of ``capacity`` entries (``hq`` of :func:`run_batch_nb`)."""
+    return (np.zeros(capacity, dtype=np.int64), np.zeros(capacity, dtype=np.int64),
+            np.zeros(capacity, dtype=np.int64), np.zeros((capacity, 6), dtype=np.int64),
+            np.arange(capacity - 1, -1, -1, dtype=np.int64))  # fmt: skip
+
+
+@nb.njit(cache=True, inline="always")
+def _push(hq, cur, ts, prio, k, kind, a, b, c, d):
+    """Schedule an event (``seq`` from ``cur``: ties keep the order of scheduling)."""
+    hk1, hk2, hp, pl, free = hq
+    nf = cur[CUR_N_FREE]
+    if nf == 0:
+        raise RuntimeError("batch event queue full")
+    slot = free[nf - 1]
+    cur[CUR_N_FREE] = nf - 1
+    pl[slot, PL_TRIAL] = k
+    pl[slot, PL_KIND] = kind
+    pl[slot, PL_A] = a
+    pl[slot, PL_B] = b
+    pl[slot, PL_C] = c
+    pl[slot, PL_D] = d
+    key2 = (np.int64(prio) << 40) | cur[CUR_SEQ]
+    cur[CUR_SEQ] += 1
+    i = cur[CUR_N_HEAP]
+    while i > 0:
+        up = (i - 1) >> 1
+        if hk1[up] < ts or (hk1[up] == ts and hk2[up] < key2):
+            break
+        hk1[i] = hk1[up]
+        hk2[i] = hk2[up]
+        hp[i] = hp[up]
+        i = up
+    hk1[i] = ts
+    hk2[i] = key2
+    hp[i] = slot
+    cur[CUR_N_HEAP] += 1
+
+
+@nb.njit(cache=True, inline="always")
+def _pop(hq, cur):
+    """Remove the earliest event; returns its payload slot (free it with :func:`_free`)."""
+    hk1, hk2, hp, pl, free = hq
+    top = hp[0]
+    n = cur[CUR_N_HEAP] - 1
+    cur[CUR_N_HEAP] = n
+    t1 = hk1[n]
+    t2 = hk2[n]
+    tp = hp[n]
+    i = 0
+    while True:
+        m = 2 * i + 1
+        if m >= n:
+            break
+        r = m + 1
+        if r < n and (hk1[r] < hk1[m] or (hk1[r] == hk1[m] and hk2[r] < hk2[m])):
+            m = r
+        if t1 < hk1[m] or (t1 == hk1[m] and t2 < hk2[m]):
+            break
+        hk1[i] = hk1[m]
+        hk2[i] = hk2[m]
+        hp[i] = hp[m]
+        i = m
+    hk1[i] = t1
+    hk2[i] = t2
+    hp[i] = tp
+    return top
+
+
+@nb.njit(cache=True, inline="always")
+def _free(hq, cur, slot):
+    free = hq[4]
+    free[cur[CUR_N_FREE]] = slot
+    cur[CUR_N_FREE] += 1
+
+
+@nb.njit(cache=True, inline="always")
 def _resp_ts(si, k, venue_ts, ip):
     """Report time of what the venue did at ``venue_ts``: after the response latency, in order."""
     t = max(venue_ts + ip[k, IP_RESPONSE], si[k, SI_LAST_REPORT])
@@ -90,7 +169,7 @@ def _resp_ts(si, k, venue_ts, ip):
     return t
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _snap_ticks(x, per, down):
     """Whole ticks of the float fast path of :func:`venues.profiles._snap_round` (``1/step = per``).
 
@@ -104,19 +183,19 @@ def _snap_ticks(x, per, down):
     return np.int64(math.floor(r)) if down else np.int64(math.ceil(r))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _py_max(a, b):
     """Python's ``max(a, b)`` on floats (``a`` unless ``b > a``: NaN handling included)."""
     return b if b > a else a
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _py_min(a, b):
     """Python's ``min(a, b)`` on floats."""
     return b if b < a else a
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _local_delete(lo, lf, si, k, s):
     n = si[k, SI_LOCAL]
     for t in range(s, n - 1):
@@ -125,7 +204,7 @@ def _local_delete(lo, lf, si, k, s):
     si[k, SI_LOCAL] = n - 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _local_find(lo, si, k, coid):
     for s in range(si[k, SI_LOCAL]):
         if lo[k, s, LO_COID] == coid:
@@ -133,7 +212,7 @@ def _local_find(lo, si, k, coid):
     return -1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _find_resting(orders, st, k, coid):
     for o in range(st[N_USED]):
         if orders[o]["active"] != 0 and orders[o]["trial"] == k and orders[o]["coid"] == coid:
@@ -160,52 +239,47 @@ def new_batch_state(ip, fp, n_groups, start_ns, probe_ts=()):
     """
     K = ip.shape[0]
     W = max(2, int(ip[:, IP_WINDOW].max())) if K else 2
+    E = int(ip[:, IP_EST].max()) + 1 if K else 1
+    est_f = np.full((E, 4), np.nan)
+    est_i = np.zeros((E, 3), dtype=np.int64)
+    est_i[:, EST_LAST_TS] = -1
     si = np.zeros((K, N_SI), dtype=np.int64)
     si[:, SI_LAST_ARRIVAL] = -1
     si[:, SI_LAST_REPORT] = -1
     si[:, SI_END_NOW] = start_ns
     si[:, SI_LAST_ACK] = start_ns
     sf = np.zeros((K, N_SF), dtype=np.float64)
-    sf[:, SF_PREV_MID] = np.nan
-    sf[:, SF_SIGMA] = np.nan
-    sf[:, SF_A] = fp[:, FP_PRIOR_A]
-    sf[:, SF_K] = fp[:, FP_PRIOR_K]
     n_probe = len(probe_ts)
-    heap = np.zeros((max(K + n_probe, 1) * 4, 9), dtype=np.int64)  # on_start: the probes, each trial's timer
-    heap[:n_probe, 0] = np.asarray(probe_ts, dtype=np.int64)
-    heap[:n_probe, 1] = P_TIMER
-    heap[:n_probe, 2] = np.arange(n_probe)
-    heap[:n_probe, 3] = -1
-    heap[:n_probe, 4] = EV_PROBE
-    heap[:n_probe, 5] = np.arange(n_probe)
-    heap[n_probe : n_probe + K, 0] = start_ns + ip[:, IP_INTERVAL]
-    heap[n_probe : n_probe + K, 1] = P_TIMER
-    heap[n_probe : n_probe + K, 2] = n_probe + np.arange(K)
-    heap[n_probe : n_probe + K, 3] = np.arange(K)
-    heap[n_probe : n_probe + K, 4] = EV_TIMER
+    hq = new_queue(K * 512 + n_probe + 64)  # in flight per trial: its timer, and <= 3 per order it may hold
+    cur = np.array([0, 0, -1, -1, 0, 0, 0, hq[0].size], dtype=np.int64)
+    for j in range(n_probe):  # on_start: the probes, then each trial's requote timer
+        _push(hq, cur, int(probe_ts[j]), P_TIMER, -1, EV_PROBE, j, 0, 0, 0)
+    for k in range(K):
+        _push(hq, cur, int(start_ns + ip[k, IP_INTERVAL]), P_TIMER, k, EV_TIMER, 0, 0, 0, 0)
     return {
-        "si": si, "sf": sf, "depths": np.full((K, W), np.nan), "dmid": np.full((K, W), np.nan),
-        "hist": np.zeros((K, max(1, int(ip[:, IP_GRID].max())) if K else 1), dtype=np.int64),
+        "si": si, "sf": sf, "depths": np.full((E, W), np.nan), "dmid": np.full((E, W), np.nan),
+        "hist": np.zeros((E, max(1, int(ip[:, IP_GRID].max())) if K else 1), dtype=np.int64),
+        "est_i": est_i, "est_f": est_f,
         "lo": np.zeros((K, MAX_LOCAL, N_LO), dtype=np.int64), "lf": np.zeros((K, MAX_LOCAL), dtype=np.float64),
         "acc_buy": np.full(n_groups, NO_PRICE, dtype=np.int64), "acc_sell": np.full(n_groups, NO_PRICE, dtype=np.int64),
         "snap_ts": np.full(n_groups, -1, dtype=np.int64), "snap_buy": np.full(n_groups, NO_PRICE, dtype=np.int64),
         "snap_sell": np.full(n_groups, NO_PRICE, dtype=np.int64), "scratch": np.zeros(K, dtype=np.float64),
-        "stamp": np.full(K, -1, dtype=np.int64), "heap": heap,
-        # cursor: feed rows i/il, their next times, fill records, event seq, heap entries
-        "cur": np.array([0, 0, -1, -1, 0, K + n_probe, K + n_probe], dtype=np.int64),
+        "stamp": np.full(K, -1, dtype=np.int64), "hq": hq,
+        # cursor: feed rows i/il, their next times, fill records, event seq, queued events, free slots
+        "cur": cur,
         "probe": np.full((max(n_probe, 1), 2), NO_PRICE, dtype=np.int64),
         "fr": np.zeros((1024, N_FR), dtype=np.int64),
     }  # fmt: skip
 
 
-CUR_I, CUR_IL, CUR_NEXT_TS, CUR_NEXT_LTS, CUR_N_FR, CUR_SEQ, CUR_N_HEAP = range(7)
+CUR_I, CUR_IL, CUR_NEXT_TS, CUR_NEXT_LTS, CUR_N_FR, CUR_SEQ, CUR_N_HEAP, CUR_N_FREE = range(8)
 
 
 @nb.njit(cache=True)
 def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, book, st, lbook, lst, samples,
                  model, power, lot, fill_rule, min_notional, stp, arrival_prio, start_ns, until_ns,
-                 ip, fp, grid, n_groups, orders, fills, si, sf, depths, dmid, hist, lo, lf, acc_buy, acc_sell,
-                 snap_ts, snap_buy, snap_sell, scratch, stamp, heap_arr, cur, fr, probe, window_end):  # fmt: skip
+                 ip, fp, grid, n_groups, orders, fills, si, sf, depths, dmid, hist, est_i, est_f, lo, lf, acc_buy,
+                 acc_sell, snap_ts, snap_buy, snap_sell, scratch, stamp, hq, cur, fr, probe, window_end):  # fmt: skip
     """Advance a batch of quoter trials over one feed up to ``window_end``; see the module docstring.
 
     Parameters
@@ -249,17 +323,17 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
     orders, fills : ndarray
         Order rows (:data:`~venues.orderbook._book_nb.ORDER_DTYPE`) and :func:`advance_nb`'s
         work space; grown as needed (returned).
-    si, sf, depths, dmid, hist, lo, lf, acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, scratch, stamp,
-    heap_arr, cur, fr, probe
-        The batch state of :func:`new_batch_state` (mutated; ``heap_arr`` and ``fr`` returned,
-        possibly grown).
+    si, sf, depths, dmid, hist, est_i, est_f, lo, lf, acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, scratch, stamp,
+    hq, cur, fr, probe
+        The batch state of :func:`new_batch_state` (mutated; ``fr`` returned, possibly grown):
+        ``hq`` the event queue (:func:`new_queue`), ``cur`` the cursors and counts.
     window_end : int
         Stop before handling an event later than this, ns (``>= until_ns``: run to the end).
         The next call carries on from there: the caller may release replayed pages in between.
 
     Returns
     -------
-    orders, fills, heap_arr, fr : ndarray
+    orders, fills, fr : ndarray
         The (possibly grown) arrays to pass to the next call.
     finished : bool
         The run reached its end (``si``: orders sent, rejects, unidentified fits, last event
@@ -283,19 +357,14 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
         next_ts = tsx[i] if i < n else END_OF_TIME
         next_lts = tsl[il] if il < n else END_OF_TIME
     n_fr = cur[CUR_N_FR]
-    seq = cur[CUR_SEQ]
-    heap = [(np.int64(0), np.int64(0), np.int64(0), np.int64(0), np.int64(0), np.int64(0), np.int64(0),
-             np.int64(0), np.int64(0))]  # fmt: skip
-    heapq.heappop(heap)  # typed, empty
-    for h in range(cur[CUR_N_HEAP]):
-        r = heap_arr[h]
-        heap.append((r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]))
-    heapq.heapify(heap)
+    hk1 = hq[0]
+    hk2 = hq[1]
+    pl = hq[3]
     finished = False
     while True:
-        if len(heap) > 0:
-            ts = heap[0][0]
-            prio = heap[0][1]
+        if cur[CUR_N_HEAP] > 0:
+            ts = hk1[0]
+            prio = hk2[0] >> 40
         else:
             ts = END_OF_TIME
             prio = np.int64(0)
@@ -362,38 +431,48 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
                 fr[n_fr, FR_VIEW_BID] = lst[BEST_BID]
                 fr[n_fr, FR_VIEW_ASK] = lst[BEST_ASK]
                 n_fr += 1
-                seq = _push(heap, seq, t_rep, P_REPORT, k, EV_FILL, orders[o]["coid"], np.int64(orders[o]["side"]),
+                _push(hq, cur, t_rep, P_REPORT, k, EV_FILL, orders[o]["coid"], np.int64(orders[o]["side"]),
                             fills[f, 1], leaves)  # fmt: skip
             continue
         if at_window:
             break
-        if len(heap) > 0:
-            h = heap[0]
-            if h[0] < ts or (h[0] == ts and h[1] < prio):
+        if cur[CUR_N_HEAP] > 0:
+            h0 = hk1[0]
+            h1 = hk2[0] >> 40
+            if h0 < ts or (h0 == ts and h1 < prio):
                 continue  # a fill report scheduled something sooner: new horizon
-            if h[0] > until_ns:
+            if h0 > until_ns:
                 finished = True
                 break
         else:
             finished = True
             break
-        now, _p, _s, k, kind, a, bb_, c, d = heapq.heappop(heap)
+        now = hk1[0]
+        slot = _pop(hq, cur)
+        k = pl[slot, PL_TRIAL]
+        kind = pl[slot, PL_KIND]
+        a = pl[slot, PL_A]
+        bb_ = pl[slot, PL_B]
+        c = pl[slot, PL_C]
+        d = pl[slot, PL_D]
+        _free(hq, cur, slot)
         if kind == EV_PROBE:  # the view book's touch now (a funding settlement's mark)
             probe[a, 0] = lst[BEST_BID]
             probe[a, 1] = lst[BEST_ASK]
             continue
         si[k, SI_END_NOW] = now
         if kind == EV_TIMER:
-            seq = _push(heap, seq, now + ip[k, IP_INTERVAL], P_TIMER, k, EV_TIMER, 0, 0, 0, 0)
-            seq = _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, depths, dmid, hist, lo,
-                            lf, acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, heap, seq, arrival_prio)  # fmt: skip
+            _push(hq, cur, now + ip[k, IP_INTERVAL], P_TIMER, k, EV_TIMER, 0, 0, 0, 0)
+            _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, depths, dmid, hist, est_i,
+                      est_f, lo, lf, acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, hq, cur,
+                      arrival_prio)  # fmt: skip
         elif kind == EV_NEW:
             coid, side, j, lots = a, bb_, c, d
             buy = side == 1
             if lots <= 0:
-                seq = _reject(heap, seq, si, k, now, coid, R_OTHER, ip)
+                _reject(hq, cur, si, k, now, coid, R_OTHER, ip)
             elif ((j + base) / per_tick) * (lots / per_lot) < min_notional:
-                seq = _reject(heap, seq, si, k, now, coid, R_OTHER, ip)
+                _reject(hq, cur, si, k, now, coid, R_OTHER, ip)
             else:
                 opp = st[BEST_ASK] if buy else st[BEST_BID]
                 crosses = opp != NO_PRICE and ((buy and j >= opp) or ((not buy) and j <= opp))
@@ -405,7 +484,7 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
                                 own = True
                                 break
                 if crosses or own or j < 0 or j >= n_ticks or si[k, SI_OPEN] >= ip[k, IP_MAX_OPEN]:
-                    seq = _reject(heap, seq, si, k, now, coid, R_OTHER, ip)  # post-only, range, count
+                    _reject(hq, cur, si, k, now, coid, R_OTHER, ip)  # post-only, range, count
                 else:
                     # the ack changes nothing for the quoter: not queued, only its time kept (report
                     # order, and the last event time of the trial)
@@ -433,11 +512,11 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
         elif kind == EV_CANCEL:
             o = _find_resting(orders, st, k, a)
             if o < 0:
-                seq = _reject(heap, seq, si, k, now, a, R_UNKNOWN_ORDER, ip)
+                _reject(hq, cur, si, k, now, a, R_UNKNOWN_ORDER, ip)
             else:
                 orders[o]["active"] = 0
                 si[k, SI_OPEN] -= 1
-                seq = _push(heap, seq, _resp_ts(si, k, now, ip), P_REPORT, k, EV_CANCELED, a, 0, 0, 0)
+                _push(hq, cur, _resp_ts(si, k, now, ip), P_REPORT, k, EV_CANCELED, a, 0, 0, 0)
         elif kind == EV_FILL:
             sf[k, SF_Q] += bb_ * (c / per_lot)
             s = _local_find(lo, si, k, a)
@@ -463,47 +542,70 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
     cur[CUR_NEXT_TS] = next_ts
     cur[CUR_NEXT_LTS] = next_lts
     cur[CUR_N_FR] = n_fr
-    cur[CUR_SEQ] = seq
-    if len(heap) > heap_arr.shape[0]:
-        heap_arr = np.zeros((2 * len(heap), 9), dtype=np.int64)
-    for h in range(len(heap)):
-        e = heap[h]
-        heap_arr[h, 0] = e[0]
-        heap_arr[h, 1] = e[1]
-        heap_arr[h, 2] = e[2]
-        heap_arr[h, 3] = e[3]
-        heap_arr[h, 4] = e[4]
-        heap_arr[h, 5] = e[5]
-        heap_arr[h, 6] = e[6]
-        heap_arr[h, 7] = e[7]
-        heap_arr[h, 8] = e[8]
-    cur[CUR_N_HEAP] = len(heap)
-    return orders, fills, heap_arr, fr, finished
+    return orders, fills, fr, finished
 
 
-@nb.njit(cache=True)
-def _reject(heap, seq, si, k, now, coid, reason, ip):
+@nb.njit(cache=True, inline="always")
+def _reject(hq, cur, si, k, now, coid, reason, ip):
     si[k, SI_REJECTS] += 1
-    return _push(heap, seq, _resp_ts(si, k, now, ip), P_REPORT, k, EV_REJECT, coid, np.int64(reason), 0, 0)
+    _push(hq, cur, _resp_ts(si, k, now, ip), P_REPORT, k, EV_REJECT, coid, np.int64(reason), 0, 0)
 
 
-@nb.njit(cache=True)
-def _send(heap, seq, si, k, now, lat, arrival_prio, kind, a, b, c, d):
+@nb.njit(cache=True, inline="always")
+def _send(hq, cur, si, k, now, lat, arrival_prio, kind, a, b, c, d):
     """A request reaching the venue after ``lat`` ns, never before an earlier one (FIFO)."""
     t = max(now + lat, si[k, SI_LAST_ARRIVAL])
     si[k, SI_LAST_ARRIVAL] = t
-    return _push(heap, seq, t, arrival_prio, k, kind, a, b, c, d)
+    _push(hq, cur, t, arrival_prio, k, kind, a, b, c, d)
 
 
-@nb.njit(cache=True)
-def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, depths, dmid, hist, lo, lf,
-              acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, heap, seq, arrival_prio):  # fmt: skip
+@nb.njit(cache=True, inline="always")
+def _estimator_step(e, k, mid, buy_t, sell_t, ip, grid, depths, dmid, hist, est_i, est_f):
+    """One step of shared estimator ``e`` (trial ``k`` gives its window, warm-up, refit period
+    and grid): the step's arrival depth and mid change into the rolling window, and every
+    ``recalibrate_every`` steps σ and the A, k fit (``GLFTQuoter.on_timer``, steps 1–2)."""
+    prev = est_f[e, EST_PREV_MID]
+    w = ip[k, IP_WINDOW]
+    if prev == prev:
+        slot = est_i[e, EST_STEPS] % w
+        if buy_t != buy_t:
+            depth = prev - sell_t
+        elif sell_t != sell_t:
+            depth = buy_t - prev
+        else:
+            depth = _py_max(buy_t - prev, prev - sell_t)
+        g_n = ip[k, IP_GRID]
+        old_bin = depth_bin_nb(depths[e, slot], grid[k, :g_n])  # the rolling histogram of the fit
+        if old_bin >= 0:
+            hist[e, old_bin] -= 1
+        new_bin = depth_bin_nb(depth, grid[k, :g_n])
+        if new_bin >= 0:
+            hist[e, new_bin] += 1
+        depths[e, slot] = depth
+        dmid[e, slot] = mid - prev
+        est_i[e, EST_STEPS] += 1
+        n_steps = est_i[e, EST_STEPS]
+        if n_steps >= ip[k, IP_WARMUP] and n_steps % ip[k, IP_RECAL] == 0:
+            sigma, A, kk = glft_estimate_hist_nb(hist[e, :g_n], dmid[e, :w], min(n_steps, w), grid[k, :g_n])
+            est_f[e, EST_SIGMA] = sigma
+            if 0.0 < A < math.inf and 0.0 < kk < math.inf:
+                est_f[e, EST_A] = A
+                est_f[e, EST_K] = kk
+            else:
+                est_i[e, EST_UNIDENTIFIED] += 1
+    est_f[e, EST_PREV_MID] = mid
+
+
+@nb.njit(cache=True, inline="always")
+def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, depths, dmid, hist, est_i, est_f, lo,
+              lf,
+              acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, hq, cur, arrival_prio):  # fmt: skip
     """One decision step of trial ``k``: the compiled twin of the quoter's ``on_timer``
     (``GLFTQuoter``; ``AvellanedaStoikovQuoter``, its ``target_depths``; ``FixedSpreadQuoter``)."""
     bbj = lst[BEST_BID]
     baj = lst[BEST_ASK]
     if bbj == NO_PRICE or baj == NO_PRICE or not bbj < baj:  # empty or crossed book
-        return seq
+        return
     if ip[k, IP_KIND] == KIND_FIXED:
         bb = (bbj + base) / per_tick
         ba = (baj + base) / per_tick
@@ -511,7 +613,7 @@ def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, 
         r = mid * (1.0 - fp[k, FP_SKEW_BPS] * 1e-4 * sf[k, SF_Q] / fp[k, FP_MAX_POS])
         half = mid * fp[k, FP_HALF_BPS] * 1e-4
         return _quote_around_touch(k, now, r - half, r + half, bbj, baj, base, per_tick, tick, ip, fp, si, sf, lo,
-                                   lf, heap, seq, arrival_prio)  # fmt: skip
+                                   lf, hq, cur, arrival_prio)  # fmt: skip
     bb_t = float(bbj + base)
     ba_t = float(baj + base)
     mid = 0.5 * (bb_t + ba_t)
@@ -524,41 +626,18 @@ def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, 
         acc_sell[g] = NO_PRICE
     buy_t = float(snap_buy[g] + base) if snap_buy[g] != NO_PRICE else np.nan
     sell_t = float(snap_sell[g] + base) if snap_sell[g] != NO_PRICE else np.nan
-    prev = sf[k, SF_PREV_MID]
-    w = ip[k, IP_WINDOW]
-    if prev == prev:
-        slot = si[k, SI_STEPS] % w
-        if buy_t != buy_t:
-            depth = prev - sell_t
-        elif sell_t != sell_t:
-            depth = buy_t - prev
-        else:
-            depth = _py_max(buy_t - prev, prev - sell_t)
-        g_n = ip[k, IP_GRID]
-        old_bin = depth_bin_nb(depths[k, slot], grid[k, :g_n])  # the rolling histogram of the fit
-        if old_bin >= 0:
-            hist[k, old_bin] -= 1
-        new_bin = depth_bin_nb(depth, grid[k, :g_n])
-        if new_bin >= 0:
-            hist[k, new_bin] += 1
-        depths[k, slot] = depth
-        dmid[k, slot] = mid - prev
-        si[k, SI_STEPS] += 1
-        n_steps = si[k, SI_STEPS]
-        if n_steps >= ip[k, IP_WARMUP] and n_steps % ip[k, IP_RECAL] == 0:
-            sigma, A, kk = glft_estimate_hist_nb(hist[k, :g_n], dmid[k, :w], min(n_steps, w), grid[k, :g_n])
-            sf[k, SF_SIGMA] = sigma
-            if 0.0 < A < math.inf and 0.0 < kk < math.inf:
-                sf[k, SF_A] = A
-                sf[k, SF_K] = kk
-            else:
-                si[k, SI_UNIDENTIFIED] += 1
-    sf[k, SF_PREV_MID] = mid
-    A = sf[k, SF_A]
-    kk = sf[k, SF_K]
-    sigma = sf[k, SF_SIGMA]
+    e = ip[k, IP_EST]
+    if est_i[e, EST_LAST_TS] != now:  # the first trial of its estimator to decide now updates it
+        est_i[e, EST_LAST_TS] = now
+        _estimator_step(e, k, mid, buy_t, sell_t, ip, grid, depths, dmid, hist, est_i, est_f)
+    A = est_f[e, EST_A]  # the last identified fit (the estimators are shared) ...
+    kk = est_f[e, EST_K]
+    if not A == A:  # ... or this trial's prior until the first one
+        A = fp[k, FP_PRIOR_A]
+        kk = fp[k, FP_PRIOR_K]
+    sigma = est_f[e, EST_SIGMA]
     if not (A > 0 and kk > 0 and sigma == sigma):
-        return seq
+        return
     q = sf[k, SF_Q]
     if ip[k, IP_KIND] == KIND_AS:
         bid_d, ask_d = as_depths_nb(q / fp[k, FP_ORDER_QTY], sigma, kk, fp[k, FP_GAMMA], fp[k, FP_TAU])
@@ -568,31 +647,31 @@ def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, 
     cap = _py_max(_py_min(fp[k, FP_MAX_DEPTH], fp[k, FP_BAND] * mid), floor)
     bid_raw = (mid - _py_min(_py_max(bid_d, floor), cap)) * tick
     ask_raw = (mid + _py_min(_py_max(ask_d, floor), cap)) * tick
-    return _quote_around_touch(k, now, bid_raw, ask_raw, bbj, baj, base, per_tick, tick, ip, fp, si, sf, lo, lf,
-                               heap, seq, arrival_prio)  # fmt: skip
+    _quote_around_touch(k, now, bid_raw, ask_raw, bbj, baj, base, per_tick, tick, ip, fp, si, sf, lo, lf, hq, cur,
+                        arrival_prio)  # fmt: skip
 
 
-@nb.njit(cache=True)
-def _quote_around_touch(k, now, bid_raw, ask_raw, bbj, baj, base, per_tick, tick, ip, fp, si, sf, lo, lf, heap, seq,
+@nb.njit(cache=True, inline="always")
+def _quote_around_touch(k, now, bid_raw, ask_raw, bbj, baj, base, per_tick, tick, ip, fp, si, sf, lo, lf, hq, cur,
                         arrival_prio):  # fmt: skip
     """``Strategy.quote_around_touch`` then ``Strategy.quote`` for trial ``k`` (prices in ticks)."""
     q = sf[k, SF_Q]
     # round outwards, never cross the touch, inventory limits
     if not (bid_raw > 0 and math.isfinite(bid_raw) and ask_raw > 0 and math.isfinite(ask_raw)):
         si[k, SI_ERROR] = ERR_PRICE
-        return seq
+        return
     nbid = _snap_ticks(bid_raw, per_tick, True)
     nask = _snap_ticks(ask_raw, per_tick, False)
     if nbid <= 0 or nask <= 0:
         si[k, SI_ERROR] = ERR_PRICE
-        return seq
+        return
     if nbid >= baj + base:
         nbid = _snap_ticks((baj + base) / per_tick - tick, per_tick, True)
     if nask <= bbj + base:
         nask = _snap_ticks((bbj + base) / per_tick + tick, per_tick, False)
     if nbid <= 0:
         si[k, SI_ERROR] = ERR_PRICE
-        return seq
+        return
     q_max = fp[k, FP_MAX_POS]
     want_bid = q < q_max - 1e-12
     want_ask = q > -q_max + 1e-12
@@ -611,7 +690,7 @@ def _quote_around_touch(k, now, bid_raw, ask_raw, bbj, baj, base, per_tick, tick
             keep_ask = True
             continue
         lo[k, s, LO_CANCEL_PENDING] = 1
-        seq = _send(heap, seq, si, k, now, ip[k, IP_ENTRY_CANCEL], arrival_prio, EV_CANCEL, lo[k, s, LO_COID], 0, 0, 0)
+        _send(hq, cur, si, k, now, ip[k, IP_ENTRY_CANCEL], arrival_prio, EV_CANCEL, lo[k, s, LO_COID], 0, 0, 0)
     lots = ip[k, IP_LOTS]
     for side in (1, -1):
         if side == 1 and not (want_bid and not keep_bid):
@@ -621,7 +700,7 @@ def _quote_around_touch(k, now, bid_raw, ask_raw, bbj, baj, base, per_tick, tick
         ticks = nbid if side == 1 else nask
         if si[k, SI_LOCAL] >= MAX_LOCAL:
             si[k, SI_ERROR] = ERR_LOCAL
-            return seq
+            return
         si[k, SI_COID] += 1
         coid = si[k, SI_COID]
         s = si[k, SI_LOCAL]
@@ -632,6 +711,5 @@ def _quote_around_touch(k, now, bid_raw, ask_raw, bbj, baj, base, per_tick, tick
         lf[k, s] = fp[k, FP_QTY]
         si[k, SI_LOCAL] = s + 1
         si[k, SI_ORDERS] += 1
-        seq = _send(heap, seq, si, k, now, ip[k, IP_ENTRY_NEW], arrival_prio, EV_NEW, coid, np.int64(side),
+        _send(hq, cur, si, k, now, ip[k, IP_ENTRY_NEW], arrival_prio, EV_NEW, coid, np.int64(side),
                     ticks - base, lots)  # fmt: skip
-    return seq

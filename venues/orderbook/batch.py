@@ -160,6 +160,11 @@ def _params(venue: OrderBookVenue, venues: list[VenueConfig], strategies: list, 
         fp[k, B.FP_PRIOR_K] = math.nan if c.prior_k is None else c.prior_k
         if kind == B.KIND_AS:
             fp[k, B.FP_TAU] = c.horizon_s * 1000.0 / c.interval_ms
+    # trials on one decision clock with the same window, warm-up, refit period and fit grid see
+    # the same steps: they share one σ/A/k estimator (priors stay per trial)
+    keys = [tuple(ip[k, [B.IP_GROUP, B.IP_WINDOW, B.IP_WARMUP, B.IP_RECAL, B.IP_GRID]].tolist()) for k in range(n)]
+    est = {key: e for e, key in enumerate(dict.fromkeys(keys))}
+    ip[:, B.IP_EST] = [est[key] for key in keys]
     return ip, fp, grid
 
 
@@ -233,7 +238,7 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
     state = B.new_batch_state(ip, fp, len(groups), venue.start_ns, settle_ts)
     orders = np.zeros(K.INITIAL_ORDERS, dtype=K.ORDER_DTYPE)
     fills = np.zeros((K.INITIAL_ORDERS, 2), dtype=np.int64)
-    heap, fr, cur = state["heap"], state["fr"], state["cur"]
+    fr, cur = state["fr"], state["cur"]
     tsx = venue._ev["ts_local_ns"]
     n = int(tsx.size)
     releasers = [PageReleaser(venue._ev)] + ([PageReleaser(venue._lev)] if venue.two_books else [])
@@ -241,14 +246,15 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
     while not finished:  # windows of WINDOW_ROWS rows: a mapped feed's pages are given back behind
         i = int(cur[B.CUR_I])
         window_end = int(max(tsx[i + WINDOW_ROWS], tsx[i] + 1)) if i + WINDOW_ROWS < n else venue.end_ns
-        orders, fills, heap, fr, finished = B.run_batch_nb(
+        orders, fills, fr, finished = B.run_batch_nb(
             venue._ev, venue._lev, venue.two_books, venue._inv_tick, venue.tick_size, per_tick,
             int(round(1.0 / venue.lot_size)), venue._base, venue._book, venue._st, venue._lbook, venue._lst,
             venue._samples, venue._model, venue._power, venue.lot_size, venue._fill_rule, float(profile.min_notional),
             cfg.self_trade != "none", int(venue._arrival_prio), venue.start_ns, venue.end_ns, ip, fp, grid,
             len(groups), orders, fills, state["si"], state["sf"], state["depths"], state["dmid"], state["hist"],
-            state["lo"], state["lf"], state["acc_buy"], state["acc_sell"], state["snap_ts"], state["snap_buy"],
-            state["snap_sell"], state["scratch"], state["stamp"], heap, cur, fr, state["probe"], window_end,
+            state["est_i"], state["est_f"], state["lo"], state["lf"], state["acc_buy"], state["acc_sell"],
+            state["snap_ts"], state["snap_buy"],
+            state["snap_sell"], state["scratch"], state["stamp"], state["hq"], cur, fr, state["probe"], window_end,
         )  # fmt: skip
         for rel, row in zip(releasers, (cur[B.CUR_I], cur[B.CUR_IL]), strict=False):
             rel.release_to(int(row))

@@ -46,7 +46,9 @@ def test_earlier_order_is_never_behind_the_later_risk_averse(venue_harness, even
     h.run()
     for ((a, b),) in pairs:
         if not (math.isnan(a) or math.isnan(b)):
-            assert a <= b
+            # a negative estimate is a print's excess under half a lot carried to the next print
+            # (docs/fills.md): the order is at the front, as one at 0
+            assert max(a, 0.0) <= max(b, 0.0)
     assert h.filled(1) >= h.filled(2) - 1e-12
     # cumulative, at every fill time
     for f in h.of(Fill, 2):
