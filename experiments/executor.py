@@ -635,6 +635,7 @@ def run_sweep(
                     equity=outcome.equity, fills=outcome.fills, alerts=outcome.alerts,
                     repro={**repro, "host": outcome.host or socket.gethostname()},
                     replace=trial.trial_id in retry, pnl_currency=outcome.pnl_currency,
+                    equity_samples=getattr(outcome, "equity_samples", None),
                 ) for trial, outcome in finished])  # fmt: skip
                 for trial, outcome in finished:
                     counts["done" if outcome.status == "done" else "failed"] += 1

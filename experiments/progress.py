@@ -40,7 +40,12 @@ class TrialOutcome:
     traceback : str or None
         Formatted traceback of a failed trial.
     equity : ndarray of components.metrics.EQUITY_DTYPE or None
-        Equity curve of a finished trial.
+        Equity curve of a finished trial (thinned by the worker to
+        :data:`experiments.store.EQUITY_MAX_ROWS` rows, as stored).
+    equity_samples : ndarray or None
+        The equity at every tick of the trial's metric interval, taken by the worker from the
+        full curve before it was thinned (the store's ``equity_samples`` rows); ``None``: the
+        store takes them from ``equity``.
     fills : ndarray of components.metrics.FILL_DTYPE or None
         Fill log of a finished trial.
     alerts : ndarray of strategies.risk.ALERT_DTYPE or None
@@ -63,6 +68,7 @@ class TrialOutcome:
     host: str | None = None
     pnl_currency: str | None = None
     alerts: Any = None
+    equity_samples: Any = None
 
 
 class Reporter(Protocol):

@@ -98,6 +98,8 @@ __all__ = [
 ]
 
 EQUITY_MAX_ROWS = 2000
+WRITER_MEMORY_LIMIT = "1GB"
+"""DuckDB ``memory_limit`` of the results writer (it spills to disk beyond it)."""
 """Most ``equity`` rows stored per trial (evenly spaced, first and last kept); 0 keeps all."""
 
 PART_TABLES = ("trials", "metrics", "equity", "fills", "alerts", "equity_samples")
@@ -246,7 +248,7 @@ def _clean_metric(value: Any, sql_type: str = "DOUBLE") -> float | int | bool | 
     return x
 
 
-def _metric_samples(equity: Any, metrics: Mapping[str, Any] | None) -> Any:
+def metric_samples(equity: Any, metrics: Mapping[str, Any] | None) -> Any:
     """The equity at every tick of the trial's metric interval (``metrics["metric_interval_s"]``),
     or ``None`` without an equity curve or an interval."""
     interval = (metrics or {}).get("metric_interval_s")
@@ -286,7 +288,8 @@ class ResultStore:
                  equity_max_rows: int = EQUITY_MAX_ROWS):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(self.path))
+        # a sweep's writer stays within a bounded memory (DuckDB's default is 80 % of RAM)
+        self.con = duckdb.connect(str(self.path), config={"memory_limit": WRITER_MEMORY_LIMIT})
         self._columns: dict[str, set[str]] = {}
         self.parts = parts
         self.equity_max_rows = equity_max_rows
@@ -614,6 +617,7 @@ class ResultStore:
         alerts: Any = None,
         replace: bool = False,
         pnl_currency: str | None = None,
+        equity_samples: Any = None,
     ) -> None:
         """Write one finished trial (``trials`` row; if done ``metrics``, ``equity``, ``fills``,
         ``alerts``).
@@ -654,6 +658,9 @@ class ResultStore:
             Currency of the trial's PnL-type metrics (``pnl``, fees, costs, equity), stored in
             the ``trials`` column ``pnl_currency`` (e.g. ``"USDT"``, ``"ETH"`` for an inverse
             contract).
+        equity_samples : ndarray or None, default None
+            The ``equity_samples`` rows, taken by the worker from the full curve
+            (:func:`metric_samples`) before it thinned ``equity``; ``None``: taken from ``equity``.
 
         Notes
         -----
@@ -664,6 +671,7 @@ class ResultStore:
             trial_id=trial_id, trial_index=trial_index, params=params, replicate=replicate, seed=seed,
             status=status, wall_s=wall_s, error=error, traceback=traceback, metrics=metrics, equity=equity,
             fills=fills, repro=repro, alerts=alerts, replace=replace, pnl_currency=pnl_currency,
+            equity_samples=equity_samples,
         )])  # fmt: skip
 
     def record_trials(self, sweep_id: str, trials: list[dict[str, Any]]) -> None:
@@ -705,7 +713,8 @@ class ResultStore:
                      replicate: int, seed: int, status: str, wall_s: float, error: str | None = None,
                      traceback: str | None = None, metrics: Mapping[str, float] | None = None, equity: Any = None,
                      fills: Any = None, repro: Mapping[str, Any] | None = None, alerts: Any = None,
-                     replace: bool = False, pnl_currency: str | None = None) -> None:  # fmt: skip
+                     replace: bool = False, pnl_currency: str | None = None,
+                     equity_samples: Any = None) -> None:  # fmt: skip
         """The rows of one trial, inside the caller's transaction (:meth:`record_trials`)."""
         row: dict[str, Any] = {
             "sweep_id": sweep_id, "trial_id": trial_id, "trial_index": trial_index,
@@ -744,7 +753,7 @@ class ResultStore:
             if fills is not None and len(fills):
                 self._insert_arrow("fills", _arrow_rows(sweep_id, trial_id, fills,
                                                         FILL_COLUMNS))
-            samples = _metric_samples(equity, metrics)
+            samples = equity_samples if equity_samples is not None else metric_samples(equity, metrics)
             if samples is not None and len(samples):
                 self._insert_arrow("equity_samples", _arrow_rows(sweep_id, trial_id, samples,
                                                                  SAMPLE_COLUMNS))

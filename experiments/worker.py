@@ -110,12 +110,28 @@ def run_trial_safely(feed: Any, trial: TrialSpec, strategy_cls: type, *, compile
             traceback=traceback.format_exc(),
             host=_HOST,
         )
+    return done_outcome(trial, result, metrics, time.perf_counter() - t0)
+
+
+def done_outcome(trial: TrialSpec, result: Any, metrics: dict[str, float], wall_s: float) -> TrialOutcome:
+    """The outcome of a finished trial, as small as the store needs it.
+
+    The equity curve is thinned here to the rows the store keeps
+    (:data:`experiments.store.EQUITY_MAX_ROWS`), after the metric-interval samples were taken
+    from the full curve (:func:`experiments.store.metric_samples`): a day at 100 ms is ~864k rows
+    (~28 MB) a trial, which need not cross the process boundary.
+    """
+    from experiments.store import EQUITY_MAX_ROWS, downsample, metric_samples
+
+    equity = result.equity
+    samples = metric_samples(equity, metrics) if equity is not None else None
     return TrialOutcome(
         trial_id=trial.trial_id,
         status="done",
         metrics=metrics,
-        wall_s=time.perf_counter() - t0,
-        equity=result.equity,
+        wall_s=wall_s,
+        equity=downsample(equity, EQUITY_MAX_ROWS) if equity is not None else None,
+        equity_samples=samples,
         fills=result.fills,
         host=_HOST,
         alerts=getattr(result, "alerts", None),
@@ -160,11 +176,7 @@ def run_batch_safely(feed: Any, trials: list[TrialSpec], strategy_cls: type) -> 
             out.append(TrialOutcome(trial_id=trial.trial_id, status="failed", wall_s=wall, error=error_text(result),
                                     traceback="".join(traceback.format_exception(result)), host=_HOST))  # fmt: skip
             continue
-        out.append(TrialOutcome(
-            trial_id=trial.trial_id, status="done", metrics={str(k): float(v) for k, v in result.metrics.items()},
-            wall_s=wall, equity=result.equity, fills=result.fills, host=_HOST, alerts=result.alerts,
-            pnl_currency=result.pnl_currency or None,
-        ))  # fmt: skip
+        out.append(done_outcome(trial, result, {str(k): float(v) for k, v in result.metrics.items()}, wall))
     return out
 
 
