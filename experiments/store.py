@@ -103,6 +103,8 @@ WRITER_MEMORY_LIMIT = "1GB"
 """Most ``equity`` rows stored per trial (evenly spaced, first and last kept); 0 keeps all."""
 
 PART_TABLES = ("trials", "metrics", "equity", "fills", "alerts", "equity_samples")
+ARROW_TABLES = ("equity", "fills", "equity_samples", "alerts")
+"""Tables written from Arrow (many rows per trial): one insert, one part file per batch."""
 """Tables mirrored as per-trial Parquet parts while a sweep runs."""
 
 EQUITY_COLUMNS = {"ts_ns": "BIGINT", "equity": "DOUBLE", "q": "DOUBLE", "mid": "DOUBLE"}
@@ -584,18 +586,33 @@ class ResultStore:
         self.con.execute(f"COPY ({select}) TO '{_sql_str(tmp)}' (FORMAT parquet)")
         os.replace(tmp, dest)  # readers never see a half-written file
 
-    def _write_trial_parts(self, sweep_id: str, trial_ids: list[str]) -> None:
-        """One part file per table holding the rows of ``trial_ids`` (named by the first of them)."""
+    def _write_trial_parts(self, sweep_id: str, trial_ids: list[str], tables: list[dict[str, list[Any]]]) -> None:
+        """One part file per table holding the rows of ``trial_ids`` (named by the first of them).
+
+        ``trials`` and ``metrics`` rows are read back from DuckDB (one row per trial); the large
+        tables are written from the Arrow tables just inserted (``tables``, one dict per trial),
+        so a part never scans a table that grows with the sweep.
+        """
         if not self.parts:
             return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         base = parts_dir(self.path) / sweep_id
         listing = ", ".join(f"'{_sql_str(t)}'" for t in trial_ids)
         for table in PART_TABLES:
             d = base / table
             d.mkdir(parents=True, exist_ok=True)
-            self._copy_to_parquet(
-                f"SELECT * FROM {quote_ident(table)} WHERE sweep_id = '{sweep_id}' "
-                f"AND trial_id IN ({listing})", d / f"{trial_ids[0]}.parquet")
+            dest = d / f"{trial_ids[0]}.parquet"
+            parts = [tbl for t in tables for tbl in t.get(table, ())]
+            if table not in ARROW_TABLES or not parts:  # (an empty part still carries the schema)
+                self._copy_to_parquet(
+                    f"SELECT * FROM {quote_ident(table)} WHERE sweep_id = '{sweep_id}' "
+                    f"AND trial_id IN ({listing})", dest)
+                continue
+            tmp = dest.with_name("." + dest.name + ".tmp")
+            pq.write_table(pa.concat_tables(parts), tmp)
+            os.replace(tmp, dest)  # readers never see a half-written file
 
     def record_trial(
         self,
@@ -694,28 +711,38 @@ class ResultStore:
         """
         if not trials:
             return
+        import pyarrow as pa
+
+        per_trial: list[dict[str, list[Any]]] = []
         self.con.begin()
         try:
             for t in trials:
-                self._record_rows(sweep_id, **t)
+                per_trial.append({})
+                self._record_rows(sweep_id, **t, tables=per_trial[-1])
+            for table in ARROW_TABLES:  # one insert per table for the whole call
+                parts = [tbl for tables in per_trial for tbl in tables.get(table, ())]
+                if parts:
+                    self._insert_arrow(table, pa.concat_tables(parts))
             self.con.commit()
         except BaseException:
             self.con.rollback()
             raise
-        shared = [t["trial_id"] for t in trials if not t.get("replace")]
-        for t in trials:
-            if t.get("replace") or len(shared) == 1:
-                self._write_trial_parts(sweep_id, [t["trial_id"]])
+        shared = [i for i, t in enumerate(trials) if not t.get("replace")]
+        groups = [[i] for i, t in enumerate(trials) if t.get("replace") or len(shared) == 1]
         if len(shared) > 1:
-            self._write_trial_parts(sweep_id, shared)
+            groups.append(shared)
+        for group in groups:
+            self._write_trial_parts(sweep_id, [trials[i]["trial_id"] for i in group],
+                                    [per_trial[i] for i in group])  # fmt: skip
 
     def _record_rows(self, sweep_id: str, *, trial_id: str, trial_index: int, params: Mapping[str, Any],
                      replicate: int, seed: int, status: str, wall_s: float, error: str | None = None,
                      traceback: str | None = None, metrics: Mapping[str, float] | None = None, equity: Any = None,
                      fills: Any = None, repro: Mapping[str, Any] | None = None, alerts: Any = None,
                      replace: bool = False, pnl_currency: str | None = None,
-                     equity_samples: Any = None) -> None:  # fmt: skip
-        """The rows of one trial, inside the caller's transaction (:meth:`record_trials`)."""
+                     equity_samples: Any = None, tables: dict[str, list[Any]]) -> None:  # fmt: skip
+        """The rows of one trial, inside the caller's transaction (:meth:`record_trials`); its
+        equity, fills, samples and alerts are added to ``tables`` (Arrow), for one insert per table."""
         row: dict[str, Any] = {
             "sweep_id": sweep_id, "trial_id": trial_id, "trial_index": trial_index,
             **params,
@@ -747,18 +774,18 @@ class ResultStore:
             self._insert("metrics", metric_row)
         if status == "done":
             if equity is not None and len(equity):
-                self._insert_arrow("equity", _arrow_rows(
+                tables.setdefault("equity", []).append(_arrow_rows(
                     sweep_id, trial_id, downsample(equity, self.equity_max_rows),
                     EQUITY_COLUMNS))
             if fills is not None and len(fills):
-                self._insert_arrow("fills", _arrow_rows(sweep_id, trial_id, fills,
+                tables.setdefault("fills", []).append(_arrow_rows(sweep_id, trial_id, fills,
                                                         FILL_COLUMNS))
             samples = equity_samples if equity_samples is not None else metric_samples(equity, metrics)
             if samples is not None and len(samples):
-                self._insert_arrow("equity_samples", _arrow_rows(sweep_id, trial_id, samples,
+                tables.setdefault("equity_samples", []).append(_arrow_rows(sweep_id, trial_id, samples,
                                                                  SAMPLE_COLUMNS))
             if alerts is not None and len(alerts):
-                self._insert_arrow("alerts", _arrow_rows(sweep_id, trial_id, alerts,
+                tables.setdefault("alerts", []).append(_arrow_rows(sweep_id, trial_id, alerts,
                                                          ALERT_ROW_COLUMNS))
 
     def _insert_arrow(self, table: str, data: Any) -> None:
