@@ -7,6 +7,7 @@ outcome goes back to the parent, the only DuckDB writer.
 
 from __future__ import annotations
 
+import gc
 import io
 import signal
 import socket
@@ -290,5 +291,12 @@ def run_one(trial: TrialSpec) -> TrialOutcome:
 
 
 def run_batch(trials: list[TrialSpec]) -> list[TrialOutcome]:
-    """Run a batch of trials in a worker prepared by :func:`init_worker` (:func:`run_batch_safely`)."""
-    return run_batch_safely(_STATE["feed"], trials, _STATE["strategy_cls"])
+    """Run a batch of trials in a worker prepared by :func:`init_worker` (:func:`run_batch_safely`).
+
+    A collection after each batch: a batch allocates few Python objects but large arrays, so the
+    cyclic collector would otherwise rarely run and a worker's memory would grow batch by batch.
+    """
+    try:
+        return run_batch_safely(_STATE["feed"], trials, _STATE["strategy_cls"])
+    finally:
+        gc.collect()
