@@ -145,10 +145,14 @@ class LocalBackend:
         return (batch_key(trial.venue), repr(sorted(trial.extras.items())))
 
     def _flush(self) -> None:
-        """Send the pending batchable trials, split evenly into batches of at most ``batch_size``."""
+        """Send the pending batchable trials, split evenly into batches of at most ``batch_size``
+        (and, when no task is running, into at least one batch per worker)."""
         size = max(1, self.batch_size or 1)
+        idle = not self._futures and not self._queue
         for (_, timeout_s), trials in self._pending.items():
-            n_chunks = max(-(-len(trials) // size), min(self._workers, len(trials)))
+            n_chunks = -(-len(trials) // size)
+            if idle:
+                n_chunks = max(n_chunks, min(self._workers, len(trials)))
             step = -(-len(trials) // n_chunks)
             for i in range(0, len(trials), step):
                 self._schedule(trials[i : i + step], timeout_s)
