@@ -9,6 +9,8 @@ arithmetic in the same order, so both give the same floats.
 from __future__ import annotations
 
 import numba as nb
+import numpy as np
+import numpy.typing as npt
 
 LQ, LX, CASH, FEES, MAKER_VOLUME, TAKER_VOLUME, REALIZED, N_FILLS = range(8)
 N_LEDGER = 8
@@ -17,7 +19,8 @@ FLAT_RTOL = 1e-12
 
 
 @nb.njit(cache=True)
-def book_nb(ledger, s, x, w, fee, notional, is_maker):
+def book_nb(ledger: npt.NDArray[np.float64], s: float, x: float, w: float, fee: float, notional: float,
+            is_maker: bool) -> None:
     """Book side ``s`` (±1.0), price ``x``, size ``w`` of a linear fill into ``ledger`` (mutated).
 
     Parameters
@@ -65,7 +68,9 @@ def book_nb(ledger, s, x, w, fee, notional, is_maker):
 
 
 @nb.njit(cache=True)
-def book_fills_nb(ledger, side, px, qty, fee, is_maker, cash_after, q_after):
+def book_fills_nb(ledger: npt.NDArray[np.float64], side: npt.NDArray[np.int8], px: npt.NDArray[np.float64],
+                  qty: npt.NDArray[np.float64], fee: npt.NDArray[np.float64], is_maker: npt.NDArray[np.bool_],
+                  cash_after: npt.NDArray[np.float64], q_after: npt.NDArray[np.float64]) -> None:
     """Book a log of linear fills in order; ``cash_after``/``q_after`` get the account after each.
 
     Parameters

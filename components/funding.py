@@ -97,7 +97,7 @@ def _iso(ts_ns: int) -> str:
     return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def nominal_funding_times(venue: str, start_ns: int, end_ns: int) -> np.ndarray:
+def nominal_funding_times(venue: str, start_ns: int, end_ns: int) -> npt.NDArray[np.int64]:
     """Funding times a venue's schedule puts in ``(start_ns, end_ns]``, ns.
 
     Binance perpetuals settle at 00:00, 08:00 and 16:00 UTC (most symbols; some use 4 h) [1]_,

@@ -29,6 +29,8 @@ pages a replay has passed, so a replay's resident set does not grow with the fee
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -111,9 +113,9 @@ def sort_events(events: npt.NDArray[np.void]) -> npt.NDArray[np.void]:
     return events[np.argsort(ts, kind="stable")]
 
 
-def _mapping(ev: npt.NDArray[np.void]) -> np.memmap | None:
+def _mapping(ev: npt.NDArray[np.void]) -> np.memmap[Any, Any] | None:
     """The :class:`numpy.memmap` that ``ev`` views (following ``base``), or ``None``."""
-    b = ev
+    b: Any = ev
     while b is not None:
         if isinstance(b, np.memmap):
             return b

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -246,7 +246,7 @@ WINDOW_ROWS = 1 << 20
 """Rows per chunk of the passes over a feed at venue start (:func:`feed_price_window`)."""
 
 
-def _windows(ev: npt.NDArray[np.void]):
+def _windows(ev: npt.NDArray[np.void]) -> Iterator[npt.NDArray[np.void]]:
     """Chunks of ``ev`` (views), with the pages of a mapped feed given back behind them."""
     rel = PageReleaser(ev)
     for lo in range(0, ev.size, WINDOW_ROWS):
@@ -672,7 +672,8 @@ class OrderBookVenue(Component):
         )  # fmt: skip
         self._il = il
         self._next_lts = int(self._lev["ts_local_ns"][il]) if il < self._n else END_OF_TIME
-        self._lrel.release_to(il)
+        if self._lrel is not None:
+            self._lrel.release_to(il)
 
     # -- commands (called by strategies; take effect after the entry latency) --------------
     def new_order_id(self) -> int:
