@@ -169,11 +169,26 @@ def spec_problems(spec: Any, feed: Any) -> list[Problem]:
 
 
 def _ref_price(feed: Any) -> float | None:
+    """Median trade price of the feed (median depth price without trades), read chunk by chunk:
+    a memory-mapped feed's pages are given back behind the scan (a 100 M-row day would otherwise
+    stay resident in the parent, ~5 GB)."""
+    from engine.feed import PageReleaser
+
     ev = feed.events
-    tr = ev["px"][ev["kind"] == 2]
+    rel = PageReleaser(ev)
+    trades, depths = [], []
+    step = 1 << 20
+    for lo in range(0, ev.size, step):
+        c = ev[lo : lo + step]
+        kind = c["kind"]
+        trades.append(c["px"][kind == 2])
+        if not any(t.size for t in trades):
+            depths.append(c["px"][kind == 1])
+        rel.release_to(min(lo + step, ev.size))
+    tr = np.concatenate(trades) if trades else np.zeros(0)
     if tr.size:
         return float(np.median(tr))
-    dp = ev["px"][ev["kind"] == 1]
+    dp = np.concatenate(depths) if depths else np.zeros(0)
     return float(np.median(dp)) if dp.size else None
 
 
