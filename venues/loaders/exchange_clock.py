@@ -28,65 +28,18 @@ import os
 import tempfile
 from pathlib import Path
 
-import numba as nb
 import numpy as np
 
-from engine.feed import CLEAR, DEPTH, EVENT_DTYPE, PageReleaser, mapped_path
+from engine.feed import EVENT_DTYPE, PageReleaser, mapped_path
 from engine.time import ms_to_ns
 from venues.loaders._common import DataError
 from venues.loaders.npyfile import NpyWriter, open_npy
+from venues.orderbook._match_nb import barriers_nb, new_barrier_state
 
 __all__ = ["CHUNK_ROWS", "exchange_clock_file"]
 
 CHUNK_ROWS = 1 << 20
 """Rows per chunk (48 MiB of events; a pass holds a few times that)."""
-
-_I64_MIN = np.iinfo(np.int64).min
-
-
-@nb.njit(cache=True)
-def barriers_nb(ts_local, ts_x, kind, state):
-    """:func:`venues.orderbook._match_nb.snapshot_barriers_nb` over one chunk, its state carried.
-
-    Parameters
-    ----------
-    ts_local, ts_x, kind : ndarray
-        As in ``snapshot_barriers_nb`` (``ts_x`` mutated).
-    state : ndarray of int64, shape (4,)
-        ``(barrier, snapshot exchange time, snapshot local time, in a snapshot)``; start from
-        :func:`new_barrier_state` and pass the same array for the next chunk.
-    """
-    barrier = state[0]
-    snap_x = state[1]
-    snap_l = state[2]
-    in_snap = state[3] != 0
-    for i in range(ts_local.size):
-        k = kind[i]
-        x = ts_x[i]
-        if k == CLEAR:
-            if not (in_snap and ts_local[i] == snap_l):
-                snap_x = x if x > barrier else barrier
-                snap_l = ts_local[i]
-                in_snap = True
-                barrier = snap_x
-            x = snap_x
-        elif in_snap and k == DEPTH and ts_local[i] == snap_l:
-            x = snap_x
-        else:
-            in_snap = False
-            if x < barrier:
-                x = barrier
-        ts_x[i] = x
-    state[0] = barrier
-    state[1] = snap_x
-    state[2] = snap_l
-    state[3] = 1 if in_snap else 0
-
-
-def new_barrier_state() -> np.ndarray:
-    """Initial state of :func:`barriers_nb`."""
-    return np.array([_I64_MIN, _I64_MIN, -1, 0], dtype=np.int64)
-
 
 def _raw_x(c: np.ndarray, latency_ns: int | None, offset: int) -> np.ndarray:
     ts_l = c["ts_local_ns"]

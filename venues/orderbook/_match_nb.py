@@ -24,11 +24,6 @@ def snapshot_barriers_nb(ts_local, ts_x, kind):
     kind : ndarray of int8, shape (n,)
         ``engine.feed`` kinds (read only).
 
-    Returns
-    -------
-    int
-        Number of rows whose exchange time was changed.
-
     Notes
     -----
     A snapshot is a ``CLEAR`` row and the ``DEPTH`` rows (and the second side's ``CLEAR``) that
@@ -45,13 +40,27 @@ def snapshot_barriers_nb(ts_local, ts_x, kind):
     the snapshot would let its ``CLEAR`` wipe them out. With the barrier they are applied just
     after the snapshot, as the local book applied them.
     """
-    n = ts_local.size
-    changed = 0
-    barrier = np.iinfo(np.int64).min
-    snap_x = barrier
-    snap_l = np.int64(-1)
-    in_snap = False
-    for i in range(n):
+    barriers_nb(ts_local, ts_x, kind, new_barrier_state())
+
+
+@nb.njit(cache=True)
+def barriers_nb(ts_local, ts_x, kind, state):
+    """:func:`snapshot_barriers_nb` over one chunk of a feed, its state carried to the next
+    (the streamed exchange clock, :mod:`venues.loaders.exchange_clock`).
+
+    Parameters
+    ----------
+    ts_local, ts_x, kind : ndarray
+        As in :func:`snapshot_barriers_nb` (``ts_x`` mutated).
+    state : ndarray of int64, shape (4,)
+        ``(barrier, snapshot exchange time, snapshot local time, in a snapshot)``; start from
+        :func:`new_barrier_state` and pass the same array for the next chunk (mutated).
+    """
+    barrier = state[0]
+    snap_x = state[1]
+    snap_l = state[2]
+    in_snap = state[3] != 0
+    for i in range(ts_local.size):
         k = kind[i]
         x = ts_x[i]
         if k == CLEAR:
@@ -67,7 +76,15 @@ def snapshot_barriers_nb(ts_local, ts_x, kind):
             in_snap = False
             if x < barrier:
                 x = barrier
-        if x != ts_x[i]:
-            ts_x[i] = x
-            changed += 1
-    return changed
+        ts_x[i] = x
+    state[0] = barrier
+    state[1] = snap_x
+    state[2] = snap_l
+    state[3] = 1 if in_snap else 0
+
+
+@nb.njit(cache=True)
+def new_barrier_state():
+    """Initial state of :func:`barriers_nb`: no barrier, no snapshot."""
+    i64_min = np.iinfo(np.int64).min
+    return np.array([i64_min, i64_min, -1, 0], dtype=np.int64)
