@@ -42,7 +42,7 @@ from venues.orderbook._book_nb import (
 
 # event priorities (engine.events.Priority) and kinds
 P_VENUE_MATCH, P_MARKET_DATA, P_DATA_FIRST, P_REPORT, P_TIMER = 10, 20, 25, 30, 40
-EV_TIMER, EV_NEW, EV_CANCEL, EV_ACK, EV_REJECT, EV_CANCELED, EV_FILL, EV_PROBE = 0, 1, 2, 3, 4, 5, 6, 7
+EV_TIMER, EV_NEW, EV_CANCEL, EV_REJECT, EV_CANCELED, EV_FILL, EV_PROBE = 0, 1, 2, 4, 5, 6, 7  # (acks are not queued)
 R_OTHER, R_UNKNOWN_ORDER = 0, 1
 END_OF_TIME = np.int64(2**62)
 
@@ -61,8 +61,8 @@ FP_GAMMA, FP_XI, FP_ORDER_QTY, FP_QTY, FP_MAX_POS, FP_MIN_HALF, FP_MAX_DEPTH, FP
 FP_PRIOR_A, FP_PRIOR_K, FP_TAU, FP_HALF_BPS, FP_SKEW_BPS = 8, 9, 10, 11, 12
 N_FP = 13
 # int state per trial (si[k, ...])
-SI_STEPS, SI_COID, SI_ORDERS, SI_REJECTS, SI_LAST_ARRIVAL, SI_LAST_REPORT = 0, 1, 2, 3, 4, 5
-SI_OPEN, SI_LOCAL, SI_UNIDENTIFIED, SI_END_NOW, SI_ERROR, SI_LAST_ACK = 6, 7, 8, 9, 10, 11
+SI_COID, SI_ORDERS, SI_REJECTS, SI_LAST_ARRIVAL, SI_LAST_REPORT = 1, 2, 3, 4, 5
+SI_OPEN, SI_LOCAL, SI_END_NOW, SI_ERROR, SI_LAST_ACK = 6, 7, 9, 10, 11
 N_SI = 12
 # float state per trial (sf[k, ...])
 SF_Q = 0
@@ -336,7 +336,7 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
     orders, fills, fr : ndarray
         The (possibly grown) arrays to pass to the next call.
     finished : bool
-        The run reached its end (``si``: orders sent, rejects, unidentified fits, last event
+        The run reached its end (``si``: orders sent, rejects, last event
         time, error code; ``fr[:cur[CUR_N_FR]]``: every fill in the order the venue made them).
     """
     no_orders = np.zeros(1, dtype=orders.dtype)

@@ -40,10 +40,6 @@ WINDOW_ROWS = 1 << 20
 """Feed rows per call of the compiled loop; between calls the replayed pages of a mapped feed are
 released (:class:`engine.feed.PageReleaser`), so a long replay's resident memory stays flat."""
 
-LATENCY_FIELDS = ("entry_latency_ms", "response_latency_ms", "cancel_entry_latency_ms", "modify_entry_latency_ms")
-"""Venue settings that may differ between the trials of one batch (each trial has its own)."""
-
-
 def batch_key(venue: VenueConfig) -> VenueConfig:
     """The venue settings trials must share to run in one batch (latencies set aside)."""
     return attrs.evolve(venue, entry_latency_ms=0.0, response_latency_ms=0.0, cancel_entry_latency_ms=None,
