@@ -71,6 +71,11 @@ EQUITY_DTYPE = np.dtype(
 """Equity curve rows: time (ns), equity (quote units, marked to mid), inventory q (base units), mid."""
 
 
+def _ordered(ts: npt.NDArray[np.int64]) -> bool:
+    """Whether ``ts`` never decreases."""
+    return bool(ts.size < 2 or np.all(ts[1:] >= ts[:-1]))
+
+
 class PnLRecorder:
     """Builds the mark-to-mid equity curve from the venue's touch samples and the fills.
 
@@ -205,12 +210,22 @@ class PnLRecorder:
         cash = np.where(has, fills["cash"][np.maximum(k, 0)] if fills.size else 0.0, 0.0)
         q = np.where(has, fills["q"][np.maximum(k, 0)] if fills.size else 0.0, 0.0)
         curve = np.empty(ts.size + fills.size, dtype=EQUITY_DTYPE)
-        curve["ts_ns"] = np.concatenate([ts, fills["ts"]])
-        curve["q"] = np.concatenate([q, fills["q"]])
-        curve["mid"] = np.concatenate([mid, fills["mid"]])
+        # rows in time order, a sample before a fill with the same timestamp: both logs are in
+        # time order, so a merge places them (a stable sort of the two otherwise)
+        if _ordered(ts) and _ordered(fills["ts"]):
+            at_fill = np.zeros(curve.size, dtype=np.bool_)
+            at_fill[np.arange(fills.size) + np.searchsorted(ts, fills["ts"], side="right")] = True
+            order: npt.NDArray[np.intp] = np.empty(curve.size, dtype=np.intp)
+            order[~at_fill] = np.arange(ts.size)
+            order[at_fill] = np.arange(ts.size, curve.size)
+        else:
+            order = np.argsort(np.concatenate([ts, fills["ts"]]), kind="stable").astype(np.intp)
+        curve["ts_ns"] = np.concatenate([ts, fills["ts"]])[order]
+        curve["q"] = np.concatenate([q, fills["q"]])[order]
+        curve["mid"] = np.concatenate([mid, fills["mid"]])[order]
         # cash + position value: q·mid (linear) or −q·C/mid in coin (inverse, Account Notes)
-        curve["equity"] = np.concatenate([cash, fills["cash"]]) + self.account.position_value(curve["q"], curve["mid"])
-        curve = curve[np.argsort(curve["ts_ns"], kind="stable")]
+        curve["equity"] = np.concatenate([cash, fills["cash"]])[order] + self.account.position_value(curve["q"],
+                                                                                                     curve["mid"])
         for _, log in self._tracked:
             if not log:
                 continue

@@ -708,11 +708,12 @@ def _finish_reporter(reporter: Any, interrupted: bool, results: str | Path) -> N
 def _drive(source: Any, runner: Any, record: Any, reporter: Any, workers: int,
            timeout_s: float | None) -> None:
     """Feed the backend from the source, at most ``INFLIGHT_PER_WORKER × workers`` tasks in
-    flight (a task is one trial, or a batch of ``runner.batch_size`` trials)."""
-    limit = max(1, INFLIGHT_PER_WORKER * workers * max(1, getattr(runner, "batch_size", None) or 1))
+    flight (a task is one trial, or a batch of ``runner.batch_size`` trials, which a backend may
+    resize as results come in)."""
     inflight = 0
     tick = getattr(reporter, "tick", None)
     while True:
+        limit = max(1, INFLIGHT_PER_WORKER * workers * max(1, getattr(runner, "batch_size", None) or 1))
         new: list[TrialSpec] = []
         if inflight < limit and not source.finished():
             new = source.next_trials(limit - inflight)

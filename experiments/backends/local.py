@@ -32,6 +32,7 @@ from collections import deque
 from typing import Any
 
 import attrs
+import numpy as np
 
 from experiments.config import TrialSpec
 from experiments.progress import TrialOutcome
@@ -52,33 +53,61 @@ MP_START_METHOD = "spawn"
 
 MAX_BATCH = 64
 """Largest automatic batch: beyond it the shared replay saves little and a lost worker loses more."""
-BATCH_RESULT_BYTES = 512 * 2**20
-"""Memory the results of one automatic batch may take (equity curves dominate: ~64 B per 100 ms)."""
+BATCH_RESULT_BYTES = 256 * 2**20
+"""Memory the results of one automatic batch may take as sent back (the fill logs, the metric-interval
+samples and the thinned equity of its trials). A worker holds about three times that while the
+batch runs: the kernel's fill records, the outcomes, and their pickled copy."""
+PROBE_BATCH = 8
+"""Most trials in an automatic batch until one batch's results were measured (a trial's fills, and so
+its results, are not known before it runs)."""
 
 
-def auto_batch_size(span_s: float, workers: int, n_trials: int | None = None) -> int:
+def auto_batch_size(span_s: float, workers: int, n_trials: int | None = None,
+                    trial_bytes: float | None = None) -> int:
     """Trials per batch when ``[sweep] batch_size`` is not set.
 
     Parameters
     ----------
     span_s : float
-        Recorded span of the data, seconds (sizes the per-trial results: an equity row every
-        100 ms, ~64 bytes with its sample).
+        Recorded span of the data, seconds (sizes the per-trial results before any was measured:
+        a metric-interval sample every second, 16 bytes, and the thinned equity curve).
     workers : int
         Worker processes; a known trial count is split so that every worker gets a batch.
     n_trials : int or None
         Trials to run, when known.
+    trial_bytes : float or None
+        Measured size of one trial's results (the largest seen, bytes); ``None``: not measured
+        yet, the batch holds at most :data:`PROBE_BATCH` trials.
 
     Returns
     -------
     int
         ``min(MAX_BATCH, BATCH_RESULT_BYTES / per-trial bytes, ceil(n_trials / workers))``, at least 1.
+
+    Examples
+    --------
+    A day of a busy perp, ~174k fills a trial (~11.6 MB of results): 23 trials a batch.
+
+    >>> auto_batch_size(86_400, 2, trial_bytes=11.6e6)
+    23
+    >>> auto_batch_size(86_400, 2)
+    8
     """
-    per_trial = max(span_s, 1.0) * 10 * 64
-    size = min(MAX_BATCH, int(BATCH_RESULT_BYTES // per_trial))
+    from experiments.store import EQUITY_MAX_ROWS
+
+    per_trial = max(span_s, 1.0) * 16 + EQUITY_MAX_ROWS * 32
+    size = min(MAX_BATCH, int(BATCH_RESULT_BYTES // max(per_trial, trial_bytes or 0.0)))
+    if trial_bytes is None:
+        size = min(size, PROBE_BATCH)
     if n_trials:
         size = min(size, -(-n_trials // max(1, workers)))
     return max(1, size)
+
+
+def outcome_bytes(outcome: TrialOutcome) -> int:
+    """Bytes of the arrays a trial's outcome carries (equity, samples, fills, alerts)."""
+    arrays = (outcome.equity, outcome.equity_samples, outcome.fills, outcome.alerts)
+    return sum(int(getattr(a, "nbytes", 0)) for a in arrays if a is not None)
 
 
 def _fmt_s(x: float) -> str:
@@ -120,6 +149,9 @@ class LocalBackend:
         self._queue: deque[list[TrialSpec]] = deque()
         self._current: tuple[list[TrialSpec], float] | None = None
         self._log_queue: Any = None
+        self._auto_batch = False
+        self._span_s = 0.0
+        self._trial_bytes: int | None = None
 
     # -- protocol -------------------------------------------------------------------------
 
@@ -128,8 +160,19 @@ class LocalBackend:
         self._ctx, self._workers, self._gpu = ctx, max(1, int(workers)), gpu
         if self.batch_size is None:
             ev = getattr(self._feed, "events", None)
-            span = (int(ev["ts_local_ns"][-1]) - int(ev["ts_local_ns"][0])) / 1e9 if ev is not None and ev.size else 0.0
-            self.batch_size = auto_batch_size(span, self._workers)
+            ts = ev["ts_local_ns"] if ev is not None and ev.size else np.zeros(1, dtype=np.int64)
+            self._span_s = (int(ts[-1]) - int(ts[0])) / 1e9
+            self._auto_batch = True
+            self.batch_size = auto_batch_size(self._span_s, self._workers)
+
+    def _measured(self, outcomes: list[tuple[TrialSpec, TrialOutcome]]) -> None:
+        """Resize automatic batches from the results of a finished batch (:func:`auto_batch_size`)."""
+        if not self._auto_batch or len(outcomes) < 2:
+            return
+        sizes = [outcome_bytes(o) for _, o in outcomes if o.status == "done"]
+        if sizes:
+            self._trial_bytes = max(self._trial_bytes or 0, max(sizes))
+            self.batch_size = auto_batch_size(self._span_s, self._workers, trial_bytes=self._trial_bytes)
 
     def _batch_key(self, trial: TrialSpec) -> tuple | None:
         """Key of the batch ``trial`` may join (``None``: it runs alone)."""
@@ -232,7 +275,9 @@ class LocalBackend:
         try:
             if len(trials) == 1:
                 return [(trials[0], run_trial_safely(self._feed, trials[0], self._strategy_cls))]
-            return list(zip(trials, run_batch_safely(self._feed, trials, self._strategy_cls), strict=True))
+            out = list(zip(trials, run_batch_safely(self._feed, trials, self._strategy_cls), strict=True))
+            self._measured(out)
+            return out
         finally:
             self._current = None
 
@@ -250,7 +295,9 @@ class LocalBackend:
         for fut in done:
             trials, limit = self._futures.pop(fut)
             self._started_at.pop(fut, None)
-            out.extend(self._outcomes(trials, fut, limit))
+            got = self._outcomes(trials, fut, limit)
+            self._measured(got)
+            out.extend(got)
         self._note_running()
         out.sort(key=lambda p: p[0].index)
         return out

@@ -12,11 +12,18 @@ from pathlib import Path
 
 import duckdb
 
-from experiments.backends.local import BATCH_RESULT_BYTES, MAX_BATCH, auto_batch_size
+from experiments.backends.local import (
+    BATCH_RESULT_BYTES,
+    MAX_BATCH,
+    PROBE_BATCH,
+    LocalBackend,
+    auto_batch_size,
+    outcome_bytes,
+)
 from experiments.config import load_sweep
 from experiments.executor import load_data, run_sweep
 from experiments.progress import PlainReporter
-from experiments.worker import run_batch_safely
+from experiments.worker import WorkerContext, run_batch_safely
 from strategies.glft import GLFTQuoter
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "binance_usdm_ethusdt" / "ethusdt_20240718.gz"
@@ -45,13 +52,34 @@ window_s = 20.0
 
 
 def test_auto_batch_size_hand_worked():
-    # 8 minutes of data: 480 s x 10 rows/s x 64 B = 307,200 B per trial -> the 64 cap
-    assert auto_batch_size(480.0, workers=2) == MAX_BATCH
+    # before any batch was measured: at most PROBE_BATCH trials (a trial's fills are unknown)
+    assert auto_batch_size(480.0, workers=2) == PROBE_BATCH == 8
+    # 8 minutes of data, ~1,000 fills a trial: 480 x 16 B of samples + 2,000 x 32 B of equity
+    # + 58 kB of fills = 129,680 B per trial -> the 64 cap
+    assert auto_batch_size(480.0, workers=2, trial_bytes=129_680) == MAX_BATCH
     # a known trial count is split over the workers: 20 trials, 2 workers -> 10
-    assert auto_batch_size(480.0, workers=2, n_trials=20) == 10
-    # a full day: 86,400 s -> 55,296,000 B per trial -> 512 MiB / 55.3 MB = 9 trials
-    assert auto_batch_size(86_400.0, workers=2) == BATCH_RESULT_BYTES // 55_296_000 == 9
-    assert auto_batch_size(10 * 86_400.0, workers=1) == 1
+    assert auto_batch_size(480.0, workers=2, n_trials=20, trial_bytes=129_680) == 10
+    # a busy day: 174k fills x 58 B + 86,400 x 16 B + 64,000 B = 11.55 MB -> 256 MiB / 11.55 MB = 23
+    assert auto_batch_size(86_400.0, workers=2, trial_bytes=11_548_000) == BATCH_RESULT_BYTES // 11_548_000 == 23
+    # a year of data without fills: the samples alone (504.6 MB) exceed the budget -> 1
+    assert auto_batch_size(365 * 86_400.0, workers=1, trial_bytes=0) == 1
+
+
+def test_batches_are_resized_from_measured_results(write_sweep):
+    """The backend starts with probe-sized batches and resizes them from the results that come
+    back (the largest trial seen), never above MAX_BATCH."""
+    spec = load_sweep(write_sweep(GRID.format(batch="", path=SAMPLE.as_posix())))
+    feed = load_data(spec)
+    backend = LocalBackend(feed=feed, strategy_cls=GLFTQuoter, in_process=True)
+    backend.start(WorkerContext(data=spec.data, cache_dir="", sys_path=(), strategy_path="", search_dir=""), workers=1)
+    assert backend.batch_size == PROBE_BATCH
+    for t in list(spec.trials)[:3]:
+        backend.submit(t)
+    got = backend.poll(0.0)
+    assert [o.status for _, o in got] == ["done"] * 3
+    biggest = max(outcome_bytes(o) for _, o in got)
+    assert biggest > 0
+    assert backend.batch_size == auto_batch_size(backend._span_s, 1, trial_bytes=biggest)
 
 
 def _sweep(write_sweep, tmp_path, name: str, batch: str, workers: int):
@@ -90,8 +118,8 @@ def test_a_failing_trial_fails_alone_and_a_broken_batch_reruns_each_trial(write_
 
     real = batch.run_quoter_batch
 
-    def one_fails(feed, venues, strategies, extras=None, strategy_cls=None):
-        out = real(feed, venues, strategies, extras, strategy_cls)
+    def one_fails(feed, venues, strategies, extras=None, strategy_cls=None, finish=None):
+        out = real(feed, venues, strategies, extras, strategy_cls, finish)
         out[1] = ValueError("GLFT quote price rounds to 0")
         return out
 

@@ -75,8 +75,8 @@ MAX_LOCAL = 64
 # errors (si[k, SI_ERROR]); the driver turns them into the per-trial path's exceptions
 ERR_NONE, ERR_LOCAL, ERR_PRICE = 0, 1, 2
 # fill records (fr[f, ...])
-FR_TRIAL, FR_VENUE_TS, FR_REPORT_TS, FR_COID, FR_SIDE, FR_IDX, FR_LOTS, FR_LEAVES, FR_VIEW_BID, FR_VIEW_ASK = range(10)
-N_FR = 10
+FR_TRIAL, FR_VENUE_TS, FR_COID, FR_SIDE, FR_IDX, FR_LOTS, FR_VIEW_BID, FR_VIEW_ASK = range(8)
+N_FR = 8
 
 
 # The event queue: a binary min-heap over (ts, prio << 40 | seq) in three arrays (hk1, hk2, hp:
@@ -422,12 +422,10 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
                     fr = bigger
                 fr[n_fr, FR_TRIAL] = k
                 fr[n_fr, FR_VENUE_TS] = ts_fill
-                fr[n_fr, FR_REPORT_TS] = t_rep
                 fr[n_fr, FR_COID] = orders[o]["coid"]
                 fr[n_fr, FR_SIDE] = orders[o]["side"]
                 fr[n_fr, FR_IDX] = orders[o]["idx"]
                 fr[n_fr, FR_LOTS] = fills[f, 1]
-                fr[n_fr, FR_LEAVES] = leaves
                 fr[n_fr, FR_VIEW_BID] = lst[BEST_BID]
                 fr[n_fr, FR_VIEW_ASK] = lst[BEST_ASK]
                 n_fr += 1

@@ -237,6 +237,47 @@ def compact_orders_nb(orders, st):
 
 
 @nb.njit(cache=True)
+def _order_levels(orders, st):
+    """Where our active orders rest: ``(buy_lo, buy_hi, buy_bits, sell_lo, sell_hi, sell_bits)``.
+
+    ``*_lo``/``*_hi`` bound the price indices of each side's orders (``hi < lo`` without any);
+    bit ``idx % 64`` of ``*_bits`` is set for each order's index. A book row at index ``j`` can
+    only touch an order of that side when ``lo <= j <= hi`` and bit ``j % 64`` is set, so
+    :func:`advance_nb` skips its scan of the orders otherwise (orders rest near the touch: the
+    test is exact when a side's orders span fewer than 64 ticks). Orders are only added between
+    calls of :func:`advance_nb` and fills only retire them, so the bounds hold for a whole call.
+    """
+    buy_lo, buy_hi, sell_lo, sell_hi = np.int64(1) << 62, np.int64(-1), np.int64(1) << 62, np.int64(-1)
+    buy_bits, sell_bits = np.int64(0), np.int64(0)
+    for o in range(st[N_USED]):
+        if orders[o]["active"] == 0:
+            continue
+        j = orders[o]["idx"]
+        if orders[o]["side"] == 1:
+            buy_lo, buy_hi = min(buy_lo, j), max(buy_hi, j)
+            buy_bits |= np.int64(1) << (j & 63)
+        else:
+            sell_lo, sell_hi = min(sell_lo, j), max(sell_hi, j)
+            sell_bits |= np.int64(1) << (j & 63)
+    return buy_lo, buy_hi, buy_bits, sell_lo, sell_hi, sell_bits
+
+
+@nb.njit(cache=True, inline="always")
+def _may_rest_at(j, lo, hi, bits):
+    """Whether an order of a side with :func:`_order_levels` ``lo, hi, bits`` may rest at ``j``."""
+    return lo <= j <= hi and (bits >> (j & 63)) & 1 != 0
+
+
+@nb.njit(cache=True, inline="always")
+def _may_cross(st, buy_hi, sell_lo):
+    """Whether the touch may have moved through an order (a buy at or above the best ask, a sell
+    at or below the best bid), given :func:`_order_levels` bounds."""
+    ba = st[BEST_ASK]
+    bb = st[BEST_BID]
+    return (ba != NO_PRICE and ba <= buy_hi) or (bb != NO_PRICE and bb >= sell_lo)
+
+
+@nb.njit(cache=True)
 def _check_through(orders, st, nf, fills):
     """Fill every resting order the opposite side of the book has moved through."""
     bb = st[BEST_BID]
@@ -366,6 +407,7 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
     priced outside the book's window are skipped and counted in ``st[N_OUTSIDE]``.
     """
     compact_orders_nb(orders, st)
+    buy_lo, buy_hi, buy_bits, sell_lo, sell_hi, sell_bits = _order_levels(orders, st)
     bids = book[0]
     asks = book[1]
     n_ticks = bids.size
@@ -401,7 +443,11 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
             if has_impact:
                 impact[0 if is_bid else 1, j] = 0.0
             if st[IN_SNAPSHOT] == 0:
-                for o in range(st[N_USED]):
+                if is_bid:
+                    mine = _may_rest_at(j, buy_lo, buy_hi, buy_bits)
+                else:
+                    mine = _may_rest_at(j, sell_lo, sell_hi, sell_bits)
+                for o in range(st[N_USED] if mine else 0):
                     if orders[o]["active"] != 0 and orders[o]["idx"] == j and orders[o]["side"] == s:
                         a = queue_update(orders[o]["ahead"], prev, q, orders[o]["traded"], model, power)
                         k_ = orders[o]["trial"]
@@ -411,7 +457,8 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
                         orders[o]["traded"] = 0.0
                         scratch[k_] = a
                         stamp[k_] = i
-                nf = _check_through(orders, st, nf, fills)
+                if _may_cross(st, buy_hi, sell_lo):
+                    nf = _check_through(orders, st, nf, fills)
         elif k == TRADE:
             st[N_TRADES] += 1
             if s == 1:
@@ -420,7 +467,9 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
             elif st[MIN_SELL_TRADE] == NO_PRICE or j < st[MIN_SELL_TRADE]:
                 st[MIN_SELL_TRADE] = j
             pq = row["qty"]
-            for o in range(st[N_USED]):
+            # a sell print reaches our buys at or above it, a buy print our sells at or below it
+            reach = (s == -1 and j <= buy_hi) or (s == 1 and j >= sell_lo)
+            for o in range(st[N_USED] if reach else 0):
                 if orders[o]["active"] == 0 or orders[o]["side"] != -s:
                     continue
                 oj = orders[o]["idx"]

@@ -165,7 +165,7 @@ def _params(venue: OrderBookVenue, venues: list[VenueConfig], strategies: list, 
 
 
 def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: dict | None = None,
-                   strategy_cls: type | None = None) -> list:
+                     strategy_cls: type | None = None, finish=None) -> list:
     """Run quoter trials that share ``feed`` and a venue in one compiled replay.
 
     Parameters
@@ -181,12 +181,18 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
     strategy_cls : type or None
         The trials' quoter class (:func:`batch_kinds`); ``None``: the one whose ``config_class``
         each config is.
+    finish : callable or None
+        ``finish(k, result)`` is called on trial ``k``'s :class:`experiments.trial.TrialResult`
+        as soon as it is built, and its return value is kept instead: a sweep worker thins the
+        result there (:func:`experiments.worker.run_batch_safely`), so a batch holds one full
+        equity curve at a time, not K.
 
     Returns
     -------
     list
-        Per trial, in order: an :class:`experiments.trial.TrialResult` or the exception the
-        per-trial path would have raised (a ``ValueError``), so one failing trial fails alone.
+        Per trial, in order: an :class:`experiments.trial.TrialResult` (or what ``finish``
+        made of it) or the exception the per-trial path would have raised (a ``ValueError``),
+        so one failing trial fails alone.
 
     Raises
     ------
@@ -288,7 +294,8 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
         replayed = _Replayed(np.concatenate([shared, tail[tail["ts_ns"] <= end_now[k]]]))
         recorder = PnLRecorder(account, replayed)  # type: ignore[arg-type]
         replayed.profile, replayed.start_ns, replayed.end_ns = venue.profile, venue.start_ns, venue.end_ns
-        funding = FundingSchedule(sim, replayed, account, rates, feed.meta.venue,  # type: ignore[arg-type]
+        trial_sim = Simulation(0)  # the batch's would keep every trial's recorder alive
+        funding = FundingSchedule(trial_sim, replayed, account, rates, feed.meta.venue,  # type: ignore[arg-type]
                                   on_payment=recorder.record_cash)  # fmt: skip
         rows = fr[by_trial[starts[k] : starts[k + 1]]]
         # fills up to each settlement (its rows stamped <= the settlement time came first), the
@@ -302,11 +309,14 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
                 replayed.mid = float(settle_mid[j])
                 funding._settle(int(due[j]))
         risk = RiskMonitors([], SimpleNamespace(is_halted=False))
-        out.append(trial_result(
+        result = trial_result(
             recorder, c, extras, wall=wall, n_events=int(n_events), n_orders=int(si[k, B.SI_ORDERS]),
             n_rejects=int(si[k, B.SI_REJECTS]), span_ns=venue.end_ns - venue.start_ns, risk=risk, funding=funding,
             pnl_currency=profile.settle_currency,
-        ))  # fmt: skip
+        )  # fmt: skip
+        trial_sim.close()  # its cycles broken: this trial's arrays are freed now, not at the next collection
+        replayed.fill_listeners.clear()
+        out.append(result if finish is None else finish(k, result))
     sim.close()
     return out
 

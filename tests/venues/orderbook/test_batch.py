@@ -223,3 +223,33 @@ def test_batch_refuses_mixed_venues(feed):
     s = GLFTConfig()
     with pytest.raises(BatchUnsupported, match="share the venue settings"):
         run_quoter_batch(feed, [a, b], [s, s])
+
+
+def test_finish_sees_each_trial_and_its_arrays_are_freed_at_once(feed):
+    """``finish(k, result)`` gets each trial's result as soon as it is built and its return value
+    is what the batch returns; once ``finish`` has dropped it, the trial's full equity curve is
+    freed by reference counting (no cycle keeps it for a later collection), so a worker holds
+    one full curve at a time."""
+    import gc
+    import weakref
+
+    venue = VenueConfig(profile="binance_usdm")
+    strategies = [GLFTConfig(gamma=g, warmup_s=5.0, window_s=20.0) for g in (0.02, 0.2, 2.0)]
+    alone = [run_trial(feed, venue, c, GLFTQuoter, 0, compiled=False) for c in strategies]
+    seen: list[int] = []
+    curves: list = []
+
+    def finish(k, result):
+        assert all(ref() is None for ref in curves)  # the previous trials' curves are gone
+        assert_same(result, alone[k])
+        seen.append(k)
+        curves.append(weakref.ref(result.equity))
+        return f"trial {k}"
+
+    gc.disable()
+    try:
+        out = run_quoter_batch(feed, [venue] * 3, strategies, finish=finish)
+    finally:
+        gc.enable()
+    assert out == ["trial 0", "trial 1", "trial 2"] and seen == [0, 1, 2]
+    assert all(ref() is None for ref in curves)

@@ -173,3 +173,30 @@ def test_lots_nearest_rounds_halves_up_exactly(size, lot, want):
     banker's 2), and 0.49999999999999994 lot is 0 (``floor(x + 0.5)`` would give 1)."""
     assert lots_nearest(size, lot) == want
     assert getattr(lots_nearest, "py_func", lots_nearest)(size, lot) == want
+
+
+def test_orders_far_apart_on_one_side_keep_their_queues(venue_harness):
+    """The replay skips its scan of our orders for book rows at levels where none of ours rests
+    (``_book_nb._order_levels``: bounds per side and a bit per ``index % 64``). Buys 64 ticks
+    apart share a bit and buys 70 ticks apart span more than 64 ticks: each order's queue still
+    follows its own level (risk_averse: ``ahead = min(ahead, new size)``) and a level between them
+    changes none. Hand-worked."""
+    rows = [
+        (T0, "clear", 0, 0.0, 0.0),
+        (T0, "depth", 1, 100.0, 0.5),
+        (T0, "depth", 1, 99.36, 0.8),
+        (T0, "depth", 1, 99.30, 0.9),
+        (T0, "depth", -1, 100.01, 1.0),
+        (T0 + 10 * MS, "depth", 1, 99.36, 0.3),  # 64 ticks below 100.00
+        (T0 + 20 * MS, "depth", 1, 99.50, 2.0),  # no order of ours there
+        (T0 + 30 * MS, "depth", 1, 99.30, 0.4),  # 70 ticks below 100.00
+        (T0 + 40 * MS, "depth", 1, 100.0, 0.2),
+        (T0 + 100 * MS, "depth", -1, 100.02, 1.0),
+    ]
+    h = venue_harness(rows)
+    for coid, px in ((1, 100.0), (2, 99.36), (3, 99.30)):
+        h.submit(T0, coid, +1, px, 0.1)
+    ahead = h.probe(T0 + 50 * MS, lambda: [h.venue.queue_ahead(c) for c in (1, 2, 3)])
+    h.run()
+    assert ahead[0] == pytest.approx([0.2, 0.3, 0.4], abs=1e-12)
+    assert h.filled(1) == h.filled(2) == h.filled(3) == 0.0
