@@ -381,11 +381,11 @@ def make_backend(name: str, *, feed: Any = None, strategy_cls: type | None = Non
     name : str
         ``"local"`` or ``"ray"``.
     feed, strategy_cls : optional
-        Handed to the local backend (used when it runs trials in this process, and to tell
-        which trials may share a batch).
+        Handed to the backend: they tell which trials may share a batch (and the local backend
+        uses them when it runs trials in this process).
     batch_size : int or None, default None
-        ``[sweep] batch_size`` for the local backend (``None``: chosen from the data span and
-        the workers, :func:`experiments.backends.local.auto_batch_size`).
+        ``[sweep] batch_size`` (``None``: chosen from the results of the first batches,
+        :func:`experiments.backends.batching.auto_batch_size`).
 
     Returns
     -------
@@ -406,9 +406,7 @@ def make_backend(name: str, *, feed: Any = None, strategy_cls: type | None = Non
     except ImportError as exc:
         raise ValueError(f"backend {name!r} is not available ({exc}); "
                          f"install the extra: pip install 'mmsim[{name}]'") from exc
-    if name == "local":
-        return cls(feed=feed, strategy_cls=strategy_cls, batch_size=batch_size)
-    return cls()
+    return cls(feed=feed, strategy_cls=strategy_cls, batch_size=batch_size)
 
 
 def _make_gpu(spec: SweepSpec, slots: int | None) -> Any:

@@ -8,10 +8,11 @@ and the trial ends ``failed`` with ``TimeoutError: trial exceeded N s``. A worke
 (segfault, ``os._exit``, killed by the OOM killer) fails its trial with the exit code and is
 replaced; the sweep goes on.
 
-**Batches.** Trials the batch path supports (the builtin GLFT quoter on a plain order-book
+**Batches.** Trials the batch path supports (the builtin quoters on a plain order-book
 venue, :func:`venues.orderbook.batch.batch_unsupported`) that share their venue settings are
-sent as one task of up to ``batch_size`` trials: the worker replays the data once for all of
-them (:func:`experiments.worker.run_batch`); each trial still gets its own outcome, and a trial
+sent as one task of up to ``batch_size`` trials (:mod:`experiments.backends.batching`): the
+worker replays the data once for all of them (:func:`experiments.worker.run_batch`); each trial
+still gets its own outcome, and a trial
 that fails fails alone. A batch's time limit is ``timeout_s`` times its size; a worker that
 dies fails the trials of its batch. Other trials are one task each.
 
@@ -32,8 +33,8 @@ from collections import deque
 from typing import Any
 
 import attrs
-import numpy as np
 
+from experiments.backends.batching import Batcher
 from experiments.config import TrialSpec
 from experiments.progress import TrialOutcome
 from experiments.worker import (
@@ -50,65 +51,6 @@ from experiments.worker import (
 __all__ = ["LocalBackend"]
 
 MP_START_METHOD = "spawn"
-
-MAX_BATCH = 64
-"""Largest automatic batch: beyond it the shared replay saves little and a lost worker loses more."""
-BATCH_RESULT_BYTES = 256 * 2**20
-"""Memory the results of one automatic batch may take as sent back (the fill logs, the metric-interval
-samples and the thinned equity of its trials). A worker holds about three times that while the
-batch runs: the kernel's fill records, the outcomes, and their pickled copy."""
-PROBE_BATCH = 8
-"""Most trials in an automatic batch until one batch's results were measured (a trial's fills, and so
-its results, are not known before it runs)."""
-
-
-def auto_batch_size(span_s: float, workers: int, n_trials: int | None = None,
-                    trial_bytes: float | None = None) -> int:
-    """Trials per batch when ``[sweep] batch_size`` is not set.
-
-    Parameters
-    ----------
-    span_s : float
-        Recorded span of the data, seconds (sizes the per-trial results before any was measured:
-        a metric-interval sample every second, 16 bytes, and the thinned equity curve).
-    workers : int
-        Worker processes; a known trial count is split so that every worker gets a batch.
-    n_trials : int or None
-        Trials to run, when known.
-    trial_bytes : float or None
-        Measured size of one trial's results (the largest seen, bytes); ``None``: not measured
-        yet, the batch holds at most :data:`PROBE_BATCH` trials.
-
-    Returns
-    -------
-    int
-        ``min(MAX_BATCH, BATCH_RESULT_BYTES / per-trial bytes, ceil(n_trials / workers))``, at least 1.
-
-    Examples
-    --------
-    A day of a busy perp, ~174k fills a trial (~11.6 MB of results): 23 trials a batch.
-
-    >>> auto_batch_size(86_400, 2, trial_bytes=11.6e6)
-    23
-    >>> auto_batch_size(86_400, 2)
-    8
-    """
-    from experiments.store import EQUITY_MAX_ROWS
-
-    per_trial = max(span_s, 1.0) * 16 + EQUITY_MAX_ROWS * 32
-    size = min(MAX_BATCH, int(BATCH_RESULT_BYTES // max(per_trial, trial_bytes or 0.0)))
-    if trial_bytes is None:
-        size = min(size, PROBE_BATCH)
-    if n_trials:
-        size = min(size, -(-n_trials // max(1, workers)))
-    return max(1, size)
-
-
-def outcome_bytes(outcome: TrialOutcome) -> int:
-    """Bytes of the arrays a trial's outcome carries (equity, samples, fills, alerts)."""
-    arrays = (outcome.equity, outcome.equity_samples, outcome.fills, outcome.alerts)
-    return sum(int(getattr(a, "nbytes", 0)) for a in arrays if a is not None)
-
 
 def _fmt_s(x: float) -> str:
     return f"{x:g}"
@@ -137,9 +79,7 @@ class LocalBackend:
         self._feed = feed
         self._strategy_cls = strategy_cls
         self._in_process = in_process
-        self.batch_size = batch_size
-        """Trials per batch task (``None``: :func:`auto_batch_size` at :meth:`start`; 1: no batches)."""
-        self._pending: dict[tuple, list[TrialSpec]] = {}
+        self._batcher = Batcher(feed, strategy_cls, batch_size)
         self._pool: Any = None
         self._ctx: WorkerContext | None = None
         self._workers = 1
@@ -149,57 +89,23 @@ class LocalBackend:
         self._queue: deque[list[TrialSpec]] = deque()
         self._current: tuple[list[TrialSpec], float] | None = None
         self._log_queue: Any = None
-        self._auto_batch = False
-        self._span_s = 0.0
-        self._trial_bytes: int | None = None
+
+    @property
+    def batch_size(self) -> int | None:
+        """Trials per batch task now (:class:`experiments.backends.batching.Batcher`; 1: no batches)."""
+        return self._batcher.batch_size
 
     # -- protocol -------------------------------------------------------------------------
 
     def start(self, ctx: WorkerContext, workers: int, gpu: Any = None) -> None:
         """Remember the context; the pool itself starts at the first pool submission."""
         self._ctx, self._workers, self._gpu = ctx, max(1, int(workers)), gpu
-        if self.batch_size is None:
-            ev = getattr(self._feed, "events", None)
-            ts = ev["ts_local_ns"] if ev is not None and ev.size else np.zeros(1, dtype=np.int64)
-            self._span_s = (int(ts[-1]) - int(ts[0])) / 1e9
-            self._auto_batch = True
-            self.batch_size = auto_batch_size(self._span_s, self._workers)
-
-    def _measured(self, outcomes: list[tuple[TrialSpec, TrialOutcome]]) -> None:
-        """Resize automatic batches from the results of a finished batch (:func:`auto_batch_size`)."""
-        if not self._auto_batch or len(outcomes) < 2:
-            return
-        sizes = [outcome_bytes(o) for _, o in outcomes if o.status == "done"]
-        if sizes:
-            self._trial_bytes = max(self._trial_bytes or 0, max(sizes))
-            self.batch_size = auto_batch_size(self._span_s, self._workers, trial_bytes=self._trial_bytes)
-
-    def _batch_key(self, trial: TrialSpec) -> tuple | None:
-        """Key of the batch ``trial`` may join (``None``: it runs alone)."""
-        if (self.batch_size or 1) <= 1 or getattr(self._feed, "meta", None) is None or self._strategy_cls is None:
-            return None
-        from venues.orderbook.batch import batch_key, batch_unsupported
-
-        try:
-            if batch_unsupported(self._feed, trial.venue, self._strategy_cls, trial.extras) is not None:
-                return None
-        except Exception:  # noqa: BLE001 - a config the venue rejects fails in its own trial
-            return None
-        return (batch_key(trial.venue), repr(sorted(trial.extras.items())))
+        self._batcher.start(self._workers)
 
     def _flush(self) -> None:
-        """Send the pending batchable trials, split evenly into batches of at most ``batch_size``
-        (and, when no task is running, into at least one batch per worker)."""
-        size = max(1, self.batch_size or 1)
-        idle = not self._futures and not self._queue
-        for (_, timeout_s), trials in self._pending.items():
-            n_chunks = -(-len(trials) // size)
-            if idle:
-                n_chunks = max(n_chunks, min(self._workers, len(trials)))
-            step = -(-len(trials) // n_chunks)
-            for i in range(0, len(trials), step):
-                self._schedule(trials[i : i + step], timeout_s)
-        self._pending.clear()
+        """Send the held batchable trials in batches (:meth:`Batcher.take`)."""
+        for trials, timeout_s in self._batcher.take(idle=not self._futures and not self._queue):
+            self._schedule(trials, timeout_s)
 
     def _schedule(self, trials: list[TrialSpec], timeout_s: float | None) -> None:
         if self._use_in_process(timeout_s):
@@ -251,11 +157,8 @@ class LocalBackend:
         A trial that may join a batch waits for the next :meth:`poll`, which sends the
         pending ones in batches.
         """
-        key = self._batch_key(trial)
-        if key is not None:
-            self._pending.setdefault((key, timeout_s), []).append(trial)
-            return
-        self._schedule([trial], timeout_s)
+        if not self._batcher.hold(trial, timeout_s):
+            self._schedule([trial], timeout_s)
 
     def _run_here(self) -> list[tuple[TrialSpec, TrialOutcome]]:
         trials = self._queue.popleft()
@@ -276,7 +179,7 @@ class LocalBackend:
             if len(trials) == 1:
                 return [(trials[0], run_trial_safely(self._feed, trials[0], self._strategy_cls))]
             out = list(zip(trials, run_batch_safely(self._feed, trials, self._strategy_cls), strict=True))
-            self._measured(out)
+            self._batcher.measured(out)
             return out
         finally:
             self._current = None
@@ -296,7 +199,7 @@ class LocalBackend:
             trials, limit = self._futures.pop(fut)
             self._started_at.pop(fut, None)
             got = self._outcomes(trials, fut, limit)
-            self._measured(got)
+            self._batcher.measured(got)
             out.extend(got)
         self._note_running()
         out.sort(key=lambda p: p[0].index)
@@ -340,7 +243,7 @@ class LocalBackend:
     def cancel_all(self) -> None:
         """Drop queued trials and stop the workers running trials (nothing is waited for)."""
         self._queue.clear()
-        self._pending.clear()
+        self._batcher.clear()
         for fut in list(self._futures):
             fut.cancel()
         self._futures.clear()

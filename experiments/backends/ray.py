@@ -44,6 +44,13 @@ actor then reads the parent's cache and parses nothing) *or* the raw data files 
 absolute paths (the actor then parses them once into its own ``cache_dir``). An actor that
 cannot load the data fails at start, and :meth:`RayBackend.start` raises with its error.
 
+**Batches.** As with the local backend, trials the batch path supports that share their venue
+settings go to an actor as one task of up to ``batch_size`` trials, replayed once for all of them
+(:mod:`experiments.backends.batching`, :func:`experiments.worker.run_batch`); each still gets its
+own outcome. This needs the feed and the strategy class in the parent (:func:`experiments.executor.make_backend`
+passes them); without them every trial is a task of its own. A batch's time limit is
+``timeout_s`` times its size, and an actor lost with a batch fails its trials.
+
 **Failures.** A trial that raises is a ``failed`` outcome (from :func:`run_one`); a trial that
 runs longer than its ``timeout_s`` (measured on the parent's clock from dispatch) gets its
 actor killed (``ray.kill``) and ends ``failed`` with ``TimeoutError: trial exceeded N s``; an
@@ -78,9 +85,10 @@ from typing import Any
 
 import attrs
 
+from experiments.backends.batching import Batcher
 from experiments.config import TrialSpec
 from experiments.progress import TrialOutcome
-from experiments.worker import WorkerContext, error_text, init_worker, run_one
+from experiments.worker import WorkerContext, error_text, init_worker, run_batch, run_one
 
 __all__ = ["RayBackend"]
 
@@ -223,6 +231,10 @@ class _TrialActor:
         """One trial (:func:`experiments.worker.run_one`)."""
         return run_one(trial)
 
+    def run_batch(self, trials: list[TrialSpec]) -> list[TrialOutcome]:
+        """Trials that share one replay (:func:`experiments.worker.run_batch`)."""
+        return run_batch(trials)
+
 
 @attrs.define
 class _Worker:
@@ -235,10 +247,10 @@ class _Worker:
 
 @attrs.define
 class _Run:
-    """Parent-side record of one running trial."""
+    """Parent-side record of one running task: a trial, or a batch of trials."""
 
-    trial: TrialSpec
-    timeout_s: float | None
+    trials: list[TrialSpec]
+    timeout_s: float | None  # of the whole task
     worker: _Worker
     started: float  # time.monotonic(), parent clock
 
@@ -305,6 +317,11 @@ class RayBackend:
         cannot place ``workers`` actors would otherwise wait forever).
     max_start_failures : int, default 3
         Replacement actors that may fail their start-up in a row before :meth:`poll` gives up.
+    feed, strategy_cls : optional
+        The sweep's feed and strategy class, as the parent loaded them: they tell which trials
+        may share a batch (``None``: no batches).
+    batch_size : int or None, default None
+        ``[sweep] batch_size`` (``None``: automatic, :func:`experiments.backends.batching.auto_batch_size`).
 
     Warnings
     --------
@@ -312,7 +329,8 @@ class RayBackend:
     """
 
     def __init__(self, *, address: str | None = None, num_cpus_per_worker: float = 1.0,
-                 start_timeout_s: float = 600.0, max_start_failures: int = 3):
+                 start_timeout_s: float = 600.0, max_start_failures: int = 3, feed: Any = None,
+                 strategy_cls: type | None = None, batch_size: int | None = None):
         self._address = address
         self._num_cpus = float(num_cpus_per_worker)
         self._start_timeout_s = float(start_timeout_s)
@@ -322,7 +340,8 @@ class RayBackend:
         self._ctx: WorkerContext | None = None
         self._gpu_handle: Any = None
         self._workers = 0
-        self._queue: deque[tuple[TrialSpec, float | None]] = deque()
+        self._queue: deque[tuple[list[TrialSpec], float | None]] = deque()  # (trials, per-trial limit)
+        self._batcher = Batcher(feed, strategy_cls, batch_size)
         self._idle: list[_Worker] = []
         self._starting: dict[Any, _Worker] = {}  # ready() ref → worker
         self._running: dict[Any, _Run] = {}  # run() ref → run
@@ -372,6 +391,7 @@ class RayBackend:
                     getattr(self._reaper, "pid", None)}
             self._started_ray = True
         self._ctx, self._workers = ctx, max(1, int(workers))
+        self._batcher.start(self._workers)
         if gpu is not None and hasattr(gpu, "ray_handle"):
             gpu = gpu.ray_handle()
         self._gpu_handle = gpu
@@ -399,9 +419,17 @@ class RayBackend:
         if self._ray_pids is not None:
             self._check_loopback()
 
+    @property
+    def batch_size(self) -> int | None:
+        """Trials per batch task now (:class:`experiments.backends.batching.Batcher`; 1: no batches)."""
+        return self._batcher.batch_size
+
     def submit(self, trial: TrialSpec, timeout_s: float | None = None) -> None:
-        """Queue ``trial``; it starts on the next idle actor (at once if one is idle)."""
-        self._queue.append((trial, timeout_s))
+        """Queue ``trial``; it starts on the next idle actor (at once if one is idle). A trial that
+        may join a batch waits for the next :meth:`poll`, which queues the held ones in batches."""
+        if self._batcher.hold(trial, timeout_s):
+            return
+        self._queue.append(([trial], timeout_s))
         self._top_up()
         self._dispatch()
 
@@ -428,6 +456,9 @@ class RayBackend:
 
         deadline = time.monotonic() + max(0.0, float(timeout_s))
         out: list[tuple[TrialSpec, TrialOutcome]] = []
+        self._queue.extend(self._batcher.take(idle=not self._running and not self._queue))
+        if self._queue:
+            self._top_up()
         while True:
             self._dispatch()
             if not self._running and not self._queue:
@@ -455,7 +486,7 @@ class RayBackend:
                             )
                         self._spawn()
                 elif ref in self._running:
-                    out.append(self._on_done(ref))
+                    out.extend(self._on_done(ref))
             out.extend(self._expire())
             self._dispatch()
             if out or time.monotonic() >= deadline:
@@ -465,12 +496,13 @@ class RayBackend:
 
     def running(self) -> list[tuple[TrialSpec, float]]:
         """Trials running now with their dispatch time (``time.monotonic()``), by index."""
-        return sorted(((r.trial, r.started) for r in self._running.values()),
+        return sorted(((t, r.started) for r in self._running.values() for t in r.trials),
                       key=lambda p: p[0].index)
 
     def cancel_all(self) -> None:
         """Drop queued trials and kill the actors running trials (nothing is waited for)."""
         self._queue.clear()
+        self._batcher.clear()
         runs = list(self._running.values())
         self._running.clear()
         for run in runs:
@@ -550,37 +582,39 @@ class RayBackend:
 
     def _dispatch(self) -> None:
         while self._queue and self._idle:
-            trial, timeout_s = self._queue.popleft()
+            trials, timeout_s = self._queue.popleft()
             w = self._idle.pop()
-            ref = w.handle.run.remote(trial)
-            self._running[ref] = _Run(trial=trial, timeout_s=timeout_s, worker=w,
-                                      started=time.monotonic())
+            ref = w.handle.run.remote(trials[0]) if len(trials) == 1 else w.handle.run_batch.remote(trials)
+            limit = None if timeout_s is None else timeout_s * len(trials)
+            self._running[ref] = _Run(trials=trials, timeout_s=limit, worker=w, started=time.monotonic())
 
-    def _on_done(self, ref: Any) -> tuple[TrialSpec, TrialOutcome]:
+    def _on_done(self, ref: Any) -> list[tuple[TrialSpec, TrialOutcome]]:
         import ray
         from ray.exceptions import RayActorError
 
         run = self._running.pop(ref)
         try:
-            outcome = ray.get(ref)
-        except RayActorError as exc:  # the actor died with the trial: replace it
+            got = ray.get(ref)
+        except RayActorError as exc:  # the actor died with the task: replace it
             self._kill(run.worker)
             self._spawn()
-            return run.trial, _failed(run.trial, _ray_error_text(exc),
-                                      wall_s=time.monotonic() - run.started,
-                                      tb="".join(traceback.format_exception(exc)),
-                                      host=run.worker.host)
+            return self._fail_all(run, _ray_error_text(exc), time.monotonic() - run.started,
+                                  "".join(traceback.format_exception(exc)))
         except Exception as exc:  # noqa: BLE001 - run_one raised past its guard (e.g. unpickling)
             self._idle.append(run.worker)
-            return run.trial, _failed(run.trial, _ray_error_text(exc),
-                                      wall_s=time.monotonic() - run.started,
-                                      tb="".join(traceback.format_exception(exc)),
-                                      host=run.worker.host)
+            return self._fail_all(run, _ray_error_text(exc), time.monotonic() - run.started,
+                                  "".join(traceback.format_exception(exc)))
         self._idle.append(run.worker)
-        return run.trial, outcome
+        out = list(zip(run.trials, got if isinstance(got, list) else [got], strict=True))
+        self._batcher.measured(out)
+        return out
+
+    @staticmethod
+    def _fail_all(run: _Run, error: str, wall_s: float, tb: str | None) -> list[tuple[TrialSpec, TrialOutcome]]:
+        return [(t, _failed(t, error, wall_s=wall_s, tb=tb, host=run.worker.host)) for t in run.trials]
 
     def _expire(self) -> list[tuple[TrialSpec, TrialOutcome]]:
-        """Fail the trials past their timeout; kill and replace their actors."""
+        """Fail the tasks past their time limit; kill and replace their actors."""
         now = time.monotonic()
         out = []
         for ref, run in list(self._running.items()):
@@ -589,10 +623,9 @@ class RayBackend:
             del self._running[ref]
             self._kill(run.worker)
             self._spawn()
-            out.append((run.trial, _failed(
-                run.trial, f"TimeoutError: trial exceeded {run.timeout_s:g} s",
-                wall_s=float(run.timeout_s), host=run.worker.host,
-            )))
+            what = "trial" if len(run.trials) == 1 else f"batch of {len(run.trials)} trials"
+            out.extend(self._fail_all(run, f"TimeoutError: {what} exceeded {run.timeout_s:g} s",
+                                      float(run.timeout_s), None))
         return out
 
     def _kill(self, w: _Worker) -> None:

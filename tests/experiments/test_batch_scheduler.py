@@ -12,14 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-from experiments.backends.local import (
-    BATCH_RESULT_BYTES,
-    MAX_BATCH,
-    PROBE_BATCH,
-    LocalBackend,
-    auto_batch_size,
-    outcome_bytes,
-)
+from experiments.backends.batching import BATCH_RESULT_BYTES, MAX_BATCH, PROBE_BATCH, auto_batch_size, outcome_bytes
+from experiments.backends.local import LocalBackend
 from experiments.config import load_sweep
 from experiments.executor import load_data, run_sweep
 from experiments.progress import PlainReporter
@@ -79,7 +73,7 @@ def test_batches_are_resized_from_measured_results(write_sweep):
     assert [o.status for _, o in got] == ["done"] * 3
     biggest = max(outcome_bytes(o) for _, o in got)
     assert biggest > 0
-    assert backend.batch_size == auto_batch_size(backend._span_s, 1, trial_bytes=biggest)
+    assert backend.batch_size == auto_batch_size(backend._batcher._span_s, 1, trial_bytes=biggest)
 
 
 def _sweep(write_sweep, tmp_path, name: str, batch: str, workers: int):

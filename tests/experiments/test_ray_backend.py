@@ -133,6 +133,33 @@ def test_ray_results_equal_in_process_results(ray_local, write_sweep):
         np.testing.assert_array_equal(remote.equity, here.equity)
 
 
+def test_ray_runs_batches_with_the_results_of_single_trials(ray_local, write_sweep):
+    """Given the feed and the strategy class, the Ray backend sends batchable trials as batch
+    tasks (one replay each; its trials share the batch's wall time) and every trial's outcome
+    equals the same trial run alone in process."""
+    spec, feed, ctx = _sweep(write_sweep, "glft", [0.001, 0.003, 0.01, 0.03, 0.1, 0.3])
+    local = {t.trial_id: run_trial_safely(feed, t, spec.strategy_cls) for t in spec.trials}
+    backend = RayBackend(feed=feed, strategy_cls=spec.strategy_cls)
+    backend.start(ctx, 2)
+    try:
+        assert backend.batch_size == 8  # the probe size: no batch measured yet
+        for trial in spec.trials:
+            backend.submit(trial, timeout_s=120)
+        assert backend.running() == []  # held for a batch until the next poll
+        got = _drain(backend, len(spec.trials))
+        assert backend.batch_size > 8  # resized from the measured results
+    finally:
+        backend.shutdown()
+    walls = {got[t.trial_id].wall_s for t in spec.trials}
+    assert len(walls) == 2  # two batches of three, one per actor
+    for trial in spec.trials:
+        here, remote = local[trial.trial_id], got[trial.trial_id]
+        assert here.status == remote.status == "done", remote.error
+        np.testing.assert_equal(remote.metrics, here.metrics)
+        np.testing.assert_array_equal(remote.equity, here.equity)
+        np.testing.assert_array_equal(remote.fills, here.fills)
+
+
 def test_failing_timing_out_and_crashing_trials(ray_local, write_sweep, tmp_path):
     """One actor: raise → failed; timeout → failed, actor replaced, its GPU slot given back;
     os._exit → failed, actor replaced; the last trial still runs and matches in-process."""
