@@ -226,20 +226,11 @@ def validate(p: Parsed) -> None:
     bad_px = notclear & ~(np.isfinite(px) & (px > 0))
     if bad_px.any():
         i = int(np.argmax(bad_px))
-        loc = where(p.paths, p.fidx[i], p.line[i], p.unit)
-        raise DataError(
-            f"{loc}: price {float(px[i])!r} is not a finite "
-            f"positive number (key px, {'trade' if kind[i] == TRADE else 'level'})"
-        )
+        raise DataError(bad_price(where(p.paths, p.fidx[i], p.line[i], p.unit), float(px[i]), kind[i] == TRADE))
     bad_q = notclear & ~(np.isfinite(qty) & ((qty > 0) | ((qty == 0) & p.zero_ok)))
     if bad_q.any():
         i = int(np.argmax(bad_q))
-        what = "a snapshot level or trade" if float(qty[i]) == 0.0 else "any row"
-        loc = where(p.paths, p.fidx[i], p.line[i], p.unit)
-        raise DataError(
-            f"{loc}: size {float(qty[i])!r} at px {float(px[i])!r} is "
-            f"not allowed for {what} (key qty; only diffs may carry 0 = delete)"
-        )
+        raise DataError(bad_size(where(p.paths, p.fidx[i], p.line[i], p.unit), float(px[i]), float(qty[i])))
     if p.check_dup_trades:
         tr = np.flatnonzero(kind == TRADE)
         ids = ev["trade_id"][tr]
@@ -255,6 +246,18 @@ def validate(p: Parsed) -> None:
                     f"{int(ids[order[dup[0]]])} (key trade_id; first seen at "
                     f"{where(p.paths, p.fidx[first], p.line[first], p.unit)})"
                 )
+
+
+def bad_price(loc: str, px: float, trade: bool) -> str:
+    """The message of :func:`validate` for a price that is not finite and positive."""
+    return f"{loc}: price {px!r} is not a finite positive number (key px, {'trade' if trade else 'level'})"
+
+
+def bad_size(loc: str, px: float, qty: float) -> str:
+    """The message of :func:`validate` for a size that is not allowed (0 only for diffs)."""
+    what = "a snapshot level or trade" if qty == 0.0 else "any row"
+    return (f"{loc}: size {qty!r} at px {px!r} is not allowed for {what} (key qty; only diffs may carry "
+            "0 = delete)")
 
 
 def check_crossed(p: Parsed, order: np.ndarray) -> None:
@@ -354,14 +357,28 @@ def file_sha256(path: str | os.PathLike) -> str:
     if tag is not None and tag in _SHA_MEMO:
         return _SHA_MEMO[tag]
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            h.update(view[:n])  # both release the GIL (files_sha256 hashes in threads)
     if tag is not None:
         if len(_SHA_MEMO) > 4096:
             _SHA_MEMO.clear()
         _SHA_MEMO[tag] = h.hexdigest()
     return h.hexdigest()
+
+
+def files_sha256(paths: list[str]) -> list[str]:
+    """:func:`file_sha256` of each path, in order; several files are hashed in parallel threads
+    (one per CPU, at most 8)."""
+    workers = min(len(paths), os.cpu_count() or 1, 8)
+    if workers < 2:
+        return [file_sha256(p) for p in paths]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="mmsim-sha256") as pool:
+        return list(pool.map(file_sha256, paths))
 
 
 def drop_redelivered_trades(p: Parsed) -> None:

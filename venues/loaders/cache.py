@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from engine.feed import BBO_DTYPE, EVENT_DTYPE
-from venues.loaders._common import Gap, file_sha256
+from venues.loaders._common import Gap, file_sha256, files_sha256
 
 
 def cache_key(cfg, paths: list[str]) -> str:
@@ -54,7 +54,7 @@ def cache_key(cfg, paths: list[str]) -> str:
         "on_gap": cfg.on_gap,
         "meta": file_sha256(cfg.meta_path) if cfg.meta_path and Path(cfg.meta_path).is_file()
         else cfg.meta_path,
-        "sources": [file_sha256(p) for p in paths],
+        "sources": files_sha256(paths),
     }
     h.update(json.dumps(opts, sort_keys=True).encode())
     return h.hexdigest()
@@ -258,7 +258,7 @@ def write_streamed(cache_dir, key: str, cfg, paths: list[str]) -> bool:
         As :func:`venues.loaders.parse_feed`; nothing is left in the cache.
     """
     from venues.loaders import LOADER_VERSION, _sz_decimals, stream
-    from venues.loaders.npyfile import NpyWriter
+    from venues.loaders.npyfile import NpyWriter, remember_verified
 
     root = Path(cache_dir)
     root.mkdir(parents=True, exist_ok=True)
@@ -284,13 +284,17 @@ def write_streamed(cache_dir, key: str, cfg, paths: list[str]) -> bool:
             "warnings": res["warnings"],
         }
         (tmp / "feed.json").write_text(json.dumps(info))
+        written = (tmp / "events.npy").stat().st_ino
         final = root / key
         if final.exists():
             shutil.rmtree(final, ignore_errors=True)
         try:
             os.replace(tmp, final)
         except OSError:
-            pass  # another process won the race; its entry is equivalent
+            return True  # another process won the race; its entry is equivalent
+        # the rows were hashed as they were written: reading them back in this process needs no
+        # second pass over the file (checked again, like any entry, in every other process)
+        remember_verified(final / "events.npy", written, res["digest"])
         return True
     finally:
         if tmp.exists():

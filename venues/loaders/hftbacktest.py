@@ -194,16 +194,9 @@ def convert(a: np.ndarray, rows: np.ndarray, path: str, keep_local: bool, counts
     lt = a["local_ts"].astype(np.int64)
     back = np.flatnonzero(lt[1:] < lt[:-1])
     if prev is not None and lt.size and lt[0] < prev[0]:
-        raise DataError(
-            f"{path}: row {int(rows[0])}: local_ts {int(lt[0])} ns is earlier than the "
-            f"previous row's {prev[0]} ns (out-of-order timestamps)"
-        )
+        raise DataError(backwards(path, int(rows[0]), int(lt[0]), int(prev[0])))
     if back.size:
-        r = int(rows[back[0] + 1])
-        raise DataError(
-            f"{path}: row {r}: local_ts {int(lt[back[0] + 1])} ns is earlier than the "
-            f"previous row's {int(lt[back[0]])} ns (out-of-order timestamps)"
-        )
+        raise DataError(backwards(path, int(rows[back[0] + 1]), int(lt[back[0] + 1]), int(lt[back[0]])))
     typ = (ev & np.uint64(0xFF)).astype(np.int64)
     buy = (ev & np.uint64(BUY_EVENT)) != 0
     sell = (ev & np.uint64(SELL_EVENT)) != 0
@@ -254,11 +247,21 @@ def convert(a: np.ndarray, rows: np.ndarray, path: str, keep_local: bool, counts
     ok = kind != 0
     bad_side = ok & (kind != CLEAR) & (side == 0)
     if bad_side.any():
-        r = int(rows[np.argmax(bad_side)])
-        raise DataError(f"{path}: row {r}: depth/trade event without BUY/SELL flag (key ev)")
+        raise DataError(no_side(path, int(rows[np.argmax(bad_side)])))
     if ok.all():
         return out, batch_row, last
     return out[ok], batch_row[ok], last
+
+
+def backwards(path: str, row: int, ts: int, prev: int) -> str:
+    """The message of :func:`convert` for a ``local_ts`` earlier than the previous row's."""
+    return (f"{path}: row {row}: local_ts {ts} ns is earlier than the previous row's {prev} ns "
+            "(out-of-order timestamps)")
+
+
+def no_side(path: str, row: int) -> str:
+    """The message of :func:`convert` for a depth/trade row without a side flag."""
+    return f"{path}: row {row}: depth/trade event without BUY/SELL flag (key ev)"
 
 
 def count_warnings(counts: dict) -> list[str]:

@@ -19,7 +19,9 @@ import hashlib
 import os
 import struct
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +76,45 @@ def iter_rows(path: str, chunk_rows: int) -> Iterator[tuple[int, np.ndarray]]:
     ------
     DataError
         Not a readable ``.npz``/``.npy``; an empty archive; a member shorter than its header
-        says (truncated). Names the file (and member).
+        says (truncated); a member whose bytes fail its CRC-32. Names the file (and member).
+    """
+    for start, rows, verify in read_chunks(path, chunk_rows):
+        if verify is not None:
+            verify()
+        yield start, rows
+
+
+def read_chunks(path: str, chunk_rows: int, alloc: Callable[[int], bytearray] = bytearray,
+                defer: Callable[..., Future] | None = None) -> Iterator[tuple[int, np.ndarray, Callable | None]]:
+    """:func:`iter_rows` with reusable buffers and the CRC-32 of ``.npz`` members computed elsewhere.
+
+    Parameters
+    ----------
+    path, chunk_rows
+        As :func:`iter_rows`.
+    alloc : callable, default bytearray
+        ``alloc(nbytes)``: a writable buffer of at least ``nbytes`` bytes for a chunk (a pool may
+        hand back one it recycled; the rows are a view of it).
+    defer : callable or None
+        ``defer(fn, *args)`` runs ``fn(*args)`` later and returns a :class:`concurrent.futures.Future`
+        (``ThreadPoolExecutor(1).submit``: jobs run one at a time, in order). The CRC-32 of a stored
+        member's bytes is then computed by such jobs, each chunk's buffer being read by its job:
+        the caller must not reuse a buffer before that job has run (submitting its release to the
+        same executor does it). ``None``: computed here.
+
+    Yields
+    ------
+    start : int
+    rows : ndarray
+    verify : callable or None
+        Set on the last chunk of a member whose CRC-32 is checked by ``defer`` jobs: call it before
+        using that chunk's rows for anything that can fail or be kept. It waits for the check and
+        raises :class:`DataError` as :func:`iter_rows` would have when reading the chunk.
+
+    Stored (uncompressed) members, the usual ``np.savez`` output, are read with plain reads from
+    the file at the member's offset (one copy into the buffer) when their local header and size
+    are as the central directory says; any other member (compressed, encrypted, damaged,
+    truncated, with bytes after the rows) goes through :mod:`zipfile`, which reports its errors.
     """
     try:
         is_zip = zipfile.is_zipfile(path)
@@ -90,9 +130,17 @@ def iter_rows(path: str, chunk_rows: int) -> Iterator[tuple[int, np.ndarray]]:
             if not names:
                 raise DataError(f"{path}: row 0: empty .npz archive")
             member = "data.npy" if "data.npy" in names else names[0]
+            info = zf.getinfo(member)
+            fast = _stored(path, info, chunk_rows)
+            if fast is not None:
+                raw, start, head, dtype, n = fast
+                with raw:
+                    yield from _direct(raw, f"{path}[{member}]", path, member, info.CRC, start, head, dtype, n,
+                                       chunk_rows, alloc, defer)
+                return
             try:
                 with zf.open(member) as f:
-                    yield from _chunks(f, f"{path}[{member}]", chunk_rows)
+                    yield from _chunks(f, f"{path}[{member}]", chunk_rows, alloc)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
                 raise DataError(f"{path}: member {member}: not a readable .npz file ({exc})") from None
     else:
@@ -101,26 +149,133 @@ def iter_rows(path: str, chunk_rows: int) -> Iterator[tuple[int, np.ndarray]]:
         except OSError as exc:
             raise DataError(f"{path}: row 0: not a readable .npz file ({exc})") from None
         with f:
-            yield from _chunks(f, path, chunk_rows)
+            yield from _chunks(f, path, chunk_rows, alloc)
 
 
-def _chunks(f, name: str, chunk_rows: int) -> Iterator[tuple[int, np.ndarray]]:
-    dtype, n, _ = _read_header(f, name)
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader (30 bytes)
+_ZIP_READAHEAD = 4096  # zipfile.ZipExtFile.MIN_READ_SIZE: its smallest read of a member
+
+
+class _Span:
+    """A read-only file object over ``[start, end)`` of a file (a member's bytes)."""
+
+    def __init__(self, f, start: int, end: int) -> None:
+        self.f, self.pos, self.end = f, start, end
+        self.start = start
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.end - self.pos if n < 0 else min(n, self.end - self.pos)
+        self.f.seek(self.pos)
+        b = self.f.read(n)
+        self.pos += len(b)
+        return b
+
+    def tell(self) -> int:
+        return self.pos - self.start
+
+
+def _stored(path: str, info: zipfile.ZipInfo, chunk_rows: int):
+    """``(raw file, member offset, .npy header length, dtype, rows)`` of a member that
+    :func:`read_chunks` reads directly, else ``None``. Read directly: stored, not encrypted, a
+    local header as :mod:`zipfile` requires it, every byte in the file, a readable ``.npy``
+    header and exactly the rows it announces after it. The reads then end on the member's last
+    byte with the last chunk, as :mod:`zipfile`'s (which checks the CRC-32 there) do: the member
+    is larger than zipfile's first read-ahead and a chunk larger than that read-ahead."""
+    if (info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x61  # encrypted, patched, strong
+            or info.compress_size != info.file_size or info.file_size <= _ZIP_READAHEAD):
+        return None
+    try:
+        raw = open(path, "rb", buffering=0)
+    except OSError:
+        return None
+    try:
+        size = os.fstat(raw.fileno()).st_size
+        raw.seek(info.header_offset)
+        h = raw.read(_LOCAL_HEADER.size)
+        if len(h) != _LOCAL_HEADER.size:
+            raise ValueError
+        fh = _LOCAL_HEADER.unpack(h)
+        fname = raw.read(fh[10])
+        decoded = fname.decode("utf-8" if fh[3] & 0x800 else "cp437")
+        if fh[0] != b"PK\x03\x04" or decoded != info.orig_filename:
+            raise ValueError
+        start = info.header_offset + _LOCAL_HEADER.size + fh[10] + fh[11]
+        end = start + info.file_size
+        if end > size:
+            raise ValueError
+        span = _Span(raw, start, end)
+        version = np.lib.format.read_magic(span)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(span)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(span)
+        else:
+            raise ValueError
+        if fortran or len(shape) != 1 or dtype.hasobject or dtype.itemsize == 0:
+            raise ValueError
+        n, head = int(shape[0]), span.tell()
+        if n == 0 or head + n * dtype.itemsize != info.file_size \
+                or min(chunk_rows, n) * dtype.itemsize <= 2 * _ZIP_READAHEAD:
+            raise ValueError
+        return raw, start, head, dtype, n
+    except Exception:  # anything unusual: zipfile reads it (and reports what is wrong)
+        raw.close()
+        return None
+
+
+def _direct(raw, name: str, path: str, member: str, want_crc: int, start: int, head: int, dtype: np.dtype,
+            n: int, chunk_rows: int, alloc, defer) -> Iterator[tuple[int, np.ndarray, Callable | None]]:
+    """The chunks of a member :func:`_stored` accepted, read at its offset; the CRC-32 of the
+    member's bytes (the ``.npy`` header included) checked with the last chunk, as zipfile does."""
+    raw.seek(start)
+    crc = [zlib.crc32(raw.read(head))]
+
+    def update(view: memoryview) -> None:  # one at a time, in order
+        crc[0] = zlib.crc32(view, crc[0])
+
+    def check() -> None:
+        if crc[0] != want_crc:
+            raise DataError(f"{path}: member {member}: not a readable .npz file (Bad CRC-32 for file {member!r})")
+
+    for pos, arr, view in _read(raw, name, dtype, n, chunk_rows, alloc):
+        last = pos + arr.size == n
+        verify = None
+        if defer is None:
+            update(view)
+            if last:
+                check()
+        else:
+            defer(update, view)
+            if last:
+                verify = defer(check).result
+        del view
+        yield pos, arr, verify
+
+
+def _read(f, name: str, dtype: np.dtype, n: int, chunk_rows: int,
+          alloc) -> Iterator[tuple[int, np.ndarray, memoryview]]:
+    """``(start, rows, their bytes)`` chunks of ``n`` rows read from ``f`` (at the first row)."""
     size = dtype.itemsize
     start = 0
     while start < n:
         m = min(chunk_rows, n - start)
-        buf = bytearray(m * size)
-        view = memoryview(buf)
+        buf = alloc(m * size)
+        view = memoryview(buf)[: m * size]
         got = 0
-        while got < len(buf):
+        while got < len(view):
             k = f.readinto(view[got:])
             if not k:
                 raise DataError(f"{name}: row {start + got // size + 1}: file ends after "
                                 f"{start + got // size} of the {n} rows its header announces (truncated)")
             got += k
-        yield start, np.frombuffer(buf, dtype=dtype)
+        yield start, np.frombuffer(buf, dtype=dtype, count=m), view
         start += m
+
+
+def _chunks(f, name: str, chunk_rows: int, alloc) -> Iterator[tuple[int, np.ndarray, None]]:
+    dtype, n, _ = _read_header(f, name)
+    for start, arr, _view in _read(f, name, dtype, n, chunk_rows, alloc):
+        yield start, arr, None
 
 
 def _header(dtype: np.dtype, rows: int) -> bytes:
@@ -199,6 +354,26 @@ _VERIFIED: set[tuple] = set()
 modification time, sha256)``: a multi-GB cache file is hashed once per process, not per open."""
 
 
+def _tag(path: Path, data_sha256) -> tuple:
+    s = os.stat(path)
+    return str(path.resolve()), s.st_ino, s.st_size, s.st_mtime_ns, data_sha256
+
+
+def remember_verified(path: str | os.PathLike, inode: int, digest: dict) -> None:
+    """Record in :data:`_VERIFIED` the file :class:`NpyWriter` just wrote (``digest``, from
+    :meth:`NpyWriter.close`, hashed from the bytes written) so that :func:`open_npy` in this
+    process does not hash it again; nothing if ``path`` is no longer that file (``inode``) or
+    not of the size written."""
+    path = Path(path)
+    try:
+        s = os.stat(path)
+        if s.st_ino != inode or s.st_size != digest["size"]:
+            return
+        _VERIFIED.add(_tag(path, digest["data_sha256"]))
+    except (OSError, KeyError):
+        return
+
+
 def open_npy(path: str | os.PathLike, dtype: np.dtype, want: dict | None = None) -> np.ndarray:
     """Map an ``.npy`` file of ``dtype`` rows read-only, after checking it.
 
@@ -236,8 +411,7 @@ def open_npy(path: str | os.PathLike, dtype: np.dtype, want: dict | None = None)
         raise DataError(f"{path}: {size} bytes, but its header announces {n} rows of "
                         f"{dtype.itemsize} bytes after a {off}-byte header ({off + n * dtype.itemsize} "
                         "bytes): truncated or corrupt cache file")
-    tag = (str(path.resolve()), os.stat(path).st_ino, size, os.stat(path).st_mtime_ns, want.get("data_sha256")) \
-        if want is not None else None
+    tag = _tag(path, want.get("data_sha256")) if want is not None else None
     if want is not None and tag not in _VERIFIED:
         if want.get("rows") != n or want.get("size") != size:
             raise DataError(f"{path}: {n} rows / {size} bytes, the cache recorded {want.get('rows')} rows / "

@@ -16,6 +16,12 @@ distinct price (for the mixed-tick warning of :mod:`venues.loaders.quality`), th
 their file and row (duplicate check at the end), the time gaps over
 :data:`venues.loaders.quality.GAP_WARN_S`, and the vendor parser's running totals.
 
+Each chunk is converted and checked in one compiled pass (:func:`_rows_nb`: the rules of
+:func:`venues.loaders.hftbacktest.convert` and :func:`venues.loaders._common.validate`, the
+crossed-book check, the tables above), run without the GIL while one helper thread computes the
+CRC-32 of the ``.npz`` bytes read (zipfile's check) and hashes and writes the events of the
+previous chunk; buffers are reused from small pools.
+
 hftbacktest files keep only their ``LOCAL_EVENT`` rows when any row has that flag
 (:mod:`venues.loaders.hftbacktest`); a file whose first chunk has none is scanned once for the
 flag before it is parsed.
@@ -34,19 +40,22 @@ from __future__ import annotations
 
 import math
 import os
+import queue
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numba as nb
 import numpy as np
 
 from engine.feed import CLEAR, DEPTH, EVENT_DTYPE, TRADE
-from venues.loaders._common import DataError, Parsed, infer_increment, validate, where
-from venues.loaders.npyfile import NpyWriter, iter_rows
+from venues.loaders._common import DataError, bad_price, bad_size, infer_increment, where
+from venues.loaders.npyfile import NpyWriter, iter_rows, read_chunks
 
 __all__ = ["CHUNK_ROWS", "STREAM_FORMATS", "NotStreamable", "stream_to_npy"]
 
-CHUNK_ROWS = 1 << 20
-"""Source rows parsed per chunk (about 64 MB of hftbacktest rows; peak memory ~5× that)."""
+CHUNK_ROWS = 1 << 18
+"""Source rows parsed per chunk (16 MB of hftbacktest rows); the stream holds at most three chunks
+of rows and three of events (about 100 MB), whatever the length of the data."""
 
 STREAM_FORMATS = ("hftbacktest_npz",)
 """Formats :func:`stream_to_npy` parses chunk by chunk."""
@@ -114,6 +123,7 @@ def _tkeys(t: list) -> np.ndarray:
 
 
 # -- compiled crossed-book check (the rule of venues.loaders._common.check_crossed) ---------------
+# inlined into _rows_nb: a call passing arrays costs reference-count updates of each (~20 % of the pass)
 # a book side: a table px -> size (val; used and size > 0 only) and a heap of candidate best
 # prices (bids stored negated) with lazy deletion: heap[0] is the best once stale tops are popped.
 _ST_HAS_PREV, _ST_PREV_F, _ST_PREV_LINE, _ST_SNAP, _ST_N_CROSS, _ST_X_F, _ST_X_LINE, _ST_WARN = range(8)
@@ -121,7 +131,7 @@ _ST_BHN, _ST_AHN = 8, 9  # heap lengths
 _ST_BOK, _ST_AOK = 11, 12  # the cached best bid / ask (out[4], out[5]) is valid
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _hpush(heap, n, x):
     i = n
     heap[i] = x
@@ -134,7 +144,7 @@ def _hpush(heap, n, x):
     return n + 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _hpop(heap, n):
     n -= 1
     heap[0] = heap[n]
@@ -152,7 +162,7 @@ def _hpop(heap, n):
     return n
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _best(keys, used, heap, st, hn, sign, out):
     """Best price of one side (``sign`` +1 bids: heap of -px; -1 asks: heap of px); NaN if empty.
     Cached in ``out[4]``/``out[5]`` while valid (``st[_ST_BOK]``/``st[_ST_AOK]``), as
@@ -172,7 +182,7 @@ def _best(keys, used, heap, st, hn, sign, out):
     return best
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _del(keys, used, val, j):
     """Remove slot ``j`` of a linear-probing table (backward-shift deletion)."""
     mask = keys.size - 1
@@ -190,7 +200,7 @@ def _del(keys, used, val, j):
         k = (k + 1) & mask
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _set(keys, used, val, n, heap, st, hn, sign, p, q, out):
     ok, o = (_ST_BOK, 4) if sign > 0 else (_ST_AOK, 5)
     j = _find(keys, used, p)
@@ -211,7 +221,7 @@ def _set(keys, used, val, n, heap, st, hn, sign, p, q, out):
             st[ok] = 0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _clear_side(keys, used, n, st, hn, sign, out):
     used[:] = 0
     n[0] = 0
@@ -230,7 +240,7 @@ def _compact(keys, used, heap, st, hn, sign):
     st[hn] = m
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _check(bk, bu, bh, ak, au, ah, st, out):
     """Check the book after the message that just ended; 1 if it is an error (out = bb, ba)."""
     bb = _best(bk, bu, bh, st, _ST_BHN, 1, out)
@@ -252,65 +262,179 @@ def _check(bk, bu, bh, ak, au, ah, st, out):
     return err
 
 
-@nb.njit(cache=True)
-def _scan_nb(i, kind, side, px, qty, fidx, line, bk, bu, bv, bn, bh, ak, au, av, an, ah, st, out,
-             pk, pu, pfirst, plast, pn, qk, qu, qn, base):
-    """One pass over a chunk from row ``i``: the crossed-book check after each message
-    (consecutive book rows of one source ``(file, line)``; TRADE rows skipped) and, for priced
-    rows, the first/last file-relative priced index of each price and the set of sizes.
+# per-chunk state and results of _rows_nb (cs), per-file state (fs), stream totals (gs)
+_C_I, _C_J, _C_NTR, _C_NGAP, _C_OFF, _C_TS_ROW, _C_TS, _C_TS_PREV, _C_SIDE_ROW, _C_PX, _C_QTY, _C_CROSS = range(12)
+_F_HAS, _F_LT, _F_ET, _F_BATCH = range(4)
+_G_TRADES, _G_CLEAR, _G_BBO, _G_OTHER, _G_HAS_LAST, _G_LAST, _G_ANY_TRADE, _G_ANY_DEPTH, _G_NOUT = range(9)
+_LOCAL, _BUY, _SELL = np.uint64(1 << 30), np.uint64(1 << 29), np.uint64(1 << 28)  # hftbacktest's flags
+_TYPE, _NONE = np.uint64(0xFF), np.uint64(0)
+_O_TL, _O_TE, _O_PX, _O_QTY, _O_TID = (EVENT_DTYPE.fields[n][1] // 8 for n in  # EVENT_DTYPE's words
+                                       ("ts_local_ns", "ts_exch_ns", "px", "qty", "trade_id"))
+_O_KIND, _O_SIDE = EVENT_DTYPE.fields["kind"][1], EVENT_DTYPE.fields["side"][1]  # and bytes
 
-    Returns ``(row, code)``: code 0 done (row = chunk size), 1 crossed-book error (``st`` names
-    the message, ``out[:2]`` the prices), 2 a table or heap needs to grow (resume at ``row``).
-    ``base`` (``st[10]``) is the file-relative index of the chunk's next priced row.
+
+@nb.njit(cache=True, nogil=True)
+def _rows_nb(ru, ri, rf, col, row0, keep_local, fidx, gap_ns, oi, of, ob, o_line, tr_id, tr_line, gap_j, gap_dt,
+             cs, fs, gs, bk, bu, bv, bn, bh, ak, au, av, an, ah, st, out, pk, pu, pfirst, plast, pn, qk, qu, qn, qf,
+             base):
+    """One pass over a chunk of hftbacktest rows: the rules of
+    :func:`venues.loaders.hftbacktest.convert` (LOCAL rows only when ``keep_local``, message
+    batches, event kinds and sides, synthetic trade ids, skipped-row counts), the row checks of
+    :func:`venues.loaders._common.validate`, the crossed-book check after each message
+    (consecutive book rows of one source ``(file, batch row)``; TRADE rows skipped), the
+    distinct prices (first/last file-relative priced index) and sizes, the time gaps, and the
+    events written out.
+
+    The rows are ``ru``/``ri``/``rf``: the chunk's bytes seen as uint64, int64 and float64, one
+    row of 8-byte words per source row, and ``col`` the words of ``ev``, ``local_ts``,
+    ``exch_ts``, ``px``, ``qty`` and ``order_id`` (``row0``: the 1-based file row of the first).
+    ``qf`` is a small direct-mapped filter in front of the set of sizes ``qk``/``qu``: a size
+    found in its slot is already in the set.
+    The events are written to ``oi``/``of``/``ob``, the ``EVENT_DTYPE`` buffer seen as int64,
+    float64 (6 words a row) and int8 (48 bytes a row); ``o_line`` gets each event's batch row.
+    Two-dimensional contiguous views whatever the field layout and the number of rows: one
+    compiled signature.
+
+    Returns 0 (done), 2 (a table or heap needs to grow: resume, ``cs[_C_I]`` is the row) or 3
+    (a ``local_ts`` goes backwards: ``cs[_C_TS_ROW]``). The other problems are recorded, the
+    first of each kind, and the pass goes on (the caller reports them in the order of the
+    in-memory parse): a depth/trade row without a side (``cs[_C_SIDE_ROW]``, file row), a bad
+    price or size (``cs[_C_PX]``, ``cs[_C_QTY]``, event index), a crossed book
+    (``cs[_C_CROSS]``: 1 after an update, 2 after a snapshot; ``st``/``out`` as :func:`_check`
+    leaves them). After the first problem the book and the tables are left alone (the stream
+    stops).
     """
-    m = kind.size
-    while i < m:
-        if 2 * bn[0] + 2 > bk.size or 2 * an[0] + 2 > ak.size or 2 * pn[0] + 2 > pk.size \
-                or 2 * qn[0] + 2 > qk.size or st[_ST_BHN] + 1 >= bh.size or st[_ST_AHN] + 1 >= ah.size:
-            return i, 2
-        k = kind[i]
-        if k != CLEAR:  # priced: occurrences and sizes
-            p = px[i]
-            j = _find(pk, pu, p)
-            if not pu[j]:
-                pu[j] = 1
-                pk[j] = p
-                pfirst[j] = base[0]
-                pn[0] += 1
-            plast[j] = base[0]
-            base[0] += 1
-            q = qty[i]
-            j = _find(qk, qu, q)
-            if not qu[j]:
-                qu[j] = 1
-                qk[j] = q
-                qn[0] += 1
-        if k != TRADE:
-            f = fidx[i]
-            ln = line[i]
-            if st[_ST_HAS_PREV] != 0 and (f != st[_ST_PREV_F] or ln != st[_ST_PREV_LINE]):
-                if _check(bk, bu, bh, ak, au, ah, st, out):
-                    return i, 1
-            if k == CLEAR:
-                s = side[i]
-                if s >= 0:
-                    _clear_side(bk, bu, bn, st, _ST_BHN, 1, out)
-                if s <= 0:
-                    _clear_side(ak, au, an, st, _ST_AHN, -1, out)
-                st[_ST_SNAP] = 1
-            elif side[i] == 1:
-                _set(bk, bu, bv, bn, bh, st, _ST_BHN, 1, px[i], qty[i], out)
-                if st[_ST_BHN] > 4 * bn[0] + 1024:
-                    _compact(bk, bu, bh, st, _ST_BHN, 1)
+    n = ru.shape[0]
+    c_ev, c_lt, c_et, c_px, c_qty, c_oid = col[0], col[1], col[2], col[3], col[4], col[5]
+    i, j, ntr, ngap = cs[_C_I], cs[_C_J], cs[_C_NTR], cs[_C_NGAP]
+    ok = cs[_C_OFF] == 0
+    while i < n:
+        e = ru[i, c_ev]
+        if keep_local and (e & _LOCAL) == _NONE:
+            i += 1
+            continue
+        if ok and (2 * bn[0] + 2 > bk.size or 2 * an[0] + 2 > ak.size or 2 * pn[0] + 2 > pk.size
+                   or 2 * qn[0] + 2 > qk.size or st[_ST_BHN] + 1 >= bh.size or st[_ST_AHN] + 1 >= ah.size):
+            cs[_C_I], cs[_C_J], cs[_C_NTR], cs[_C_NGAP] = i, j, ntr, ngap
+            return 2
+        t = ri[i, c_lt]
+        x = ri[i, c_et]
+        if fs[_F_HAS] != 0 and t < fs[_F_LT]:
+            cs[_C_TS_ROW], cs[_C_TS], cs[_C_TS_PREV] = row0 + i, t, fs[_F_LT]
+            cs[_C_I], cs[_C_J], cs[_C_NTR], cs[_C_NGAP] = i, j, ntr, ngap
+            return 3
+        if fs[_F_HAS] == 0 or t != fs[_F_LT] or x != fs[_F_ET]:
+            fs[_F_BATCH] = row0 + i
+        fs[_F_HAS], fs[_F_LT], fs[_F_ET] = 1, t, x
+        typ = np.int64(e & _TYPE)
+        if typ == 1 or typ == 4:
+            k = DEPTH
+        elif typ == 2:
+            k = TRADE
+        elif typ == 3:
+            k = CLEAR
+        else:
+            if typ == 5:
+                gs[_G_BBO] += 1
             else:
-                _set(ak, au, av, an, ah, st, _ST_AHN, -1, px[i], qty[i], out)
-                if st[_ST_AHN] > 4 * an[0] + 1024:
-                    _compact(ak, au, ah, st, _ST_AHN, -1)
-            st[_ST_HAS_PREV] = 1
-            st[_ST_PREV_F] = f
-            st[_ST_PREV_LINE] = ln
+                gs[_G_OTHER] += 1
+            i += 1
+            continue
+        s = 1 if (e & _BUY) != _NONE else (-1 if (e & _SELL) != _NONE else 0)
+        ln = fs[_F_BATCH]
+        p = rf[i, c_px]
+        q = rf[i, c_qty]
+        tid = -1
+        if k == CLEAR:
+            p = 0.0
+            q = 0.0
+            gs[_G_CLEAR] += 1
+        else:
+            if s == 0 and cs[_C_SIDE_ROW] == 0:
+                cs[_C_SIDE_ROW] = row0 + i
+                ok = False
+            if k == TRADE:
+                o = ri[i, c_oid]
+                tid = o if o != 0 else gs[_G_TRADES]
+                gs[_G_TRADES] += 1
+                gs[_G_ANY_TRADE] = 1
+                tr_id[ntr] = tid
+                tr_line[ntr] = ln
+                ntr += 1
+            else:
+                gs[_G_ANY_DEPTH] = 1
+            if not (np.isfinite(p) and p > 0):
+                if cs[_C_PX] < 0:
+                    cs[_C_PX] = j
+                ok = False
+            if not (np.isfinite(q) and (q > 0 or (q == 0 and k == DEPTH))):
+                if cs[_C_QTY] < 0:
+                    cs[_C_QTY] = j
+                ok = False
+        oi[j, _O_TL] = t
+        oi[j, _O_TE] = x
+        of[j, _O_PX] = p
+        of[j, _O_QTY] = q
+        oi[j, _O_TID] = tid
+        ob[j, _O_KIND] = k
+        ob[j, _O_SIDE] = s
+        o_line[j] = ln
+        if gs[_G_HAS_LAST] != 0:
+            d = t - gs[_G_LAST]
+            if d > gap_ns:
+                gap_j[ngap] = j
+                gap_dt[ngap] = d
+                ngap += 1
+        gs[_G_HAS_LAST] = 1
+        gs[_G_LAST] = t
+        if ok:
+            if k != CLEAR:  # priced: occurrences and sizes
+                h = _find(pk, pu, p)
+                if not pu[h]:
+                    pu[h] = 1
+                    pk[h] = p
+                    pfirst[h] = base[0]
+                    pn[0] += 1
+                plast[h] = base[0]
+                base[0] += 1
+                f = _h(q, qf.size - 1)
+                if qf[f] != q:  # not a size seen lately: the set (large; rarely in cache)
+                    qf[f] = q
+                    h = _find(qk, qu, q)
+                    if not qu[h]:
+                        qu[h] = 1
+                        qk[h] = q
+                        qn[0] += 1
+            if k != TRADE:
+                if st[_ST_HAS_PREV] != 0 and (fidx != st[_ST_PREV_F] or ln != st[_ST_PREV_LINE]):
+                    snap = st[_ST_SNAP]
+                    if _check(bk, bu, bh, ak, au, ah, st, out):
+                        cs[_C_CROSS] = 2 if snap != 0 else 1
+                        ok = False
+                if ok:
+                    if k == CLEAR:
+                        if s >= 0:
+                            _clear_side(bk, bu, bn, st, _ST_BHN, 1, out)
+                        if s <= 0:
+                            _clear_side(ak, au, an, st, _ST_AHN, -1, out)
+                        st[_ST_SNAP] = 1
+                    elif s == 1:
+                        _set(bk, bu, bv, bn, bh, st, _ST_BHN, 1, p, q, out)
+                        if st[_ST_BHN] > 4 * bn[0] + 1024:
+                            _compact(bk, bu, bh, st, _ST_BHN, 1)
+                    else:
+                        _set(ak, au, av, an, ah, st, _ST_AHN, -1, p, q, out)
+                        if st[_ST_AHN] > 4 * an[0] + 1024:
+                            _compact(ak, au, ah, st, _ST_AHN, -1)
+                    st[_ST_HAS_PREV] = 1
+                    st[_ST_PREV_F] = fidx
+                    st[_ST_PREV_LINE] = ln
+        j += 1
         i += 1
-    return i, 0
+    if not ok:
+        cs[_C_OFF] = 1
+    cs[_C_I], cs[_C_J], cs[_C_NTR], cs[_C_NGAP] = i, j, ntr, ngap
+    return 0
 
 
 class _State:
@@ -318,6 +442,7 @@ class _State:
 
     def __init__(self) -> None:
         self.bids, self.asks, self.qtys = _table(), _table(), _table(values=False)
+        self.qf = np.full(1 << 15, -1.0)  # sizes are >= 0 (checked before they get here)
         self.bheap, self.aheap = np.zeros(1 << 12), np.zeros(1 << 12)
         self.st = np.zeros(13, dtype=np.int64)
         self.st[_ST_BOK] = self.st[_ST_AOK] = 1  # empty book: best NaN, valid
@@ -330,14 +455,14 @@ class _State:
         self.occ = _table()
         self.base = np.zeros(1, dtype=np.int64)
 
-    def scan(self, kind, side, px, qty, fidx, line) -> int:
-        """Run :func:`_scan_nb` over a chunk, growing tables as needed; returns 0 or 1 (error)."""
-        i = 0
+    def rows(self, words: tuple, row0: int, keep_local: bool, fidx: int, gap_ns: float, out: tuple,
+             cs: np.ndarray, fs: np.ndarray, gs: np.ndarray) -> int:
+        """Run :func:`_rows_nb` over a chunk, growing tables as needed; returns 0 or 3."""
         while True:
             b, a, o, q = self.bids, self.asks, self.occ, self.qtys
-            i, code = _scan_nb(i, kind, side, px, qty, fidx, line, b[0], b[1], b[2], b[5], self.bheap,
-                               a[0], a[1], a[2], a[5], self.aheap, self.st, self.out,
-                               o[0], o[1], o[3], o[4], o[5], q[0], q[1], q[5], self.base)
+            code = _rows_nb(*words, row0, keep_local, fidx, gap_ns, *out, cs, fs, gs,
+                            b[0], b[1], b[2], b[5], self.bheap, a[0], a[1], a[2], a[5], self.aheap, self.st,
+                            self.out, o[0], o[1], o[3], o[4], o[5], q[0], q[1], q[5], self.qf, self.base)
             if code != 2:
                 return code
             for t in (b, a, o, q):
@@ -349,11 +474,13 @@ class _State:
                 self.aheap = np.concatenate([self.aheap, np.zeros(self.aheap.size)])
 
     def check(self) -> int:
-        """The check after the last message of the stream."""
+        """The check after the last message of the stream: 0, or 1 (crossed after an update) or 2
+        (after a snapshot)."""
         if not self.st[_ST_HAS_PREV]:
             return 0
         b, a = self.bids, self.asks
-        return _check(b[0], b[1], self.bheap, a[0], a[1], self.aheap, self.st, self.out)
+        snap = int(self.st[_ST_SNAP])
+        return (1 + (snap != 0)) * _check(b[0], b[1], self.bheap, a[0], a[1], self.aheap, self.st, self.out)
 
 
 def _tick(values: np.ndarray) -> float | None:
@@ -406,73 +533,167 @@ def _has_local(path: str, chunk_rows: int) -> bool:
                for _, a in iter_rows(path, chunk_rows))
 
 
+_COLS = (("ev", np.dtype(np.uint64)), ("local_ts", np.dtype(np.int64)), ("exch_ts", np.dtype(np.int64)),
+         ("px", np.dtype(np.float64)), ("qty", np.dtype(np.float64)), ("order_id", np.dtype(np.uint64)))
+
+
+def _words(a: np.ndarray) -> tuple[np.ndarray, ...]:
+    """hftbacktest rows as :func:`_rows_nb` reads them: ``(uint64, int64, float64 views of shape
+    (rows, words per row), the words of ev, local_ts, exch_ts, px, qty, order_id)``. The rows
+    themselves when the file has hftbacktest's field types at 8-byte offsets (the usual case),
+    else a copy in hftbacktest's dtype, the fields converted as
+    :func:`venues.loaders.hftbacktest.convert` converts them (``ev`` to uint64, times and
+    ``order_id`` to int64, prices and sizes to float64; no ``order_id``: 0)."""
+    f = a.dtype.fields
+    if not (a.flags.c_contiguous and a.flags.writeable and a.flags.aligned and a.dtype.itemsize % 8 == 0
+            and all(name in f and f[name][0] == dt and f[name][1] % 8 == 0 for name, dt in _COLS)):
+        from venues.loaders.hftbacktest import HBT_DTYPE
+
+        b = np.empty(a.size, dtype=HBT_DTYPE)
+        b["ev"] = a["ev"].astype(np.uint64)
+        b["local_ts"] = a["local_ts"].astype(np.int64)
+        b["exch_ts"] = a["exch_ts"].astype(np.int64)
+        b["px"] = a["px"]
+        b["qty"] = a["qty"]
+        b["order_id"] = a["order_id"].astype(np.int64).view(np.uint64) if "order_id" in f else 0
+        a, f = b, b.dtype.fields
+    w = a.dtype.itemsize // 8
+    raw = a.view(np.uint8).reshape(-1)
+    col = np.array([f[name][1] // 8 for name, _ in _COLS], dtype=np.int64)
+    return (raw.view(np.uint64).reshape(a.size, w), raw.view(np.int64).reshape(a.size, w),
+            raw.view(np.float64).reshape(a.size, w), col)
+
+
+class _Pool:
+    """At most ``size`` reusable buffers; :meth:`get` waits for one to be put back when all are out."""
+
+    def __init__(self, size: int, make) -> None:
+        self.free: queue.SimpleQueue = queue.SimpleQueue()
+        self.left, self.make, self.last = size, make, None
+
+    def get(self, nbytes: int = 0):
+        if self.left:
+            self.left -= 1
+            buf = self.make(nbytes)
+        else:
+            buf = self.free.get()
+            if nbytes > len(buf):  # a file of wider rows
+                buf = self.make(nbytes)
+        self.last = buf
+        return buf
+
+    def put(self, buf) -> None:
+        self.free.put(buf)
+
+
+def _write(writer: NpyWriter, buf: np.ndarray, m: int) -> None:
+    writer.append(buf[:m])
+
+
 def _stream(paths, symbol, out_path, chunk_rows) -> dict:
+    """The parse: this thread reads each chunk and runs :func:`_rows_nb` over it (without the
+    GIL) while one helper thread, in order, computes the CRC-32 of the chunks read (``.npz``
+    members), hashes and writes the events of the chunks done, and hands their buffers back."""
     from venues.loaders import hftbacktest as H
     from venues.loaders.quality import GAP_WARN_S, loc
 
     S = _State()
-    counts = {"bbo": 0, "other": 0, "clear": 0, "trades": 0}
+    gs = np.zeros(9, dtype=np.int64)
     tr_id, tr_f, tr_line = [], [], []
     gaps: list[tuple[int, int, int, int]] = []  # (stream index of the row after, dt ns, fidx, line)
     first_row: dict[int, int] = {}
     ticks: dict[int, float] = {}
     tick_notes: list[str] = []
-    any_trade = any_depth = False
-    n_out = 0
-    last_ts: int | None = None
     unit = "message at row"
-    p_stub = dict(bbo=np.empty(0), paths=list(paths), symbol=symbol or "", venue="hftbacktest",
-                  unit=unit, check_dup_trades=False)
+    gap_ns = GAP_WARN_S * 1e9
+    scratch = tuple(np.empty(chunk_rows, dtype=np.int64) for _ in range(5))  # rows, trade ids/rows, gaps
+    ins = _Pool(3, bytearray)
+    outs = _Pool(3, lambda _: np.zeros(chunk_rows, dtype=EVENT_DTYPE))  # padding bytes stay 0
     writer = NpyWriter(out_path, EVENT_DTYPE)
+    bg = ThreadPoolExecutor(1, thread_name_prefix="mmsim-stream")
+    writes: list = []
     try:
         for fidx, path in enumerate(paths):
             keep_local = None
-            prev = None
             started = False
             S.file()
-            for start, a in iter_rows(path, chunk_rows):
+            fs = np.zeros(4, dtype=np.int64)
+            for start, a, verify in read_chunks(path, chunk_rows, ins.get, bg.submit):
+                buf = ins.last
                 if keep_local is None:  # the file's first chunk
+                    if verify is not None and not _fields_ok(a.dtype):
+                        verify()
                     H.check_fields(a.dtype, path)
                     keep_local = bool(np.any(a["ev"].astype(np.uint64) & np.uint64(H.LOCAL_EVENT)))
                     if not keep_local and a.size == chunk_rows:
+                        if verify is not None:
+                            verify()
                         keep_local = _has_local(path, chunk_rows)
-                rows = np.arange(start + 1, start + a.size + 1, dtype=np.int64)
-                ev, line, prev = H.convert(a, rows, path, keep_local, counts, prev)
-                del a, rows
-                if ev.size == 0:
+                words = _words(a)
+                ev = outs.get()
+                raw = ev.view(np.uint8).reshape(-1)
+                w = EVENT_DTYPE.itemsize
+                o = (raw.view(np.int64).reshape(-1, w // 8), raw.view(np.float64).reshape(-1, w // 8),
+                     raw.view(np.int8).reshape(-1, w), *scratch)
+                cs = np.zeros(12, dtype=np.int64)
+                cs[_C_PX] = cs[_C_QTY] = -1
+                had_last, last_ts = int(gs[_G_HAS_LAST]), int(gs[_G_LAST])
+                code = S.rows(words, start + 1, keep_local, fidx, gap_ns, o, cs, fs, gs)
+                del a, words
+                bg.submit(ins.put, buf)  # after this chunk's CRC job
+                if verify is not None:
+                    verify()
+                line = scratch[0]
+                if code == 3:
+                    raise DataError(H.backwards(path, int(cs[_C_TS_ROW]), int(cs[_C_TS]), int(cs[_C_TS_PREV])))
+                if cs[_C_SIDE_ROW]:
+                    raise DataError(H.no_side(path, int(cs[_C_SIDE_ROW])))
+                m = int(cs[_C_J])
+                if m == 0:
+                    outs.put(ev)
                     continue
-                ts = ev["ts_local_ns"]
-                if not started and last_ts is not None and int(ts[0]) < last_ts:
+                if not started and had_last and int(ev["ts_local_ns"][0]) < last_ts:
                     raise NotStreamable(f"{path} starts before the previous file ends")
                 started = True
-                fx = np.full(ev.size, fidx, dtype=np.int32)
-                kind = ev["kind"]
-                validate(Parsed(events=ev, fidx=fx, line=line, zero_ok=kind == DEPTH, **p_stub))
-                if S.scan(kind, ev["side"], ev["px"], ev["qty"], fx, line):
-                    _crossed(S, paths, unit)
-                is_tr = kind == TRADE
-                any_trade = any_trade or bool(is_tr.any())
-                any_depth = any_depth or bool((kind == DEPTH).any())
-                tr = np.flatnonzero(is_tr)
-                tr_id.append(ev["trade_id"][tr])
-                tr_f.append(np.full(tr.size, fidx, dtype=np.int32))
-                tr_line.append(line[tr])
+                if cs[_C_PX] >= 0:
+                    j = int(cs[_C_PX])
+                    raise DataError(bad_price(where(paths, fidx, int(line[j]), unit), float(ev["px"][j]),
+                                              int(ev["kind"][j]) == TRADE))
+                if cs[_C_QTY] >= 0:
+                    j = int(cs[_C_QTY])
+                    raise DataError(bad_size(where(paths, fidx, int(line[j]), unit), float(ev["px"][j]),
+                                             float(ev["qty"][j])))
+                if cs[_C_CROSS]:
+                    _crossed(S, paths, unit, int(cs[_C_CROSS]) == 2)
+                ntr, ngap = int(cs[_C_NTR]), int(cs[_C_NGAP])
+                tr_id.append(scratch[1][:ntr].copy())
+                tr_f.append(np.full(ntr, fidx, dtype=np.int32))
+                tr_line.append(scratch[2][:ntr].copy())
                 first_row.setdefault(fidx, int(line[0]))
-                dt = np.diff(ts, prepend=ts[0] if last_ts is None else last_ts)
-                for i in np.flatnonzero(dt > GAP_WARN_S * 1e9).tolist():
-                    gaps.append((n_out + i, int(dt[i]), fidx, int(line[i])))
-                last_ts = int(ts[-1])
-                writer.append(ev)
-                n_out += ev.size
+                n_out = int(gs[_G_NOUT])
+                for j, dt in zip(scratch[3][:ngap].tolist(), scratch[4][:ngap].tolist(), strict=True):
+                    gaps.append((n_out + j, dt, fidx, int(line[j])))
+                gs[_G_NOUT] += m
+                writes.append(bg.submit(_write, writer, ev, m))
+                bg.submit(outs.put, ev)
+                if writes[0].done():
+                    writes.pop(0).result()  # a failed write stops the stream
             if S.base[0]:
                 _file_ticks(S, fidx, path, chunk_rows, keep_local, ticks, tick_notes, loc)
-        if S.check():
-            _crossed(S, paths, unit)
+        crossed = S.check()
+        if crossed:
+            _crossed(S, paths, unit, crossed == 2)
         _dup_trades(tr_id, tr_f, tr_line, paths, unit)
+        bg.shutdown(wait=True)
+        for w in writes:
+            w.result()
         digest = writer.close()
     except BaseException:
+        bg.shutdown(wait=True, cancel_futures=True)
         writer.abort()
         raise
+    counts = {"bbo": int(gs[_G_BBO]), "other": int(gs[_G_OTHER]), "clear": int(gs[_G_CLEAR]),
+              "trades": int(gs[_G_TRADES])}
     warnings = H.count_warnings(counts)
     st, xout = S.st, S.out
     if st[_ST_N_CROSS]:
@@ -481,7 +702,8 @@ def _stream(paths, symbol, out_path, chunk_rows) -> dict:
             f"{where(paths, int(st[_ST_X_F]), int(st[_ST_X_LINE]), unit)} (best_bid {xout[2]} >= "
             f"best_ask {xout[3]}); see the vendor module docstring (transient crosses between partial updates)"
         )
-    warnings.extend(_quality(any_trade, any_depth, first_row, gaps, ticks, tick_notes, paths, loc, GAP_WARN_S))
+    warnings.extend(_quality(bool(gs[_G_ANY_TRADE]), bool(gs[_G_ANY_DEPTH]), first_row, gaps, ticks, tick_notes,
+                             paths, loc, GAP_WARN_S))
     return {
         "digest": digest, "symbol": symbol or "", "venue": "hftbacktest",
         "tick_size": infer_increment(np.fromiter(S.pxs, np.float64, len(S.pxs))) if S.pxs else math.nan,
@@ -490,9 +712,15 @@ def _stream(paths, symbol, out_path, chunk_rows) -> dict:
     }
 
 
-def _crossed(S: _State, paths: list[str], unit: str):
+def _fields_ok(dtype: np.dtype) -> bool:
+    from venues.loaders.hftbacktest import _NEEDED
+
+    return dtype.names is not None and all(f in dtype.names for f in _NEEDED)
+
+
+def _crossed(S: _State, paths: list[str], unit: str, snapshot: bool):
     lc = where(paths, int(S.st[_ST_PREV_F]), int(S.st[_ST_PREV_LINE]), unit)
-    what = "snapshot" if S.st[_ST_SNAP] else "update"
+    what = "snapshot" if snapshot else "update"
     raise DataError(f"{lc}: crossed book after applying this {what}: best_bid {S.out[0]} >= "
                     f"best_ask {S.out[1]}")
 
