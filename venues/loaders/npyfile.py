@@ -35,16 +35,21 @@ of 64 so the rows are aligned for the compiled replay)."""
 MAGIC = b"\x93NUMPY"
 
 
+def _npy_header(f) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """``(shape, fortran_order, dtype)`` of an ``.npy`` stream positioned at its start (format
+    versions 1.0 and 2.0; anything else raises ``ValueError``)."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(f)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(f)
+    raise ValueError(f"unsupported .npy version {version}")
+
+
 def _read_header(f, name: str) -> tuple[np.dtype, int, int]:
     """``(dtype, rows, header length)`` of an ``.npy`` stream positioned at its start."""
     try:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
+        shape, fortran, dtype = _npy_header(f)
     except (ValueError, OSError, EOFError) as exc:
         raise DataError(f"{name}: row 0: not a readable .npy array ({exc})") from None
     if fortran or len(shape) != 1:
@@ -204,13 +209,7 @@ def _stored(path: str, info: zipfile.ZipInfo, chunk_rows: int):
         if end > size:
             raise ValueError
         span = _Span(raw, start, end)
-        version = np.lib.format.read_magic(span)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(span)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(span)
-        else:
-            raise ValueError
+        shape, fortran, dtype = _npy_header(span)
         if fortran or len(shape) != 1 or dtype.hasobject or dtype.itemsize == 0:
             raise ValueError
         n, head = int(shape[0]), span.tell()

@@ -63,3 +63,19 @@ def trade(t, p, q, m, T=1_700_000_000_000):
             "m": m,
         },
     }
+
+
+def outcome(fn):
+    """``("ok", fn())`` or ``("error", message)`` of a load that may raise
+    :class:`venues.loaders.DataError` (warnings silenced): a stream and an in-memory parse of the
+    same files compare equal through it, errors included."""
+    import warnings
+
+    from venues.loaders import DataError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return "ok", fn()
+    except DataError as exc:
+        return "error", str(exc)

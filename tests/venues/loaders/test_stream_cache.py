@@ -30,6 +30,7 @@ from venues.loaders.hftbacktest import (
     TRADE_EVENT,
 )
 from venues.loaders.npyfile import HEADER_BYTES, open_npy
+from venues.loaders.testing import outcome
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "data" / "binance_usdm_ethusdt" / "ethusdt_20240718.gz"
@@ -78,16 +79,6 @@ def hbt_files(sample_events, tmp_path_factory):
 def tiny_chunks(monkeypatch):
     monkeypatch.setattr(stream, "CHUNK_ROWS", 7_777)
     monkeypatch.setattr(xc, "CHUNK_ROWS", 5_003)
-
-
-def _outcome(fn):
-    """``("ok", feed)`` or ``("error", message)``."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return "ok", fn()
-    except DataError as exc:
-        return "error", str(exc)
 
 
 def _same_feed(a, b) -> None:
@@ -189,8 +180,8 @@ def test_streamed_errors_match(sample_events, tmp_path, tiny_chunks, damage):
     p = tmp_path / "bad.npz"
     np.savez(p, data=rows)
     cfg = DataConfig(format="hftbacktest_npz", paths=(str(p),))
-    ref = _outcome(lambda: parse_feed(cfg))
-    got = _outcome(lambda: load_feed(cfg, cache_dir=tmp_path / "c", mmap=True))
+    ref = outcome(lambda: parse_feed(cfg))
+    got = outcome(lambda: load_feed(cfg, cache_dir=tmp_path / "c", mmap=True))
     assert ref[0] == got[0] == "error"
     assert got[1] == ref[1]
     assert str(p) in got[1]

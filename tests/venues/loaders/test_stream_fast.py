@@ -30,6 +30,7 @@ from venues.loaders.hftbacktest import (
     SELL_EVENT,
     TRADE_EVENT,
 )
+from venues.loaders.testing import outcome
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "data" / "binance_usdm_ethusdt" / "ethusdt_20240718.gz"
@@ -64,19 +65,10 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(stream, "CHUNK_ROWS", 6_007)
 
 
-def _outcome(fn):
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return "ok", fn()
-    except DataError as exc:
-        return "error", str(exc)
-
-
 def _same(cfg: DataConfig, cache: Path):
     """The streamed cache entry equals the in-memory parse, or both fail with one message."""
-    ref = _outcome(lambda: parse_feed(cfg))
-    got = _outcome(lambda: load_feed(cfg, cache_dir=cache, mmap=True))
+    ref = outcome(lambda: parse_feed(cfg))
+    got = outcome(lambda: load_feed(cfg, cache_dir=cache, mmap=True))
     assert got[0] == ref[0], (got, ref)
     if ref[0] == "error":
         assert got[1] == ref[1]
@@ -218,7 +210,7 @@ def test_bad_crc_is_reported_as_zipfile_reports_it(rows, tmp_path, small_chunks,
         stream.stream_to_npy("hftbacktest_npz", [p], None, tmp_path / "ev.npy", chunk_rows=6_007)
     assert str(got.value) == want
     assert not (tmp_path / "ev.npy").exists()
-    assert _outcome(lambda: load_feed(cfg, cache_dir=tmp_path / "c", mmap=True))[1] == want
+    assert outcome(lambda: load_feed(cfg, cache_dir=tmp_path / "c", mmap=True))[1] == want
 
 
 def test_direct_reads_equal_zipfile_reads(rows, tmp_path):
