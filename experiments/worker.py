@@ -163,11 +163,9 @@ def run_batch_safely(feed: Any, trials: list[TrialSpec], strategy_cls: type) -> 
     from venues.orderbook.batch import BatchUnsupported, run_quoter_batch
 
     t0 = time.perf_counter()
-    keep: dict[int, TrialOutcome] = {}
 
-    def finish(k: int, result: Any) -> int:  # the stored form at once: one full equity curve at a time
-        keep[k] = done_outcome(trials[k], result, {str(m): float(v) for m, v in result.metrics.items()}, 0.0)
-        return k
+    def finish(k: int, result: Any) -> TrialOutcome:  # the stored form at once: one full curve at a time
+        return done_outcome(trials[k], result, {str(m): float(v) for m, v in result.metrics.items()}, 0.0)
 
     try:
         results = run_quoter_batch(feed, [t.venue for t in trials], [t.strategy for t in trials], trials[0].extras,
@@ -183,7 +181,7 @@ def run_batch_safely(feed: Any, trials: list[TrialSpec], strategy_cls: type) -> 
             out.append(TrialOutcome(trial_id=trial.trial_id, status="failed", wall_s=wall, error=error_text(result),
                                     traceback="".join(traceback.format_exception(result)), host=_HOST))  # fmt: skip
             continue
-        out.append(attrs.evolve(keep.pop(result), wall_s=wall))
+        out.append(attrs.evolve(result, wall_s=wall))
     return out
 
 

@@ -12,9 +12,9 @@ replaced; the sweep goes on.
 venue, :func:`venues.orderbook.batch.batch_unsupported`) that share their venue settings are
 sent as one task of up to ``batch_size`` trials (:mod:`experiments.backends.batching`): the
 worker replays the data once for all of them (:func:`experiments.worker.run_batch`); each trial
-still gets its own outcome, and a trial
-that fails fails alone. A batch's time limit is ``timeout_s`` times its size; a worker that
-dies fails the trials of its batch. Other trials are one task each.
+still gets its own outcome, and a trial that fails fails alone. A batch's time limit is
+``timeout_s`` times its size; a worker that dies fails the trials of its batch. Other trials are
+one task each.
 
 **In-process mode.** With one worker and no timeout the trials run in the parent itself, one
 per :meth:`LocalBackend.poll`: no worker start-up (about a second of imports and Numba cache
