@@ -10,17 +10,21 @@ data. The result is the same feed, row for row, with the same warnings and meta,
 in-memory parse (tests compare them).
 
 Running state carried from chunk to chunk (all small): the reference book of the crossed-book
-check (price → size maps and lazy heaps of the best prices, compiled), the distinct prices and
-sizes (for ``tick_size`` / ``lot_size``), per file the first and last priced-row index of each
-distinct price (for the mixed-tick warning of :mod:`venues.loaders.quality`), the trade ids with
-their file and row (duplicate check at the end), the time gaps over
-:data:`venues.loaders.quality.GAP_WARN_S`, and the vendor parser's running totals.
+check (the set of prices of each side, the cached best prices and lazy heaps of candidates,
+compiled), the distinct prices (for ``tick_size``), a summary of the sizes that gives the same
+``lot_size`` as :func:`venues.loaders._common.infer_increment` of all of them (a few
+representative sizes, and a set of the sizes that do not fit it), per file the first and last
+priced-row index of each distinct price (for the mixed-tick warning of
+:mod:`venues.loaders.quality`), the trade ids with their file and row (duplicate check at the
+end), the time gaps over :data:`venues.loaders.quality.GAP_WARN_S`, and the vendor parser's
+running totals.
 
 Each chunk is converted and checked in one compiled pass (:func:`_rows_nb`: the rules of
 :func:`venues.loaders.hftbacktest.convert` and :func:`venues.loaders._common.validate`, the
-crossed-book check, the tables above), run without the GIL while one helper thread computes the
-CRC-32 of the ``.npz`` bytes read (zipfile's check) and hashes and writes the events of the
-previous chunk; buffers are reused from small pools.
+crossed-book check, the state above), run without the GIL while two helper threads compute the
+CRC-32 of the ``.npz`` bytes read (zipfile's check) and hash and write the events of the
+previous chunks; buffers are reused from small pools. The pass is loaded from Numba's cache
+while the sources are hashed for the cache key (:func:`warm`).
 
 hftbacktest files keep only their ``LOCAL_EVENT`` rows when any row has that flag
 (:mod:`venues.loaders.hftbacktest`); a file whose first chunk has none is scanned once for the
@@ -65,70 +69,92 @@ class NotStreamable(Exception):
     """The files cannot be parsed in one pass in file order (e.g. they overlap in time)."""
 
 
-# -- compiled hash tables (open addressing, linear probing) over float64 keys -----------------
-# A table is [keys float64[cap], used uint8[cap], val float64[cap], first int64[cap],
-# last int64[cap], n int64[1]];
-# cap is a power of two and kernels stop (returning where) when a table is more than half full,
-# so that Python can grow it (_grow) and resume. Much faster than numba.typed.Dict.
+# -- compiled hash sets over float64 keys (open addressing, linear probing) ----------------------
+# Every key is a price or size > 0 (checked before it gets here), so 0.0 marks an empty slot.
+# The capacity is a power of two; kernels stop (returning where they were) when a set is more
+# than half full, so that Python can grow it (_grow) and resume. Much faster than numba.typed.Dict.
 
 
 @nb.njit(cache=True, inline="always")
 def _h(x, mask):
-    v = np.int64(x * 1048576.0)
+    y = x * 1048576.0
+    while y >= 4e18:  # a huge key (> 4e12): scaled down by 2**40 until it fits an int64
+        y *= 9.094947017729282e-13
+    v = np.int64(y)
     return ((v * np.int64(-7046029254386353131)) >> np.int64(17)) & mask
 
 
 @nb.njit(cache=True, inline="always")
-def _find(keys, used, x):
+def _slot(keys, x):
+    """Slot of ``x`` in ``keys``: where it is, else the empty slot where it goes."""
     mask = keys.size - 1
     j = _h(x, mask)
-    while used[j] and keys[j] != x:
+    while keys[j] != 0.0 and keys[j] != x:
         j = (j + 1) & mask
     return j
 
 
-def _table(cap: int = 1 << 12, values: bool = True) -> list:
-    """A table of ``cap`` slots; ``values=False``: a set (no ``val``/``first``/``last``)."""
-    m = cap if values else 0
-    return [np.zeros(cap), np.zeros(cap, np.uint8), np.zeros(m), np.zeros(m, np.int64),
-            np.zeros(m, np.int64), np.zeros(1, np.int64)]
+@nb.njit(cache=True, inline="always")
+def _unset(keys, j):
+    """Empty slot ``j`` (backward-shift deletion: the keys after it stay findable)."""
+    mask = keys.size - 1
+    keys[j] = 0.0
+    k = (j + 1) & mask
+    while keys[k] != 0.0:
+        h = _h(keys[k], mask)
+        # move k back to j when its home h is not in (j, k] cyclically
+        if (j < k and (h <= j or h > k)) or (j > k and (h <= j and h > k)):
+            keys[j] = keys[k]
+            keys[k] = 0.0
+            j = k
+        k = (k + 1) & mask
 
 
 @nb.njit(cache=True)
-def _rehash(keys, used, val, v1, v2, nk, nu, nv, nv1, nv2):
+def _rehash(keys, first, last, nk, nfirst, nlast):
+    """Insert the keys of a set into the empty set ``nk`` (with the ``first``/``last`` values of a
+    price-occurrence table; empty arrays for a plain set)."""
     for i in range(keys.size):
-        if used[i]:
-            j = _find(nk, nu, keys[i])
-            nu[j] = 1
+        if keys[i] != 0.0:
+            j = _slot(nk, keys[i])
             nk[j] = keys[i]
-            if val.size:
-                nv[j] = val[i]
-                nv1[j] = v1[i]
-                nv2[j] = v2[i]
+            if first.size:
+                nfirst[j] = first[i]
+                nlast[j] = last[i]
 
 
-def _grow(t: list) -> None:
-    n = _table(t[0].size * 2, values=t[2].size > 0)
-    _rehash(*t[:5], *n[:5])
-    n[5][0] = t[5][0]
-    t[:5] = n[:5]
+_NO_VALUES = np.zeros(0, dtype=np.int64)
 
 
-def _full(t: list) -> bool:
-    return 2 * int(t[5][0]) + 2 > t[0].size
+def _grow(keys: np.ndarray, *values: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``keys`` (and its per-slot ``values``, int64) rehashed into twice the capacity."""
+    nk = np.zeros(keys.size * 2)
+    if not values:
+        _rehash(keys, _NO_VALUES, _NO_VALUES, nk, _NO_VALUES, _NO_VALUES)
+        return (nk,)
+    nv = tuple(np.zeros(keys.size * 2, dtype=np.int64) for _ in values)
+    _rehash(keys, values[0], values[1], nk, nv[0], nv[1])
+    return (nk, *nv)
 
 
-def _tkeys(t: list) -> np.ndarray:
-    return t[0][t[1] != 0]
+def _full(keys: np.ndarray, n: int) -> bool:
+    return 2 * n + 2 > keys.size
 
 
-# -- compiled crossed-book check (the rule of venues.loaders._common.check_crossed) ---------------
-# inlined into _rows_nb: a call passing arrays costs reference-count updates of each (~20 % of the pass)
-# a book side: a table px -> size (val; used and size > 0 only) and a heap of candidate best
-# prices (bids stored negated) with lazy deletion: heap[0] is the best once stale tops are popped.
-_ST_HAS_PREV, _ST_PREV_F, _ST_PREV_LINE, _ST_SNAP, _ST_N_CROSS, _ST_X_F, _ST_X_LINE, _ST_WARN = range(8)
-_ST_BHN, _ST_AHN = 8, 9  # heap lengths
-_ST_BOK, _ST_AOK = 11, 12  # the cached best bid / ask (out[4], out[5]) is valid
+# -- the crossed-book check (the rule of venues.loaders._common.check_crossed) ------------------
+# A book side is the set of its prices with a size > 0 (the sizes themselves never matter: only
+# the best price does) and a heap of candidate best prices (bids stored negated) with lazy
+# deletion: a level is pushed when it appears, and stale tops are popped (and checked against
+# the set) only when the best is wanted and was removed. The best bid / ask is cached (-inf /
+# +inf for an empty side) and valid while its level stays, as venues.loaders.book.RefBook caches
+# it; on this data under one row in a thousand needs the heap.
+# _rows_nb keeps this state in locals and writes it back to st / out when it returns.
+(_ST_HAS_PREV, _ST_PREV_F, _ST_PREV_LINE, _ST_SNAP, _ST_N_CROSS, _ST_X_F, _ST_X_LINE, _ST_WARN,  # check
+ _ST_BHN, _ST_AHN, _ST_BN, _ST_AN, _ST_BOK, _ST_AOK,  # heap lengths, levels, cached best valid
+ _ST_PN, _ST_LD, _ST_LG, _ST_NREP, _ST_QN) = range(19)  # distinct prices; lot_size state below
+_ST_SIZE = 19
+# out: [0, 1] best bid / ask of a crossed book (error), [2, 3] of the first counted cross (warning),
+# [4, 5] the cached best bid / ask
 
 
 @nb.njit(cache=True, inline="always")
@@ -162,104 +188,104 @@ def _hpop(heap, n):
     return n
 
 
-@nb.njit(cache=True, inline="always")
-def _best(keys, used, heap, st, hn, sign, out):
-    """Best price of one side (``sign`` +1 bids: heap of -px; -1 asks: heap of px); NaN if empty.
-    Cached in ``out[4]``/``out[5]`` while valid (``st[_ST_BOK]``/``st[_ST_AOK]``), as
-    :class:`venues.loaders.book.RefBook` caches it."""
-    ok, o = (_ST_BOK, 4) if sign > 0 else (_ST_AOK, 5)
-    if st[ok]:
-        return out[o]
-    best = np.nan
-    while st[hn] > 0:
+@nb.njit(cache=True)
+def _best(keys, heap, hn, sign):
+    """``(best price, heap length)`` of a side whose cached best was removed: the heap's stale
+    tops popped (``sign`` +1 bids, heap of -px: -inf if empty; -1 asks: +inf if empty)."""
+    while hn > 0:
         p = -heap[0] if sign > 0 else heap[0]
-        if used[_find(keys, used, p)]:
-            best = p
-            break
-        st[hn] = _hpop(heap, st[hn])
-    out[o] = best
-    st[ok] = 1
-    return best
-
-
-@nb.njit(cache=True, inline="always")
-def _del(keys, used, val, j):
-    """Remove slot ``j`` of a linear-probing table (backward-shift deletion)."""
-    mask = keys.size - 1
-    used[j] = 0
-    k = (j + 1) & mask
-    while used[k]:
-        h = _h(keys[k], mask)
-        # move k back to j when its home h is not in (j, k] cyclically
-        if (j < k and (h <= j or h > k)) or (j > k and (h <= j and h > k)):
-            keys[j] = keys[k]
-            val[j] = val[k]
-            used[j] = 1
-            used[k] = 0
-            j = k
-        k = (k + 1) & mask
-
-
-@nb.njit(cache=True, inline="always")
-def _set(keys, used, val, n, heap, st, hn, sign, p, q, out):
-    ok, o = (_ST_BOK, 4) if sign > 0 else (_ST_AOK, 5)
-    j = _find(keys, used, p)
-    if q > 0:
-        if not used[j]:
-            used[j] = 1
-            keys[j] = p
-            n[0] += 1
-            st[hn] = _hpush(heap, st[hn], -p if sign > 0 else p)
-        val[j] = q
-        b = out[o]
-        if st[ok] and (np.isnan(b) or (p > b if sign > 0 else p < b)):
-            out[o] = p
-    elif used[j]:
-        _del(keys, used, val, j)
-        n[0] -= 1
-        if p == out[o]:
-            st[ok] = 0
-
-
-@nb.njit(cache=True, inline="always")
-def _clear_side(keys, used, n, st, hn, sign, out):
-    used[:] = 0
-    n[0] = 0
-    st[hn] = 0
-    st[_ST_BOK if sign > 0 else _ST_AOK] = 1
-    out[4 if sign > 0 else 5] = np.nan
+        if keys[_slot(keys, p)] != 0.0:
+            return p, hn
+        hn = _hpop(heap, hn)
+    return -np.inf * sign, hn
 
 
 @nb.njit(cache=True)
-def _compact(keys, used, heap, st, hn, sign):
-    """Rebuild a heap from its table's keys (drops the stale entries of deleted levels)."""
+def _compact(keys, heap, sign):
+    """Rebuild a heap from its side's prices (drops the stale entries); returns its length."""
     m = 0
     for i in range(keys.size):
-        if used[i]:
+        if keys[i] != 0.0:
             m = _hpush(heap, m, -keys[i] if sign > 0 else keys[i])
-    st[hn] = m
+    return m
+
+
+# -- lot_size without the set of distinct sizes -------------------------------------------------
+# infer_increment(sizes) takes the first number of decimals d (0..10) at which every size is
+# within a relative 1e-9 of an integer (scaled by 10**d), and the gcd of those integers. A size
+# v is *regular at level L* when s = v * 10**L (in floats) rounds to an integer r >= 1 with half
+# that margin, r * 10**(10 - L) < 2**53 and (|s - r| + 2.3e-16 s) * 10**(10 - L) < 0.45: then at
+# every level d >= L it passes infer_increment's test and rounds to exactly r * 10**(d - L) (v *
+# 10**d in floats is within 10**(d - L) (|s - r| + 2.23e-16 s) < 0.5 of that integer, which is
+# exact in floats, and that is under half the tolerance). The stream keeps
+#   D   the level of the anchor: the last size that first passed at D, regular there;
+#   G   the gcd of the integers at level D of the sizes summarised (all regular at D);
+#   reps the anchors and every size that lowered G (at most ~100; when full, sizes go to the set);
+#   a hash set of the other sizes (irregular: tiny, huge, more than 10 decimals), exactly.
+# infer_increment(reps + the set) equals infer_increment(all sizes): below D the anchor fails, at
+# D and above every summarised size passes, and at the level chosen the gcd of the summarised
+# sizes is that of reps (tests/venues/loaders/test_stream_lot.py checks it against
+# infer_increment itself). A size costs a multiply, a rounding and, while G > 1, one modulo.
+_P10 = np.array([10.0**d for d in range(11)])
+_I10 = np.array([10**d for d in range(11)], dtype=np.int64)
+_RLIM = np.array([float(2**53 // 10 ** (10 - d)) for d in range(11)])  # r * 10**(10-d) < 2**53
 
 
 @nb.njit(cache=True, inline="always")
-def _check(bk, bu, bh, ak, au, ah, st, out):
-    """Check the book after the message that just ended; 1 if it is an error (out = bb, ba)."""
-    bb = _best(bk, bu, bh, st, _ST_BHN, 1, out)
-    ba = _best(ak, au, ah, st, _ST_AHN, -1, out)
-    err = 0
-    if not np.isnan(bb) and not np.isnan(ba) and bb >= ba:
-        if st[_ST_SNAP] != 0 or st[_ST_WARN] == 0:
-            out[0] = bb
-            out[1] = ba
-            err = 1
-        else:
-            st[_ST_N_CROSS] += 1
-            if st[_ST_N_CROSS] == 1:
-                st[_ST_X_F] = st[_ST_PREV_F]
-                st[_ST_X_LINE] = st[_ST_PREV_LINE]
-                out[2] = bb
-                out[3] = ba
-    st[_ST_SNAP] = 0
-    return err
+def _regular(v, level):
+    """The integer of ``v`` at ``level`` if ``v`` is regular there (see above), else 0."""
+    s = v * _P10[level]
+    r = np.rint(s)
+    a = abs(s - r)
+    if r >= 1.0 and r < _RLIM[level] and a <= 5e-10 * max(1.0, s) and (a + s * 2.3e-16) * _P10[10 - level] < 0.45:
+        return np.int64(r)
+    return np.int64(0)
+
+
+@nb.njit(cache=True, inline="always")
+def _gcd(a, b):
+    while b:
+        a, b = b, a % b
+    return a
+
+
+@nb.njit(cache=True)
+def _lot_add(v, ld, lg, nrep, qn, reps, qk, qf):
+    """Take the size ``v`` > 0 into the summary: ``(D, G, len(reps), len(set))`` updated (``D`` -1:
+    no size yet). The set ``qk`` must have room for one more (``2 * qn + 2 <= qk.size``); ``qf``
+    is a direct-mapped filter in front of it (a size found in its slot is in the set already)."""
+    r = _regular(v, ld) if ld >= 0 else np.int64(0)
+    if r != 0:  # regular at D
+        if lg == 1 or r % lg == 0:
+            return ld, lg, nrep, qn
+        if nrep < reps.size:
+            reps[nrep] = v
+            return ld, _gcd(lg, r), nrep + 1, qn
+    else:
+        for d in range(11):  # the first level where v passes infer_increment's test
+            s = v * _P10[d]
+            if abs(s - np.rint(s)) <= 1e-6 * max(1.0, abs(s)) * 1e-3:
+                if d > ld and nrep < reps.size:
+                    r = _regular(v, d)
+                    if r != 0:  # the new anchor
+                        reps[nrep] = v
+                        return d, (r if ld < 0 else _gcd(lg * _I10[d - ld], r)), nrep + 1, qn
+                break
+    f = _h(v, qf.size - 1)  # irregular (or reps full): into the set
+    if qf[f] != v:
+        qf[f] = v
+        j = _slot(qk, v)
+        if qk[j] == 0.0:
+            qk[j] = v
+            qn += 1
+    return ld, lg, nrep, qn
+
+
+def _lot_from(reps: np.ndarray, irregular: np.ndarray) -> float:
+    """``lot_size`` of the sizes summarised in ``reps`` and the set ``irregular`` (see above):
+    :func:`venues.loaders._common.infer_increment` of both; ``nan`` when both are empty."""
+    v = np.concatenate([reps, irregular])
+    return infer_increment(v) if v.size else math.nan
 
 
 # per-chunk state and results of _rows_nb (cs), per-file state (fs), stream totals (gs)
@@ -275,57 +301,69 @@ _O_KIND, _O_SIDE = EVENT_DTYPE.fields["kind"][1], EVENT_DTYPE.fields["side"][1] 
 
 @nb.njit(cache=True, nogil=True)
 def _rows_nb(ru, ri, rf, col, row0, keep_local, fidx, gap_ns, oi, of, ob, o_line, tr_id, tr_line, gap_j, gap_dt,
-             cs, fs, gs, bk, bu, bv, bn, bh, ak, au, av, an, ah, st, out, pk, pu, pfirst, plast, pn, qk, qu, qn, qf,
-             base):
+             cs, fs, gs, st, out, bk, bh, ak, ah, pk, pfirst, plast, base, reps, qk, qf):
     """One pass over a chunk of hftbacktest rows: the rules of
     :func:`venues.loaders.hftbacktest.convert` (LOCAL rows only when ``keep_local``, message
     batches, event kinds and sides, synthetic trade ids, skipped-row counts), the row checks of
     :func:`venues.loaders._common.validate`, the crossed-book check after each message
     (consecutive book rows of one source ``(file, batch row)``; TRADE rows skipped), the
-    distinct prices (first/last file-relative priced index) and sizes, the time gaps, and the
-    events written out.
+    distinct prices (first/last file-relative priced index), the ``lot_size`` summary of the
+    sizes, the time gaps, and the events written out.
 
     The rows are ``ru``/``ri``/``rf``: the chunk's bytes seen as uint64, int64 and float64, one
     row of 8-byte words per source row, and ``col`` the words of ``ev``, ``local_ts``,
     ``exch_ts``, ``px``, ``qty`` and ``order_id`` (``row0``: the 1-based file row of the first).
-    ``qf`` is a small direct-mapped filter in front of the set of sizes ``qk``/``qu``: a size
-    found in its slot is already in the set.
     The events are written to ``oi``/``of``/``ob``, the ``EVENT_DTYPE`` buffer seen as int64,
     float64 (6 words a row) and int8 (48 bytes a row); ``o_line`` gets each event's batch row.
     Two-dimensional contiguous views whatever the field layout and the number of rows: one
     compiled signature.
 
-    Returns 0 (done), 2 (a table or heap needs to grow: resume, ``cs[_C_I]`` is the row) or 3
+    The running state: ``st`` (int64, the ``_ST_*`` scalars) and ``out`` (float64[6]); the book
+    sides ``bk``/``ak`` (sets of prices) and their heaps ``bh``/``ah``; the file's distinct
+    prices ``pk`` with the first and last priced index of each (``pfirst``/``plast``; ``base``:
+    the file's priced rows so far); the sizes' ``reps`` and set ``qk`` behind the direct-mapped
+    filter ``qf`` (a size found in its slot is in the set already). See the comments above.
+
+    Returns 0 (done), 2 (a set or heap needs to grow: resume, ``cs[_C_I]`` is the row) or 3
     (a ``local_ts`` goes backwards: ``cs[_C_TS_ROW]``). The other problems are recorded, the
     first of each kind, and the pass goes on (the caller reports them in the order of the
     in-memory parse): a depth/trade row without a side (``cs[_C_SIDE_ROW]``, file row), a bad
     price or size (``cs[_C_PX]``, ``cs[_C_QTY]``, event index), a crossed book
-    (``cs[_C_CROSS]``: 1 after an update, 2 after a snapshot; ``st``/``out`` as :func:`_check`
-    leaves them). After the first problem the book and the tables are left alone (the stream
-    stops).
+    (``cs[_C_CROSS]``: 1 after an update, 2 after a snapshot; ``out[0]``/``out[1]`` the best
+    bid and ask, ``st[_ST_PREV_F]``/``st[_ST_PREV_LINE]`` the message). After the first problem
+    the book and the tables are left alone (the stream stops).
     """
     n = ru.shape[0]
     c_ev, c_lt, c_et, c_px, c_qty, c_oid = col[0], col[1], col[2], col[3], col[4], col[5]
     i, j, ntr, ngap = cs[_C_I], cs[_C_J], cs[_C_NTR], cs[_C_NGAP]
     ok = cs[_C_OFF] == 0
+    # the running state in locals (registers), written back below
+    f_has, f_lt, f_et, ln = fs[_F_HAS], fs[_F_LT], fs[_F_ET], fs[_F_BATCH]
+    has_last, last = gs[_G_HAS_LAST], gs[_G_LAST]
+    has_prev, prev_f, prev_line, snap = st[_ST_HAS_PREV], st[_ST_PREV_F], st[_ST_PREV_LINE], st[_ST_SNAP]
+    bhn, ahn, bn, an, bok, aok = st[_ST_BHN], st[_ST_AHN], st[_ST_BN], st[_ST_AN], st[_ST_BOK], st[_ST_AOK]
+    pn, ld, lg, nrep, qn = st[_ST_PN], st[_ST_LD], st[_ST_LG], st[_ST_NREP], st[_ST_QN]
+    bb, ba = out[4], out[5]
+    nbase = base[0]
+    code = 0
     while i < n:
         e = ru[i, c_ev]
         if keep_local and (e & _LOCAL) == _NONE:
             i += 1
             continue
-        if ok and (2 * bn[0] + 2 > bk.size or 2 * an[0] + 2 > ak.size or 2 * pn[0] + 2 > pk.size
-                   or 2 * qn[0] + 2 > qk.size or st[_ST_BHN] + 1 >= bh.size or st[_ST_AHN] + 1 >= ah.size):
-            cs[_C_I], cs[_C_J], cs[_C_NTR], cs[_C_NGAP] = i, j, ntr, ngap
-            return 2
+        if ok and (2 * bn + 2 > bk.size or 2 * an + 2 > ak.size or 2 * pn + 2 > pk.size or 2 * qn + 2 > qk.size
+                   or bhn + 1 >= bh.size or ahn + 1 >= ah.size):
+            code = 2
+            break
         t = ri[i, c_lt]
         x = ri[i, c_et]
-        if fs[_F_HAS] != 0 and t < fs[_F_LT]:
-            cs[_C_TS_ROW], cs[_C_TS], cs[_C_TS_PREV] = row0 + i, t, fs[_F_LT]
-            cs[_C_I], cs[_C_J], cs[_C_NTR], cs[_C_NGAP] = i, j, ntr, ngap
-            return 3
-        if fs[_F_HAS] == 0 or t != fs[_F_LT] or x != fs[_F_ET]:
-            fs[_F_BATCH] = row0 + i
-        fs[_F_HAS], fs[_F_LT], fs[_F_ET] = 1, t, x
+        if f_has != 0 and t < f_lt:
+            cs[_C_TS_ROW], cs[_C_TS], cs[_C_TS_PREV] = row0 + i, t, f_lt
+            code = 3
+            break
+        if f_has == 0 or t != f_lt or x != f_et:
+            ln = row0 + i
+        f_has, f_lt, f_et = 1, t, x
         typ = np.int64(e & _TYPE)
         if typ == 1 or typ == 4:
             k = DEPTH
@@ -341,7 +379,6 @@ def _rows_nb(ru, ri, rf, col, row0, keep_local, fidx, gap_ns, oi, of, ob, o_line
             i += 1
             continue
         s = 1 if (e & _BUY) != _NONE else (-1 if (e & _SELL) != _NONE else 0)
-        ln = fs[_F_BATCH]
         p = rf[i, c_px]
         q = rf[i, c_qty]
         tid = -1
@@ -379,108 +416,192 @@ def _rows_nb(ru, ri, rf, col, row0, keep_local, fidx, gap_ns, oi, of, ob, o_line
         ob[j, _O_KIND] = k
         ob[j, _O_SIDE] = s
         o_line[j] = ln
-        if gs[_G_HAS_LAST] != 0:
-            d = t - gs[_G_LAST]
+        if has_last != 0:
+            d = t - last
             if d > gap_ns:
                 gap_j[ngap] = j
                 gap_dt[ngap] = d
                 ngap += 1
-        gs[_G_HAS_LAST] = 1
-        gs[_G_LAST] = t
+        has_last = 1
+        last = t
         if ok:
             if k != CLEAR:  # priced: occurrences and sizes
-                h = _find(pk, pu, p)
-                if not pu[h]:
-                    pu[h] = 1
+                h = _slot(pk, p)
+                if pk[h] == 0.0:
                     pk[h] = p
-                    pfirst[h] = base[0]
-                    pn[0] += 1
-                plast[h] = base[0]
-                base[0] += 1
-                f = _h(q, qf.size - 1)
-                if qf[f] != q:  # not a size seen lately: the set (large; rarely in cache)
-                    qf[f] = q
-                    h = _find(qk, qu, q)
-                    if not qu[h]:
-                        qu[h] = 1
-                        qk[h] = q
-                        qn[0] += 1
+                    pfirst[h] = nbase
+                    pn += 1
+                plast[h] = nbase
+                nbase += 1
+                if q > 0.0:
+                    r = _regular(q, ld) if ld >= 0 else np.int64(0)
+                    if r == 0 or (lg != 1 and r % lg != 0):  # else _lot_add would change nothing
+                        ld, lg, nrep, qn = _lot_add(q, ld, lg, nrep, qn, reps, qk, qf)
             if k != TRADE:
-                if st[_ST_HAS_PREV] != 0 and (fidx != st[_ST_PREV_F] or ln != st[_ST_PREV_LINE]):
-                    snap = st[_ST_SNAP]
-                    if _check(bk, bu, bh, ak, au, ah, st, out):
-                        cs[_C_CROSS] = 2 if snap != 0 else 1
-                        ok = False
+                if has_prev != 0 and (fidx != prev_f or ln != prev_line):  # the previous message is whole
+                    if bok == 0:
+                        bb, bhn = _best(bk, bh, bhn, 1)
+                        bok = 1
+                    if aok == 0:
+                        ba, ahn = _best(ak, ah, ahn, -1)
+                        aok = 1
+                    if bb >= ba:  # both sides non-empty (-inf / +inf otherwise)
+                        if snap != 0 or st[_ST_WARN] == 0:
+                            out[0] = bb
+                            out[1] = ba
+                            cs[_C_CROSS] = 2 if snap != 0 else 1
+                            ok = False
+                        else:
+                            st[_ST_N_CROSS] += 1
+                            if st[_ST_N_CROSS] == 1:
+                                st[_ST_X_F] = prev_f
+                                st[_ST_X_LINE] = prev_line
+                                out[2] = bb
+                                out[3] = ba
+                    snap = 0
                 if ok:
                     if k == CLEAR:
                         if s >= 0:
-                            _clear_side(bk, bu, bn, st, _ST_BHN, 1, out)
+                            bk[:] = 0.0
+                            bn, bhn, bok, bb = 0, 0, 1, -np.inf
                         if s <= 0:
-                            _clear_side(ak, au, an, st, _ST_AHN, -1, out)
-                        st[_ST_SNAP] = 1
+                            ak[:] = 0.0
+                            an, ahn, aok, ba = 0, 0, 1, np.inf
+                        snap = 1
                     elif s == 1:
-                        _set(bk, bu, bv, bn, bh, st, _ST_BHN, 1, p, q, out)
-                        if st[_ST_BHN] > 4 * bn[0] + 1024:
-                            _compact(bk, bu, bh, st, _ST_BHN, 1)
+                        h = _slot(bk, p)
+                        if q > 0:
+                            if bk[h] == 0.0:
+                                bk[h] = p
+                                bn += 1
+                                bhn = _hpush(bh, bhn, -p)
+                                if bhn > 4 * bn + 1024:
+                                    bhn = _compact(bk, bh, 1)
+                                if bok != 0 and p > bb:
+                                    bb = p
+                        elif bk[h] != 0.0:
+                            _unset(bk, h)
+                            bn -= 1
+                            if p == bb:
+                                bok = 0
                     else:
-                        _set(ak, au, av, an, ah, st, _ST_AHN, -1, p, q, out)
-                        if st[_ST_AHN] > 4 * an[0] + 1024:
-                            _compact(ak, au, ah, st, _ST_AHN, -1)
-                    st[_ST_HAS_PREV] = 1
-                    st[_ST_PREV_F] = fidx
-                    st[_ST_PREV_LINE] = ln
+                        h = _slot(ak, p)
+                        if q > 0:
+                            if ak[h] == 0.0:
+                                ak[h] = p
+                                an += 1
+                                ahn = _hpush(ah, ahn, p)
+                                if ahn > 4 * an + 1024:
+                                    ahn = _compact(ak, ah, -1)
+                                if aok != 0 and p < ba:
+                                    ba = p
+                        elif ak[h] != 0.0:
+                            _unset(ak, h)
+                            an -= 1
+                            if p == ba:
+                                aok = 0
+                    has_prev, prev_f, prev_line = 1, fidx, ln
         j += 1
         i += 1
     if not ok:
         cs[_C_OFF] = 1
     cs[_C_I], cs[_C_J], cs[_C_NTR], cs[_C_NGAP] = i, j, ntr, ngap
-    return 0
+    fs[_F_HAS], fs[_F_LT], fs[_F_ET], fs[_F_BATCH] = f_has, f_lt, f_et, ln
+    gs[_G_HAS_LAST], gs[_G_LAST] = has_last, last
+    st[_ST_HAS_PREV], st[_ST_PREV_F], st[_ST_PREV_LINE], st[_ST_SNAP] = has_prev, prev_f, prev_line, snap
+    st[_ST_BHN], st[_ST_AHN], st[_ST_BN], st[_ST_AN], st[_ST_BOK], st[_ST_AOK] = bhn, ahn, bn, an, bok, aok
+    st[_ST_PN], st[_ST_LD], st[_ST_LG], st[_ST_NREP], st[_ST_QN] = pn, ld, lg, nrep, qn
+    out[4], out[5] = bb, ba
+    base[0] = nbase
+    return code
 
 
 class _State:
-    """The running state of a stream (tables, heaps, scalars), grown by Python when full."""
+    """The running state of a stream (sets, heaps, scalars), grown by Python when full."""
 
     def __init__(self) -> None:
-        self.bids, self.asks, self.qtys = _table(), _table(), _table(values=False)
-        self.qf = np.full(1 << 15, -1.0)  # sizes are >= 0 (checked before they get here)
+        self.bids, self.asks, self.qtys = np.zeros(1 << 12), np.zeros(1 << 12), np.zeros(1 << 12)
+        self.qf = np.full(1 << 15, -1.0)  # sizes are > 0 (checked before they get here)
         self.bheap, self.aheap = np.zeros(1 << 12), np.zeros(1 << 12)
-        self.st = np.zeros(13, dtype=np.int64)
-        self.st[_ST_BOK] = self.st[_ST_AOK] = 1  # empty book: best NaN, valid
-        self.out = np.full(6, np.nan)
+        self.reps = np.zeros(128)
+        self.st = np.zeros(_ST_SIZE, dtype=np.int64)
+        self.st[_ST_BOK] = self.st[_ST_AOK] = 1  # empty book: best -inf / +inf, valid
+        self.st[_ST_LD] = -1  # no size yet
+        self.out = np.array([np.nan, np.nan, np.nan, np.nan, -np.inf, np.inf])
         self.pxs: set[float] = set()
         self.file()
 
     def file(self) -> None:
         """Start a file: fresh per-file price occurrences."""
-        self.occ = _table()
+        self.occ = (np.zeros(1 << 12), np.zeros(1 << 12, dtype=np.int64), np.zeros(1 << 12, dtype=np.int64))
+        self.st[_ST_PN] = 0
         self.base = np.zeros(1, dtype=np.int64)
 
     def rows(self, words: tuple, row0: int, keep_local: bool, fidx: int, gap_ns: float, out: tuple,
              cs: np.ndarray, fs: np.ndarray, gs: np.ndarray) -> int:
-        """Run :func:`_rows_nb` over a chunk, growing tables as needed; returns 0 or 3."""
+        """Run :func:`_rows_nb` over a chunk, growing sets and heaps as needed; returns 0 or 3."""
+        st = self.st
         while True:
-            b, a, o, q = self.bids, self.asks, self.occ, self.qtys
-            code = _rows_nb(*words, row0, keep_local, fidx, gap_ns, *out, cs, fs, gs,
-                            b[0], b[1], b[2], b[5], self.bheap, a[0], a[1], a[2], a[5], self.aheap, self.st,
-                            self.out, o[0], o[1], o[3], o[4], o[5], q[0], q[1], q[5], self.qf, self.base)
+            code = _rows_nb(*words, row0, keep_local, fidx, gap_ns, *out, cs, fs, gs, st, self.out,
+                            self.bids, self.bheap, self.asks, self.aheap, *self.occ, self.base, self.reps,
+                            self.qtys, self.qf)
             if code != 2:
                 return code
-            for t in (b, a, o, q):
-                if _full(t):
-                    _grow(t)
-            if self.st[_ST_BHN] + 1 >= self.bheap.size:
+            if _full(self.bids, st[_ST_BN]):
+                self.bids, = _grow(self.bids)
+            if _full(self.asks, st[_ST_AN]):
+                self.asks, = _grow(self.asks)
+            if _full(self.qtys, st[_ST_QN]):
+                self.qtys, = _grow(self.qtys)
+            if _full(self.occ[0], st[_ST_PN]):
+                self.occ = _grow(*self.occ)
+            if st[_ST_BHN] + 1 >= self.bheap.size:
                 self.bheap = np.concatenate([self.bheap, np.zeros(self.bheap.size)])
-            if self.st[_ST_AHN] + 1 >= self.aheap.size:
+            if st[_ST_AHN] + 1 >= self.aheap.size:
                 self.aheap = np.concatenate([self.aheap, np.zeros(self.aheap.size)])
 
     def check(self) -> int:
         """The check after the last message of the stream: 0, or 1 (crossed after an update) or 2
-        (after a snapshot)."""
-        if not self.st[_ST_HAS_PREV]:
+        (after a snapshot); the best bid and ask in ``out[0]``/``out[1]``."""
+        st = self.st
+        if not st[_ST_HAS_PREV]:
             return 0
-        b, a = self.bids, self.asks
-        snap = int(self.st[_ST_SNAP])
-        return (1 + (snap != 0)) * _check(b[0], b[1], self.bheap, a[0], a[1], self.aheap, self.st, self.out)
+        bb = float(self.bids.max()) if st[_ST_BN] else -math.inf  # the prices are > 0, empty slots 0
+        ba = float(self.asks[self.asks != 0.0].min()) if st[_ST_AN] else math.inf
+        if bb < ba:
+            return 0
+        if st[_ST_SNAP] != 0 or st[_ST_WARN] == 0:
+            self.out[0], self.out[1] = bb, ba
+            return 1 + int(st[_ST_SNAP] != 0)
+        st[_ST_N_CROSS] += 1
+        if st[_ST_N_CROSS] == 1:
+            st[_ST_X_F], st[_ST_X_LINE] = st[_ST_PREV_F], st[_ST_PREV_LINE]
+            self.out[2], self.out[3] = bb, ba
+        return 0
+
+    def lot_size(self) -> float:
+        """``lot_size`` of the sizes seen (:func:`_lot_from`)."""
+        return _lot_from(self.reps[: self.st[_ST_NREP]], self.qtys[self.qtys != 0.0])
+
+
+def warm() -> None:
+    """Load the compiled pass (:func:`_rows_nb`, from Numba's cache) now, on an empty chunk of the
+    argument types of a real one: the first call of a process costs ~0.7 s of Numba start-up
+    (its implementation registries, scipy's BLAS probe), paid once per process.
+    :func:`venues.loaders.cache.cache_key` runs it while the sources are being hashed (threads
+    that do not hold the GIL), so that the parse starts with the pass loaded."""
+    if not hasattr(_rows_nb, "overloads") or _rows_nb.overloads:  # NUMBA_DISABLE_JIT, or loaded already
+        return
+    from venues.loaders.hftbacktest import HBT_DTYPE
+
+    ev = np.zeros(0, dtype=EVENT_DTYPE)
+    raw = ev.view(np.uint8).reshape(-1)
+    w = EVENT_DTYPE.itemsize
+    o = (raw.view(np.int64).reshape(-1, w // 8), raw.view(np.float64).reshape(-1, w // 8),
+         raw.view(np.int8).reshape(-1, w), *(np.empty(0, dtype=np.int64) for _ in range(5)))
+    cs = np.zeros(12, dtype=np.int64)
+    _State().rows(_words(np.zeros(0, dtype=HBT_DTYPE)), 1, True, 0, 1.0, o, cs, np.zeros(4, dtype=np.int64),
+                  np.zeros(9, dtype=np.int64))
 
 
 def _tick(values: np.ndarray) -> float | None:
@@ -592,8 +713,9 @@ def _write(writer: NpyWriter, buf: np.ndarray, m: int) -> None:
 
 def _stream(paths, symbol, out_path, chunk_rows) -> dict:
     """The parse: this thread reads each chunk and runs :func:`_rows_nb` over it (without the
-    GIL) while one helper thread, in order, computes the CRC-32 of the chunks read (``.npz``
-    members), hashes and writes the events of the chunks done, and hands their buffers back."""
+    GIL) while two helper threads, each in order, compute the CRC-32 of the chunks read (``.npz``
+    members) and hash and write the events of the chunks done, and hand their buffers back (two:
+    waiting for a file's CRC does not wait for the writes queued before it)."""
     from venues.loaders import hftbacktest as H
     from venues.loaders.quality import GAP_WARN_S, loc
 
@@ -610,7 +732,8 @@ def _stream(paths, symbol, out_path, chunk_rows) -> dict:
     ins = _Pool(3, bytearray)
     outs = _Pool(3, lambda _: np.zeros(chunk_rows, dtype=EVENT_DTYPE))  # padding bytes stay 0
     writer = NpyWriter(out_path, EVENT_DTYPE)
-    bg = ThreadPoolExecutor(1, thread_name_prefix="mmsim-stream")
+    crc = ThreadPoolExecutor(1, thread_name_prefix="mmsim-crc")
+    wr = ThreadPoolExecutor(1, thread_name_prefix="mmsim-write")
     writes: list = []
     try:
         for fidx, path in enumerate(paths):
@@ -618,7 +741,7 @@ def _stream(paths, symbol, out_path, chunk_rows) -> dict:
             started = False
             S.file()
             fs = np.zeros(4, dtype=np.int64)
-            for start, a, verify in read_chunks(path, chunk_rows, ins.get, bg.submit):
+            for start, a, verify in read_chunks(path, chunk_rows, ins.get, crc.submit):
                 buf = ins.last
                 if keep_local is None:  # the file's first chunk
                     if verify is not None and not _fields_ok(a.dtype):
@@ -640,7 +763,7 @@ def _stream(paths, symbol, out_path, chunk_rows) -> dict:
                 had_last, last_ts = int(gs[_G_HAS_LAST]), int(gs[_G_LAST])
                 code = S.rows(words, start + 1, keep_local, fidx, gap_ns, o, cs, fs, gs)
                 del a, words
-                bg.submit(ins.put, buf)  # after this chunk's CRC job
+                crc.submit(ins.put, buf)  # after this chunk's CRC job
                 if verify is not None:
                     verify()
                 line = scratch[0]
@@ -674,8 +797,8 @@ def _stream(paths, symbol, out_path, chunk_rows) -> dict:
                 for j, dt in zip(scratch[3][:ngap].tolist(), scratch[4][:ngap].tolist(), strict=True):
                     gaps.append((n_out + j, dt, fidx, int(line[j])))
                 gs[_G_NOUT] += m
-                writes.append(bg.submit(_write, writer, ev, m))
-                bg.submit(outs.put, ev)
+                writes.append(wr.submit(_write, writer, ev, m))
+                wr.submit(outs.put, ev)
                 if writes[0].done():
                     writes.pop(0).result()  # a failed write stops the stream
             if S.base[0]:
@@ -684,12 +807,14 @@ def _stream(paths, symbol, out_path, chunk_rows) -> dict:
         if crossed:
             _crossed(S, paths, unit, crossed == 2)
         _dup_trades(tr_id, tr_f, tr_line, paths, unit)
-        bg.shutdown(wait=True)
+        crc.shutdown(wait=True)
+        wr.shutdown(wait=True)
         for w in writes:
             w.result()
         digest = writer.close()
     except BaseException:
-        bg.shutdown(wait=True, cancel_futures=True)
+        crc.shutdown(wait=True, cancel_futures=True)
+        wr.shutdown(wait=True, cancel_futures=True)
         writer.abort()
         raise
     counts = {"bbo": int(gs[_G_BBO]), "other": int(gs[_G_OTHER]), "clear": int(gs[_G_CLEAR]),
@@ -707,7 +832,7 @@ def _stream(paths, symbol, out_path, chunk_rows) -> dict:
     return {
         "digest": digest, "symbol": symbol or "", "venue": "hftbacktest",
         "tick_size": infer_increment(np.fromiter(S.pxs, np.float64, len(S.pxs))) if S.pxs else math.nan,
-        "lot_size": infer_increment(_tkeys(S.qtys)) if S.qtys[5][0] else math.nan,
+        "lot_size": S.lot_size(),
         "warnings": warnings,
     }
 
@@ -727,9 +852,9 @@ def _crossed(S: _State, paths: list[str], unit: str, snapshot: bool):
 
 def _file_ticks(S: _State, fidx, path, chunk_rows, keep_local, ticks, notes, loc) -> None:
     """Whole-file and half-file tick of one file (the rule of :func:`quality.feed_warnings`)."""
-    o = S.occ
-    used = o[1] != 0
-    u, fi, la = o[0][used], o[3][used], o[4][used]
+    keys, first, last = S.occ
+    used = keys != 0.0
+    u, fi, la = keys[used], first[used], last[used]
     S.pxs.update(u.tolist())
     t_all = _tick(u)
     if t_all is not None:
