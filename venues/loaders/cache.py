@@ -33,19 +33,45 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from engine.feed import BBO_DTYPE, EVENT_DTYPE
 from venues.loaders._common import Gap, file_sha256, files_sha256
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+def _arrow() -> tuple[Any, Any]:
+    """``(pyarrow, pyarrow.parquet)``, imported on first use: streamed entries need neither (and
+    the import is a tenth of a second of a streamed parse)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pa, pq
+
 
 def cache_key(cfg, paths: list[str]) -> str:
-    """Hex sha256 identifying the parse of ``paths`` with the options of ``cfg``."""
+    """Hex sha256 identifying the parse of ``paths`` with the options of ``cfg``.
+
+    The sources are hashed in threads (:func:`venues.loaders._common.files_sha256`, which do not
+    hold the GIL); for a format that streams, this thread meanwhile loads the compiled parse
+    (:func:`venues.loaders.stream.warm`, ~0.7 s of Numba start-up in a fresh process), which a
+    miss needs next and a replay after a hit needs too (Numba's start-up is once per process).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from venues.loaders import LOADER_VERSION
 
+    with ThreadPoolExecutor(1, thread_name_prefix="mmsim-key") as pool:
+        hashed = pool.submit(files_sha256, paths)
+        from venues.loaders import stream
+
+        if cfg.format in stream.STREAM_FORMATS:
+            stream.warm()
+        sources = hashed.result()
     h = hashlib.sha256()
     opts = {
         "loader_version": LOADER_VERSION,
@@ -54,13 +80,14 @@ def cache_key(cfg, paths: list[str]) -> str:
         "on_gap": cfg.on_gap,
         "meta": file_sha256(cfg.meta_path) if cfg.meta_path and Path(cfg.meta_path).is_file()
         else cfg.meta_path,
-        "sources": files_sha256(paths),
+        "sources": sources,
     }
     h.update(json.dumps(opts, sort_keys=True).encode())
     return h.hexdigest()
 
 
 def _table(arr: np.ndarray) -> pa.Table:
+    pa, _ = _arrow()
     return pa.table({name: pa.array(arr[name]) for name in arr.dtype.names})
 
 
@@ -100,6 +127,7 @@ def _events_npy(d: Path) -> np.ndarray:
             with contextlib.suppress(OSError):
                 npy.unlink()
     if not npy.is_file():
+        _, pq = _arrow()
         events = _array(pq.read_table(d / "events.parquet"), EVENT_DTYPE)
         fd, tmp = tempfile.mkstemp(prefix=".events.", suffix=".npy", dir=d)
         try:
@@ -136,6 +164,10 @@ def read(cache_dir, key: str, *, mmap: bool = False):
         recorded = info.get("files", {})
         if info.get("layout") == "npy":
             return _read_npy(d, info, mmap)
+    except (OSError, ValueError, KeyError):
+        return None
+    pa, pq = _arrow()
+    try:
         bad = [n for n in ("events.parquet", "bbo.parquet") if not _intact(d / n, recorded.get(n))]
         if bad:  # truncated, altered or (older entry) unrecorded: a miss, load_feed rebuilds it
             if recorded:
@@ -174,6 +206,7 @@ def write(cache_dir, key: str, feed) -> None:
     root = Path(cache_dir)
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+    _, pq = _arrow()
     try:
         pq.write_table(_table(feed.events), tmp / "events.parquet")
         pq.write_table(_table(feed.bbo), tmp / "bbo.parquet")

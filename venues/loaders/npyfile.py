@@ -21,7 +21,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -286,11 +286,18 @@ def _header(dtype: np.dtype, rows: int) -> bytes:
     return MAGIC + b"\x01\x00" + struct.pack("<H", HEADER_BYTES - 10) + body + b" " * pad + b"\n"
 
 
+SYNC_BYTES = 32 << 20
+""":class:`NpyWriter` starts flushing the rows written to disk (``fdatasync`` on a helper thread)
+each time this many bytes are written after the last flush started, so that :meth:`NpyWriter.close`
+(which syncs the file before it counts as written) waits for the last few only."""
+
+
 class NpyWriter:
     """Append rows of one dtype to an ``.npy`` file; :meth:`close` writes the header.
 
     The rows are written once, in order, after a reserved header of :data:`HEADER_BYTES`; the
-    sha256 of the row bytes is computed on the way (:attr:`data_sha256`).
+    sha256 of the row bytes is computed on the way (:attr:`data_sha256`). Rows are flushed to disk
+    in the background as they come (:data:`SYNC_BYTES`); :meth:`close` syncs the rest.
 
     Parameters
     ----------
@@ -306,6 +313,9 @@ class NpyWriter:
         self._h = hashlib.sha256()
         self._f = open(self.path, "wb")
         self._f.write(b"\0" * HEADER_BYTES)
+        self._unsynced = 0
+        self._syncer: ThreadPoolExecutor | None = None
+        self._sync: Future[None] | None = None
 
     def append(self, rows: np.ndarray) -> None:
         """Write ``rows`` (dtype :attr:`dtype`) after the rows written so far."""
@@ -315,6 +325,25 @@ class NpyWriter:
         self._h.update(b)
         self._f.write(b)
         self.rows += rows.size
+        self._unsynced += len(b)
+        if self._unsynced >= SYNC_BYTES and (self._sync is None or self._sync.done()):
+            if self._sync is not None:
+                self._sync.result()  # a failed flush fails the write
+            if self._syncer is None:
+                self._syncer = ThreadPoolExecutor(1, thread_name_prefix="mmsim-sync")
+            self._unsynced = 0
+            self._sync = self._syncer.submit(os.fdatasync, self._f.fileno())
+
+    def _stop_syncing(self) -> None:
+        """Wait for the background flush (its error, if any, is raised) and end its thread."""
+        try:
+            if self._sync is not None:
+                self._sync.result()
+        finally:
+            self._sync = None
+            if self._syncer is not None:
+                self._syncer.shutdown(wait=True)
+                self._syncer = None
 
     @property
     def data_sha256(self) -> str:
@@ -324,6 +353,7 @@ class NpyWriter:
     def close(self) -> dict:
         """Write the header, flush and close; returns the digest :func:`open_npy` checks:
         ``{"rows", "size", "data_sha256"}``."""
+        self._stop_syncing()
         self._f.seek(0)
         self._f.write(_header(self.dtype, self.rows))
         self._f.flush()
@@ -334,6 +364,10 @@ class NpyWriter:
 
     def abort(self) -> None:
         """Close and delete the file."""
+        try:
+            self._stop_syncing()
+        except OSError:
+            pass  # the file goes anyway
         self._f.close()
         self.path.unlink(missing_ok=True)
 
