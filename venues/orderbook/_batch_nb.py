@@ -92,7 +92,7 @@ def new_queue(capacity):
             np.arange(capacity - 1, -1, -1, dtype=np.int64))  # fmt: skip
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, _nrt=False)
 def _push(hq, cur, ts, prio, k, kind, a, b, c, d):
     """Schedule an event (``seq`` from ``cur``: ties keep the order of scheduling)."""
     hk1, hk2, hp, pl, free = hq
@@ -124,7 +124,7 @@ def _push(hq, cur, ts, prio, k, kind, a, b, c, d):
     cur[CUR_N_HEAP] += 1
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, _nrt=False)
 def _pop(hq, cur):
     """Remove the earliest event; returns its payload slot (free it with :func:`_free`)."""
     hk1, hk2, hp, pl, free = hq
@@ -154,14 +154,14 @@ def _pop(hq, cur):
     return top
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, _nrt=False)
 def _free(hq, cur, slot):
     free = hq[4]
     free[cur[CUR_N_FREE]] = slot
     cur[CUR_N_FREE] += 1
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, _nrt=False)
 def _resp_ts(si, k, venue_ts, ip):
     """Report time of what the venue did at ``venue_ts``: after the response latency, in order."""
     t = max(venue_ts + ip[k, IP_RESPONSE], si[k, SI_LAST_REPORT])
@@ -195,16 +195,17 @@ def _py_min(a, b):
     return b if b < a else a
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, _nrt=False)
 def _local_delete(lo, lf, si, k, s):
     n = si[k, SI_LOCAL]
     for t in range(s, n - 1):
-        lo[k, t, :] = lo[k, t + 1, :]
+        for c in range(lo.shape[2]):
+            lo[k, t, c] = lo[k, t + 1, c]
         lf[k, t] = lf[k, t + 1]
     si[k, SI_LOCAL] = n - 1
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, _nrt=False)
 def _local_find(lo, si, k, coid):
     for s in range(si[k, SI_LOCAL]):
         if lo[k, s, LO_COID] == coid:
@@ -212,7 +213,7 @@ def _local_find(lo, si, k, coid):
     return -1
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, _nrt=False)
 def _find_resting(orders, st, k, coid):
     for o in range(st[N_USED]):
         if orders[o]["active"] != 0 and orders[o]["trial"] == k and orders[o]["coid"] == coid:
@@ -461,9 +462,12 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
         si[k, SI_END_NOW] = now
         if kind == EV_TIMER:
             _push(hq, cur, now + ip[k, IP_INTERVAL], P_TIMER, k, EV_TIMER, 0, 0, 0, 0)
-            _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, depths, dmid, hist, est_i,
-                      est_f, lo, lf, acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, hq, cur,
-                      arrival_prio)  # fmt: skip
+            mid, buy_t, sell_t = _timer_prints(k, now, lst, base, ip, acc_buy, acc_sell, snap_ts, snap_buy, snap_sell)
+            e = ip[k, IP_EST]
+            if mid == mid and est_i[e, EST_LAST_TS] != now:  # the first trial of its estimator to decide
+                est_i[e, EST_LAST_TS] = now  # now updates it
+                _estimator_step(e, k, mid, buy_t, sell_t, ip, grid, depths, dmid, hist, est_i, est_f)
+            _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, si, sf, est_f, lo, lf, hq, cur, arrival_prio)
         elif kind == EV_NEW:
             coid, side, j, lots = a, bb_, c, d
             buy = side == 1
@@ -543,13 +547,13 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
     return orders, fills, fr, finished
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, _nrt=False)
 def _reject(hq, cur, si, k, now, coid, reason, ip):
     si[k, SI_REJECTS] += 1
     _push(hq, cur, _resp_ts(si, k, now, ip), P_REPORT, k, EV_REJECT, coid, np.int64(reason), 0, 0)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, _nrt=False)
 def _send(hq, cur, si, k, now, lat, arrival_prio, kind, a, b, c, d):
     """A request reaching the venue after ``lat`` ns, never before an earlier one (FIFO)."""
     t = max(now + lat, si[k, SI_LAST_ARRIVAL])
@@ -594,12 +598,34 @@ def _estimator_step(e, k, mid, buy_t, sell_t, ip, grid, depths, dmid, hist, est_
     est_f[e, EST_PREV_MID] = mid
 
 
-@nb.njit(cache=True, inline="always")
-def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, depths, dmid, hist, est_i, est_f, lo,
-              lf,
-              acc_buy, acc_sell, snap_ts, snap_buy, snap_sell, hq, cur, arrival_prio):  # fmt: skip
-    """One decision step of trial ``k``: the compiled twin of the quoter's ``on_timer``
-    (``GLFTQuoter``; ``AvellanedaStoikovQuoter``, its ``target_depths``; ``FixedSpreadQuoter``)."""
+@nb.njit(cache=True, _nrt=False)
+def _timer_prints(k, now, lst, base, ip, acc_buy, acc_sell, snap_ts, snap_buy, snap_sell):
+    """The estimator inputs of trial ``k``'s decision at ``now``: ``(mid, buy_t, sell_t)`` in ticks
+    (mid of the view book, highest buy and lowest sell print of the step, NaN without one).
+    The first trial of its decision clock to decide now takes the step's prints. ``mid`` is NaN
+    (nothing taken) when the book is empty or crossed or the quoter has no estimator."""
+    bbj = lst[BEST_BID]
+    baj = lst[BEST_ASK]
+    if bbj == NO_PRICE or baj == NO_PRICE or not bbj < baj or ip[k, IP_KIND] == KIND_FIXED:
+        return np.nan, np.nan, np.nan
+    mid = 0.5 * (float(bbj + base) + float(baj + base))
+    g = ip[k, IP_GROUP]
+    if snap_ts[g] != now:  # the first trial of its clock to decide now takes the step's prints
+        snap_ts[g] = now
+        snap_buy[g] = acc_buy[g]
+        snap_sell[g] = acc_sell[g]
+        acc_buy[g] = NO_PRICE
+        acc_sell[g] = NO_PRICE
+    buy_t = float(snap_buy[g] + base) if snap_buy[g] != NO_PRICE else np.nan
+    sell_t = float(snap_sell[g] + base) if snap_sell[g] != NO_PRICE else np.nan
+    return mid, buy_t, sell_t
+
+
+@nb.njit(cache=True, _nrt=False)
+def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, si, sf, est_f, lo, lf, hq, cur, arrival_prio):
+    """One decision step of trial ``k`` after its estimator's step: the compiled twin of the
+    quoter's ``on_timer`` (``GLFTQuoter``; ``AvellanedaStoikovQuoter``, its ``target_depths``;
+    ``FixedSpreadQuoter``)."""
     bbj = lst[BEST_BID]
     baj = lst[BEST_ASK]
     if bbj == NO_PRICE or baj == NO_PRICE or not bbj < baj:  # empty or crossed book
@@ -612,22 +638,8 @@ def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, 
         half = mid * fp[k, FP_HALF_BPS] * 1e-4
         return _quote_around_touch(k, now, r - half, r + half, bbj, baj, base, per_tick, tick, ip, fp, si, sf, lo,
                                    lf, hq, cur, arrival_prio)  # fmt: skip
-    bb_t = float(bbj + base)
-    ba_t = float(baj + base)
-    mid = 0.5 * (bb_t + ba_t)
-    g = ip[k, IP_GROUP]
-    if snap_ts[g] != now:  # the first trial of its clock to decide now takes the step's prints
-        snap_ts[g] = now
-        snap_buy[g] = acc_buy[g]
-        snap_sell[g] = acc_sell[g]
-        acc_buy[g] = NO_PRICE
-        acc_sell[g] = NO_PRICE
-    buy_t = float(snap_buy[g] + base) if snap_buy[g] != NO_PRICE else np.nan
-    sell_t = float(snap_sell[g] + base) if snap_sell[g] != NO_PRICE else np.nan
+    mid = 0.5 * (float(bbj + base) + float(baj + base))
     e = ip[k, IP_EST]
-    if est_i[e, EST_LAST_TS] != now:  # the first trial of its estimator to decide now updates it
-        est_i[e, EST_LAST_TS] = now
-        _estimator_step(e, k, mid, buy_t, sell_t, ip, grid, depths, dmid, hist, est_i, est_f)
     A = est_f[e, EST_A]  # the last identified fit (the estimators are shared) ...
     kk = est_f[e, EST_K]
     if not A == A:  # ... or this trial's prior until the first one
@@ -649,7 +661,7 @@ def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, grid, si, sf, 
                         arrival_prio)  # fmt: skip
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, _nrt=False)
 def _quote_around_touch(k, now, bid_raw, ask_raw, bbj, baj, base, per_tick, tick, ip, fp, si, sf, lo, lf, hq, cur,
                         arrival_prio):  # fmt: skip
     """``Strategy.quote_around_touch`` then ``Strategy.quote`` for trial ``k`` (prices in ticks)."""

@@ -149,11 +149,14 @@ def lots_nearest(size, lot):
     return np.int64(r)
 
 
-@nb.njit(cache=True)
-def _set_level(book, j, q, is_bid, st):
-    """Set ``book[j] = q`` and maintain best / bounds for that side. Returns the previous size."""
-    prev = book[j]
-    book[j] = q
+@nb.njit(cache=True, inline="always", _nrt=False)
+def _set_level(book, r, j, q, st):
+    """Set ``book[r, j] = q`` (``r``: 0 bids, 1 asks) and maintain best / bounds for that side.
+    Returns the previous size. (Inlined, and given the 2-D book rather than one side's view: a
+    call per book row with a fresh array view costs two reference-count updates per argument.)"""
+    prev = book[r, j]
+    book[r, j] = q
+    is_bid = r == 0
     if is_bid:
         best, lo, hi = BEST_BID, BID_LO, BID_HI
     else:
@@ -172,14 +175,14 @@ def _set_level(book, j, q, is_bid, st):
         if is_bid:
             k = j - 1
             while k >= st[lo]:
-                if book[k] > 0.0:
+                if book[r, k] > 0.0:
                     nb_ = k
                     break
                 k -= 1
         else:
             k = j + 1
             while k <= st[hi]:
-                if book[k] > 0.0:
+                if book[r, k] > 0.0:
                     nb_ = k
                     break
                 k += 1
@@ -187,7 +190,7 @@ def _set_level(book, j, q, is_bid, st):
     return prev
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _clear_side(book, is_bid, st):
     if is_bid:
         lo, hi, best = BID_LO, BID_HI, BEST_BID
@@ -200,7 +203,7 @@ def _clear_side(book, is_bid, st):
     st[best] = NO_PRICE
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _record_fill(orders, o, lots, nf, fills):
     """Fill ``lots`` (> 0) of order row ``o``; append ``(o, lots)`` to ``fills``."""
     left = orders[o]["leaves"] - lots
@@ -213,7 +216,7 @@ def _record_fill(orders, o, lots, nf, fills):
     return nf + 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def compact_orders_nb(orders, st):
     """Drop done rows from ``orders[:st[N_USED]]``, keeping arrival order.
 
@@ -236,7 +239,7 @@ def compact_orders_nb(orders, st):
     st[N_USED] = w
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _order_levels(orders, st):
     """Where our active orders rest: ``(buy_lo, buy_hi, buy_bits, sell_lo, sell_hi, sell_bits)``.
 
@@ -262,13 +265,13 @@ def _order_levels(orders, st):
     return buy_lo, buy_hi, buy_bits, sell_lo, sell_hi, sell_bits
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", _nrt=False)
 def _may_rest_at(j, lo, hi, bits):
     """Whether an order of a side with :func:`_order_levels` ``lo, hi, bits`` may rest at ``j``."""
     return lo <= j <= hi and (bits >> (j & 63)) & 1 != 0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", _nrt=False)
 def _may_cross(st, buy_hi, sell_lo):
     """Whether the touch may have moved through an order (a buy at or above the best ask, a sell
     at or below the best bid), given :func:`_order_levels` bounds."""
@@ -277,7 +280,7 @@ def _may_cross(st, buy_hi, sell_lo):
     return (ba != NO_PRICE and ba <= buy_hi) or (bb != NO_PRICE and bb >= sell_lo)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _check_through(orders, st, nf, fills):
     """Fill every resting order the opposite side of the book has moved through."""
     bb = st[BEST_BID]
@@ -293,7 +296,7 @@ def _check_through(orders, st, nf, fills):
     return nf
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _end_snapshot(orders, st, bids, asks):
     """Queue positions after a snapshot (``CLEAR`` + ``DEPTH`` rows) has been applied.
 
@@ -318,7 +321,7 @@ def _end_snapshot(orders, st, bids, asks):
             orders[o]["traded"] = 0.0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fills, samples, lot, fill_rule, impact,
                scratch, stamp):
     """Replay feed rows ``i, i+1, ...`` with ``ts < until_excl``; stop after a row that fills us.
@@ -439,7 +442,7 @@ def advance_nb(ev, i, until_excl, inv_tick, book, st, orders, model, power, fill
         if k == DEPTH:
             q = row["qty"]
             is_bid = s == 1
-            prev = _set_level(bids if is_bid else asks, j, q, is_bid, st)
+            prev = _set_level(book, 0 if is_bid else 1, j, q, st)
             if has_impact:
                 impact[0 if is_bid else 1, j] = 0.0
             if st[IN_SNAPSHOT] == 0:

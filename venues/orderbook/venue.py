@@ -936,10 +936,9 @@ class OrderBookVenue(Component):
             # the rest of a crossing GTC rests at its limit: the levels it emptied are taken out
             # of the matching book until the feed updates them (else the recorded size we just
             # took would fill the remainder at once)
-            book = self._book[r]
             consumed = self._impact[r]
             for jt in taken:
-                K._set_level(book, jt, 0.0, not buy, st)
+                K._set_level(self._book, r, jt, 0.0, st)
                 if consumed.size:
                     consumed[jt] = 0.0
             opp = st[K.BEST_ASK] if buy else st[K.BEST_BID]
