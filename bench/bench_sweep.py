@@ -10,6 +10,10 @@ Runs the sweep as a subprocess into a temporary DuckDB file and prints one JSON 
     target of DESIGN.md.
 ``peak_rss_max_process_mb``
     ``getrusage(RUSAGE_CHILDREN).ru_maxrss``: the largest single descendant's peak.
+``cpu_s_tree``, ``cpu_s_parent``
+    CPU seconds (user + system) of the whole tree (``getrusage(RUSAGE_CHILDREN)``) and of the
+    CLI process alone (its ``/proc`` counters at the last sample): the parent's share is the
+    cost of receiving and storing results, the rest the workers'.
 ``n_trials``, ``n_done``, ``n_failed``, ``trials_per_s``, ``workers``
     From the results file.
 ``data_parses``
@@ -100,6 +104,13 @@ gamma = [{gammas}]
     return path
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc/PID/stat``, fields 14-15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure_sweep(config: str, *, workers: int | None = None, cold: bool = False, label: str | None = None) -> dict:
     """Run ``mmsim sweep CONFIG`` in a subprocess; wall time, peak RSS and counts as a dict.
 
@@ -130,7 +141,8 @@ def measure_sweep(config: str, *, workers: int | None = None, cold: bool = False
                "--results", str(results)]
         if workers is not None:
             cmd += ["--workers", str(workers)]
-        peak = [0]
+        peak, parent_cpu = [0], [0.0]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True, env=env)
@@ -140,7 +152,8 @@ def measure_sweep(config: str, *, workers: int | None = None, cold: bool = False
             while not done.is_set():
                 try:
                     peak[0] = max(peak[0], _tree_rss_bytes(proc.pid))
-                except OSError:
+                    parent_cpu[0] = _cpu_s(proc.pid)
+                except (OSError, ValueError, IndexError):
                     pass
                 done.wait(0.05)
 
@@ -153,7 +166,9 @@ def measure_sweep(config: str, *, workers: int | None = None, cold: bool = False
         done.set()
         if sampler is not None:
             sampler.join()
-        maxrss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        tree_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        maxrss_kb = after.ru_maxrss
         if sys.platform == "darwin":
             maxrss_kb //= 1024
         counts = {}
@@ -178,6 +193,8 @@ def measure_sweep(config: str, *, workers: int | None = None, cold: bool = False
         "wall_s": round(wall, 3),
         "peak_rss_tree_mb": round(peak[0] / 2**20, 1) if sampler is not None else None,
         "peak_rss_max_process_mb": round(maxrss_kb / 1024, 1),
+        "cpu_s_tree": round(tree_cpu, 1),
+        "cpu_s_parent": round(parent_cpu[0], 1) if sampler is not None else None,
         **counts,
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),

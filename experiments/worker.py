@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from threadpoolctl import threadpool_limits
 
 from experiments.config import TrialSpec, resolve_strategy
 from experiments.progress import TrialOutcome
@@ -200,6 +201,10 @@ def init_worker(ctx: WorkerContext, *, ignore_sigint: bool = True) -> None:
     """
     if ignore_sigint:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # one compute thread per worker: the workers already fill the cores, and a BLAS pool of a
+    # worker's own (numpy's OpenBLAS, used by np.dot in the metrics) spins after each call on
+    # the cores the other workers run on
+    threadpool_limits(1)
     if ctx.log_queue is not None:
         route_output(ctx.log_queue)
     for p in ctx.sys_path:
