@@ -344,9 +344,20 @@ def infer_increment(values: np.ndarray, max_decimals: int = 10) -> float:
 _SHA_MEMO: dict[tuple, str] = {}
 
 
-def file_sha256(path: str | os.PathLike) -> str:
+HASH_BLOCK = 1 << 23
+"""Bytes :func:`file_sha256` reads and hashes at a time (8 MiB). Reading and hashing release the
+GIL, but taking it back between two blocks waits up to the interpreter's switch interval (5 ms)
+while another thread runs Python code (the streamed parse loads Numba meanwhile,
+:func:`venues.loaders.cache.cache_key`): with 1 MiB blocks that wait, not the hashing, set the
+pace."""
+
+
+def file_sha256(path: str | os.PathLike, buf: bytearray | None = None) -> str:
     """Hex sha256 of a file's bytes (remembered per process for an unchanged file: same path,
-    inode, size and modification time, so a multi-GB source is hashed once per load)."""
+    inode, size and modification time, so a multi-GB source is hashed once per load).
+
+    ``buf``: the read buffer to use (:func:`files_sha256` gives each thread one); default one of
+    the file's size, at most :data:`HASH_BLOCK`."""
     import hashlib
 
     try:
@@ -357,7 +368,8 @@ def file_sha256(path: str | os.PathLike) -> str:
     if tag is not None and tag in _SHA_MEMO:
         return _SHA_MEMO[tag]
     h = hashlib.sha256()
-    buf = bytearray(1 << 20)
+    if buf is None:
+        buf = bytearray(min(max(s.st_size if tag is not None else 0, 1), HASH_BLOCK))
     view = memoryview(buf)
     with open(path, "rb", buffering=0) as f:
         while n := f.readinto(buf):
@@ -371,14 +383,32 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 def files_sha256(paths: list[str]) -> list[str]:
     """:func:`file_sha256` of each path, in order; several files are hashed in parallel threads
-    (one per CPU, at most 8)."""
+    (one per CPU, at most 8), each reading into one buffer of at most :data:`HASH_BLOCK` bytes."""
+    try:
+        block = min(max([os.path.getsize(p) for p in paths] + [1]), HASH_BLOCK)
+    except OSError:  # file_sha256 names the file
+        block = HASH_BLOCK
     workers = min(len(paths), os.cpu_count() or 1, 8)
     if workers < 2:
-        return [file_sha256(p) for p in paths]
+        buf = bytearray(block)
+        return [file_sha256(p, buf) for p in paths]
+    import queue
     from concurrent.futures import ThreadPoolExecutor
 
+    free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+
+    def one(path: str) -> str:
+        try:
+            buf = free.get_nowait()
+        except queue.Empty:  # at most one buffer per thread
+            buf = bytearray(block)
+        try:
+            return file_sha256(path, buf)
+        finally:
+            free.put(buf)
+
     with ThreadPoolExecutor(workers, thread_name_prefix="mmsim-sha256") as pool:
-        return list(pool.map(file_sha256, paths))
+        return list(pool.map(one, paths))
 
 
 def drop_redelivered_trades(p: Parsed) -> None:

@@ -304,12 +304,21 @@ class NpyWriter:
     path : str or path-like
         The file (created or truncated).
     dtype : numpy.dtype
+    hash_on : callable or None
+        ``hash_on(fn, *args)`` runs ``fn(*args)`` later, in order, and returns a
+        :class:`concurrent.futures.Future` (``ThreadPoolExecutor(1).submit``): the sha256 of the
+        rows is then computed by such jobs while :meth:`append` writes, and the rows given to
+        :meth:`append` must stay unchanged until a job submitted to ``hash_on`` after it has run.
+        ``None``: hashed in :meth:`append`.
     """
 
-    def __init__(self, path: str | os.PathLike, dtype: np.dtype) -> None:
+    def __init__(self, path: str | os.PathLike, dtype: np.dtype,
+                 hash_on: Callable[..., Future[None]] | None = None) -> None:
         self.path = Path(path)
         self.dtype = np.dtype(dtype)
         self.rows = 0
+        self._hash_on = hash_on
+        self._hashed: Future[None] | None = None  # the last hash job
         self._h = hashlib.sha256()
         self._f = open(self.path, "wb")
         self._f.write(b"\0" * HEADER_BYTES)
@@ -322,7 +331,10 @@ class NpyWriter:
         if rows.dtype != self.dtype:
             raise TypeError(f"rows of dtype {rows.dtype}, writer holds {self.dtype}")
         b = memoryview(np.ascontiguousarray(rows)).cast("B")
-        self._h.update(b)
+        if self._hash_on is None:
+            self._h.update(b)
+        else:
+            self._hashed = self._hash_on(self._h.update, b)
         self._f.write(b)
         self.rows += rows.size
         self._unsynced += len(b)
@@ -348,6 +360,8 @@ class NpyWriter:
     @property
     def data_sha256(self) -> str:
         """Hex sha256 of the row bytes written so far (the header excluded)."""
+        if self._hashed is not None:
+            self._hashed.result()  # in order: every row written is hashed
         return self._h.hexdigest()
 
     def close(self) -> dict:

@@ -42,18 +42,38 @@ the in-memory check order (prices before sizes before duplicate trade ids).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import os
 import queue
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numba as nb
 import numpy as np
 
 from engine.feed import CLEAR, DEPTH, EVENT_DTYPE, TRADE
 from venues.loaders._common import DataError, bad_price, bad_size, infer_increment, where
 from venues.loaders.npyfile import NpyWriter, iter_rows, read_chunks
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Python's cyclic garbage collector paused: Numba's start-up (its import, and the first call
+    of a process) makes about a million objects and no garbage, and the collections it triggers
+    are a tenth of its time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+with _no_gc():
+    import numba as nb
 
 __all__ = ["CHUNK_ROWS", "STREAM_FORMATS", "NotStreamable", "stream_to_npy"]
 
@@ -600,8 +620,9 @@ def warm() -> None:
     o = (raw.view(np.int64).reshape(-1, w // 8), raw.view(np.float64).reshape(-1, w // 8),
          raw.view(np.int8).reshape(-1, w), *(np.empty(0, dtype=np.int64) for _ in range(5)))
     cs = np.zeros(12, dtype=np.int64)
-    _State().rows(_words(np.zeros(0, dtype=HBT_DTYPE)), 1, True, 0, 1.0, o, cs, np.zeros(4, dtype=np.int64),
-                  np.zeros(9, dtype=np.int64))
+    with _no_gc():
+        _State().rows(_words(np.zeros(0, dtype=HBT_DTYPE)), 1, True, 0, 1.0, o, cs, np.zeros(4, dtype=np.int64),
+                      np.zeros(9, dtype=np.int64))
 
 
 def _tick(values: np.ndarray) -> float | None:
@@ -707,15 +728,19 @@ class _Pool:
         self.free.put(buf)
 
 
-def _write(writer: NpyWriter, buf: np.ndarray, m: int) -> None:
+def _write(writer: NpyWriter, buf: np.ndarray, m: int, hs: ThreadPoolExecutor, outs: _Pool) -> None:
+    """Write the first ``m`` events of ``buf`` (their hash job goes to ``hs``), then hand ``buf``
+    back to ``outs`` once that job has run too."""
     writer.append(buf[:m])
+    hs.submit(outs.put, buf)
 
 
 def _stream(paths, symbol, out_path, chunk_rows) -> dict:
     """The parse: this thread reads each chunk and runs :func:`_rows_nb` over it (without the
-    GIL) while two helper threads, each in order, compute the CRC-32 of the chunks read (``.npz``
-    members) and hash and write the events of the chunks done, and hand their buffers back (two:
-    waiting for a file's CRC does not wait for the writes queued before it)."""
+    GIL) while three helper threads, each in order, compute the CRC-32 of the chunks read
+    (``.npz`` members), write the events of the chunks done and hash them, and hand their buffers
+    back (waiting for a file's CRC does not wait for the writes queued before it, and a slow
+    write, e.g. of pages the system must first find, does not hold up the hashing)."""
     from venues.loaders import hftbacktest as H
     from venues.loaders.quality import GAP_WARN_S, loc
 
@@ -729,11 +754,12 @@ def _stream(paths, symbol, out_path, chunk_rows) -> dict:
     unit = "message at row"
     gap_ns = GAP_WARN_S * 1e9
     scratch = tuple(np.empty(chunk_rows, dtype=np.int64) for _ in range(5))  # rows, trade ids/rows, gaps
-    ins = _Pool(3, bytearray)
+    ins = _Pool(3, lambda n: np.empty(n, dtype=np.uint8))  # not zeroed: the reads fill them
     outs = _Pool(3, lambda _: np.zeros(chunk_rows, dtype=EVENT_DTYPE))  # padding bytes stay 0
-    writer = NpyWriter(out_path, EVENT_DTYPE)
-    crc = ThreadPoolExecutor(1, thread_name_prefix="mmsim-crc")
+    crc = ThreadPoolExecutor(1, thread_name_prefix="mmsim-crc")  # (threads start on first use)
     wr = ThreadPoolExecutor(1, thread_name_prefix="mmsim-write")
+    hs = ThreadPoolExecutor(1, thread_name_prefix="mmsim-hash")
+    writer = NpyWriter(out_path, EVENT_DTYPE, hash_on=hs.submit)
     writes: list = []
     try:
         for fidx, path in enumerate(paths):
@@ -747,12 +773,13 @@ def _stream(paths, symbol, out_path, chunk_rows) -> dict:
                     if verify is not None and not _fields_ok(a.dtype):
                         verify()
                     H.check_fields(a.dtype, path)
-                    keep_local = bool(np.any(a["ev"].astype(np.uint64) & np.uint64(H.LOCAL_EVENT)))
+                words = _words(a)
+                if keep_local is None:
+                    keep_local = bool((words[0][:, words[3][0]] & np.uint64(H.LOCAL_EVENT)).any())  # ev as uint64
                     if not keep_local and a.size == chunk_rows:
                         if verify is not None:
                             verify()
                         keep_local = _has_local(path, chunk_rows)
-                words = _words(a)
                 ev = outs.get()
                 raw = ev.view(np.uint8).reshape(-1)
                 w = EVENT_DTYPE.itemsize
@@ -797,8 +824,7 @@ def _stream(paths, symbol, out_path, chunk_rows) -> dict:
                 for j, dt in zip(scratch[3][:ngap].tolist(), scratch[4][:ngap].tolist(), strict=True):
                     gaps.append((n_out + j, dt, fidx, int(line[j])))
                 gs[_G_NOUT] += m
-                writes.append(wr.submit(_write, writer, ev, m))
-                wr.submit(outs.put, ev)
+                writes.append(wr.submit(_write, writer, ev, m, hs, outs))
                 if writes[0].done():
                     writes.pop(0).result()  # a failed write stops the stream
             if S.base[0]:
@@ -809,12 +835,14 @@ def _stream(paths, symbol, out_path, chunk_rows) -> dict:
         _dup_trades(tr_id, tr_f, tr_line, paths, unit)
         crc.shutdown(wait=True)
         wr.shutdown(wait=True)
+        hs.shutdown(wait=True)
         for w in writes:
             w.result()
         digest = writer.close()
     except BaseException:
         crc.shutdown(wait=True, cancel_futures=True)
         wr.shutdown(wait=True, cancel_futures=True)
+        hs.shutdown(wait=True, cancel_futures=True)
         writer.abort()
         raise
     counts = {"bbo": int(gs[_G_BBO]), "other": int(gs[_G_OTHER]), "clear": int(gs[_G_CLEAR]),
