@@ -57,7 +57,7 @@ import attrs
 
 from experiments.config import SweepSpec, TrialSpec
 from experiments.progress import TrialOutcome
-from experiments.store import ResultStore
+from experiments.store import ResultStore, staging_dir
 from experiments.worker import WorkerContext
 
 __all__ = [
@@ -612,7 +612,8 @@ def run_sweep(
         ctx = WorkerContext(data=spec.data, cache_dir=cache_dir(), sys_path=tuple(sys.path),
                             strategy_path=spec.strategy_path, search_dir=str(spec.path.parent),
                             mmap=os.environ.get("MMSIM_FEED_MMAP", "1") != "0",
-                            user_modules=tuple(spec.user_modules))
+                            user_modules=tuple(spec.user_modules),
+                            fills_dir=str(staging_dir(results, sweep_id)), sweep_id=sweep_id)
         start = reporter.start
         start_kw: dict[str, Any] = {"name": spec.sweep.name, "total": int(source.total),
                                     "workers": workers, "objective": spec.sweep.objective}
@@ -634,6 +635,7 @@ def run_sweep(
                     repro={**repro, "host": outcome.host or socket.gethostname()},
                     replace=trial.trial_id in retry, pnl_currency=outcome.pnl_currency,
                     equity_samples=getattr(outcome, "equity_samples", None),
+                    fills_file=getattr(outcome, "fills_file", None),
                 ) for trial, outcome in finished])  # fmt: skip
                 for trial, outcome in finished:
                     counts["done" if outcome.status == "done" else "failed"] += 1

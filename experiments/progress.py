@@ -69,6 +69,7 @@ class TrialOutcome:
     pnl_currency: str | None = None
     alerts: Any = None
     equity_samples: Any = None
+    fills_file: str | None = None
 
 
 class Reporter(Protocol):

@@ -94,6 +94,8 @@ __all__ = [
     "open_for_query",
     "parts_dir",
     "quote_ident",
+    "stage_fills",
+    "staging_dir",
     "top_trials",
 ]
 
@@ -195,6 +197,47 @@ def _arrow_rows(sweep_id: str, trial_id: str, arr: Any, columns: Mapping[str, st
     for c in columns:
         arrays.append(pa.array(np.asarray(arr[c]) if n else np.empty(0, _NP[columns[c]])))
     return pa.Table.from_arrays(arrays, names=["sweep_id", "trial_id", *columns])
+
+
+STAGED_SUFFIX = ".staged.parquet"
+"""Name ending of a fill log a worker wrote for the parent (:func:`stage_fills`): hidden (a
+leading dot) from live readers until the parent has committed the trial and renamed it."""
+
+
+def staging_dir(results: str | Path, sweep_id: str) -> Path:
+    """Where a sweep's workers write their trials' fill logs: the ``fills`` parts folder."""
+    return parts_dir(results) / sweep_id / "fills"
+
+
+def stage_fills(directory: str | Path, sweep_id: str, trial_id: str, fills: Any) -> str:
+    """Write one trial's fill log as a Parquet file of ``fills`` rows, for the parent to insert.
+
+    A worker calls this instead of sending the fills back through its pipe: the parent inserts
+    the file with one ``read_parquet`` and renames it into the live readers' parts
+    (:meth:`ResultStore.record_trials`), so the rows are never pickled, piped, unpickled,
+    converted to Arrow and written to Parquet again in the parent.
+
+    Parameters
+    ----------
+    directory : str or Path
+        :func:`staging_dir` of the sweep (created if missing).
+    sweep_id, trial_id : str
+        The ``sweep_id`` and ``trial_id`` columns of every row.
+    fills : ndarray of components.metrics.FILL_DTYPE
+        The fill log.
+
+    Returns
+    -------
+    str
+        Path of the written file (``.<trial_id>.staged.parquet``).
+    """
+    import pyarrow.parquet as pq
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f".{trial_id}{STAGED_SUFFIX}"
+    pq.write_table(_arrow_rows(sweep_id, trial_id, fills, FILL_COLUMNS), path)
+    return str(path)
 
 
 _NP = {"BIGINT": np.int64, "DOUBLE": np.float64, "TINYINT": np.int8, "BOOLEAN": np.bool_,
@@ -607,6 +650,15 @@ class ResultStore:
             d.mkdir(parents=True, exist_ok=True)
             dest = d / f"{trial_ids[0]}.parquet"
             parts = [tbl for t in tables for tbl in t.get(table, ())]
+            if table == "fills" and any(t.get("fills_files") for t in tables):
+                # the staged trials' parts are their own files (renamed at commit); the others'
+                # rows go to a part named after the first of them
+                own = [tid for tid, t in zip(trial_ids, tables, strict=True) if t.get(table)]
+                if own:
+                    tmp = d / f".{own[0]}.parquet.tmp"
+                    pq.write_table(pa.concat_tables(parts), tmp)
+                    os.replace(tmp, d / f"{own[0]}.parquet")
+                continue
             if table not in ARROW_TABLES or not parts:  # (an empty part still carries the schema)
                 self._copy_to_parquet(
                     f"SELECT * FROM {quote_ident(table)} WHERE sweep_id = '{sweep_id}' "
@@ -637,6 +689,7 @@ class ResultStore:
         replace: bool = False,
         pnl_currency: str | None = None,
         equity_samples: Any = None,
+        fills_file: str | None = None,
     ) -> None:
         """Write one finished trial (``trials`` row; if done ``metrics``, ``equity``, ``fills``,
         ``alerts``).
@@ -680,6 +733,10 @@ class ResultStore:
         equity_samples : ndarray or None, default None
             The ``equity_samples`` rows, taken by the worker from the full curve
             (:func:`metric_samples`) before it thinned ``equity``; ``None``: taken from ``equity``.
+        fills_file : str or None, default None
+            The fill log as a worker wrote it (:func:`stage_fills`), instead of ``fills``: it is
+            inserted from the file, which then becomes the trial's live-reader part (or is
+            deleted without parts).
 
         Notes
         -----
@@ -690,7 +747,7 @@ class ResultStore:
             trial_id=trial_id, trial_index=trial_index, params=params, replicate=replicate, seed=seed,
             status=status, wall_s=wall_s, error=error, traceback=traceback, metrics=metrics, equity=equity,
             fills=fills, repro=repro, alerts=alerts, replace=replace, pnl_currency=pnl_currency,
-            equity_samples=equity_samples,
+            equity_samples=equity_samples, fills_file=fills_file,
         )])  # fmt: skip
 
     def record_trials(self, sweep_id: str, trials: list[dict[str, Any]]) -> None:
@@ -725,10 +782,21 @@ class ResultStore:
                 parts = [tbl for tables in per_trial for tbl in tables.get(table, ())]
                 if parts:
                     self._insert_arrow(table, pa.concat_tables(parts))
+            staged = [f for tables in per_trial for f in tables.get("fills_files", ())]
+            if staged:
+                cols = ", ".join(quote_ident(c) for c in ("sweep_id", "trial_id", *FILL_COLUMNS))
+                listing = ", ".join(f"'{_sql_str(f)}'" for f in staged)
+                self.con.execute(f"INSERT INTO fills ({cols}) SELECT {cols} FROM read_parquet([{listing}])")
             self.con.commit()
         except BaseException:
             self.con.rollback()
             raise
+        for t, tables in zip(trials, per_trial, strict=True):  # committed: staged logs become parts
+            for f in tables.get("fills_files", ()):
+                if self.parts:
+                    os.replace(f, Path(f).with_name(f"{t['trial_id']}.parquet"))
+                else:
+                    os.unlink(f)
         shared = [i for i, t in enumerate(trials) if not t.get("replace")]
         groups = [[i] for i, t in enumerate(trials) if t.get("replace") or len(shared) == 1]
         if len(shared) > 1:
@@ -742,7 +810,8 @@ class ResultStore:
                      traceback: str | None = None, metrics: Mapping[str, float] | None = None, equity: Any = None,
                      fills: Any = None, repro: Mapping[str, Any] | None = None, alerts: Any = None,
                      replace: bool = False, pnl_currency: str | None = None,
-                     equity_samples: Any = None, tables: dict[str, list[Any]]) -> None:  # fmt: skip
+                     equity_samples: Any = None, fills_file: str | None = None,
+                     tables: dict[str, list[Any]]) -> None:  # fmt: skip
         """The rows of one trial, inside the caller's transaction (:meth:`record_trials`); its
         equity, fills, samples and alerts are added to ``tables`` (Arrow), for one insert per table."""
         row: dict[str, Any] = {
@@ -779,7 +848,9 @@ class ResultStore:
                 tables.setdefault("equity", []).append(_arrow_rows(
                     sweep_id, trial_id, downsample(equity, self.equity_max_rows),
                     EQUITY_COLUMNS))
-            if fills is not None and len(fills):
+            if fills_file is not None:
+                tables.setdefault("fills_files", []).append(fills_file)
+            elif fills is not None and len(fills):
                 tables.setdefault("fills", []).append(_arrow_rows(sweep_id, trial_id, fills,
                                                         FILL_COLUMNS))
             samples = equity_samples if equity_samples is not None else metric_samples(equity, metrics)
@@ -826,6 +897,8 @@ class ResultStore:
             with contextlib.suppress(OSError):
                 parts_dir(self.path).rmdir()  # only when no other sweep left parts
         else:
+            for f in staging_dir(self.path, sweep_id).glob(f".*{STAGED_SUFFIX}"):  # never committed
+                f.unlink(missing_ok=True)
             self._write_sweep_part(sweep_id)
 
     def record_warnings(self, sweep_id: str, problems: Iterable[Any]) -> int:

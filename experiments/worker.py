@@ -54,6 +54,11 @@ class WorkerContext:
         by the parent) read-only instead of reading the Parquet into private memory: every
         worker then shares one copy of the events through the page cache, and nothing about
         the feed is pickled per trial.
+    fills_dir, sweep_id : str or None, str
+        Where the worker writes each finished trial's fill log for the parent
+        (:func:`experiments.store.stage_fills`, the sweep's :func:`experiments.store.staging_dir`),
+        and the sweep's id for its rows. ``None``: fills are sent back in the outcome (a
+        backend whose workers may not share the parent's disk).
     """
 
     data: Any
@@ -63,6 +68,8 @@ class WorkerContext:
     search_dir: str
     mmap: bool = True
     user_modules: tuple = ()
+    fills_dir: str | None = None
+    sweep_id: str = ""
     log_queue: Any = attrs.field(default=None, eq=False, repr=False)
 
 
@@ -121,12 +128,18 @@ def done_outcome(trial: TrialSpec, result: Any, metrics: dict[str, float], wall_
     The equity curve is thinned here to the rows the store keeps
     (:data:`experiments.store.EQUITY_MAX_ROWS`), after the metric-interval samples were taken
     from the full curve (:func:`experiments.store.metric_samples`): a day at 100 ms is ~864k rows
-    (~28 MB) a trial, which need not cross the process boundary.
+    (~28 MB) a trial, which need not cross the process boundary. In a worker told where
+    (:class:`WorkerContext` ``fills_dir``), the fill log is written to a file for the parent
+    instead of being sent (``fills_file``).
     """
-    from experiments.store import EQUITY_MAX_ROWS, downsample, metric_samples
+    from experiments.store import EQUITY_MAX_ROWS, downsample, metric_samples, stage_fills
 
     equity = result.equity
     samples = metric_samples(equity, metrics) if equity is not None else None
+    fills, fills_file = result.fills, None
+    to = _STATE.get("fills_to")
+    if to is not None and fills is not None and len(fills):
+        fills, fills_file = None, stage_fills(to[0], to[1], trial.trial_id, fills)
     return TrialOutcome(
         trial_id=trial.trial_id,
         status="done",
@@ -134,7 +147,8 @@ def done_outcome(trial: TrialSpec, result: Any, metrics: dict[str, float], wall_
         wall_s=wall_s,
         equity=downsample(equity, EQUITY_MAX_ROWS) if equity is not None else None,
         equity_samples=samples,
-        fills=result.fills,
+        fills=fills,
+        fills_file=fills_file,
         host=_HOST,
         alerts=getattr(result, "alerts", None),
         pnl_currency=getattr(result, "pnl_currency", None) or None,
@@ -166,11 +180,16 @@ def run_batch_safely(feed: Any, trials: list[TrialSpec], strategy_cls: type) -> 
     t0 = time.perf_counter()
 
     def finish(k: int, result: Any) -> TrialOutcome:  # the stored form at once: one full curve at a time
+        n = len(result.fills) if result.fills is not None else 0
+        _STATE["fills_per_trial"] = max(_STATE.get("fills_per_trial", 0), n)
         return done_outcome(trials[k], result, {str(m): float(v) for m, v in result.metrics.items()}, 0.0)
 
+    # the kernel's fill table sized from this worker's earlier batches (a quarter over the most
+    # fills a trial made), so it is not grown by doubling
+    fill_rows = int(1.25 * len(trials) * _STATE.get("fills_per_trial", 0))
     try:
         results = run_quoter_batch(feed, [t.venue for t in trials], [t.strategy for t in trials], trials[0].extras,
-                                   strategy_cls, finish=finish)
+                                   strategy_cls, finish=finish, fill_rows=fill_rows)
     except BatchUnsupported:
         return [run_trial_safely(feed, t, strategy_cls) for t in trials]
     except Exception:  # noqa: BLE001 - the batch path broke: each trial runs on the per-trial loop
@@ -214,6 +233,7 @@ def init_worker(ctx: WorkerContext, *, ignore_sigint: bool = True) -> None:
 
     _STATE["feed"] = load_feed(ctx.data, cache_dir=ctx.cache_dir, mmap=ctx.mmap)
     _STATE["strategy_cls"] = worker_strategy(ctx)
+    _STATE["fills_to"] = (ctx.fills_dir, ctx.sweep_id) if ctx.fills_dir else None
 
 
 def worker_strategy(ctx: WorkerContext) -> type:

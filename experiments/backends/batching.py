@@ -7,7 +7,7 @@ trials (:func:`experiments.worker.run_batch`); every other trial is a task of it
 
 ``[sweep] batch_size`` fixes the size. Otherwise it is automatic: at most :data:`PROBE_BATCH`
 until one batch's results were measured, then sized from the largest trial's results seen so
-far so that a batch's results stay under :data:`BATCH_RESULT_BYTES`, at most :data:`MAX_BATCH`
+far so that what a batch holds stays under :data:`BATCH_RESULT_BYTES`, at most :data:`MAX_BATCH`
 (:func:`auto_batch_size`).
 """
 
@@ -18,14 +18,19 @@ from typing import Any
 from experiments.config import TrialSpec
 from experiments.progress import TrialOutcome
 
-__all__ = ["BATCH_RESULT_BYTES", "MAX_BATCH", "PROBE_BATCH", "Batcher", "auto_batch_size", "outcome_bytes"]
+__all__ = ["BATCH_RESULT_BYTES", "FILL_RECORD_BYTES", "MAX_BATCH", "PROBE_BATCH", "Batcher", "auto_batch_size",
+           "outcome_bytes"]
 
 MAX_BATCH = 64
 """Largest automatic batch: beyond it the shared replay saves little and a lost worker loses more."""
-BATCH_RESULT_BYTES = 256 * 2**20
-"""Memory the results of one automatic batch may take as sent back (the fill logs, the metric-interval
-samples and the thinned equity of its trials). A worker holds about three times that while the
-batch runs: the kernel's fill records, the outcomes, and their pickled copy."""
+BATCH_RESULT_BYTES = 640 * 2**20
+"""Memory one automatic batch may hold in its worker for its trials' results until it ends
+(:func:`outcome_bytes`: the kernel's fill records, the metric-interval samples and the thinned
+equity). A sweep's worker writes each trial's fill log to a file as soon as the trial is built
+(:func:`experiments.store.stage_fills`), so the fills are held once, as kernel records."""
+FILL_RECORD_BYTES = 64
+"""Bytes of one fill record of the batch kernel (``venues.orderbook._batch_nb.N_FR`` int64 fields),
+held for every fill of every trial of a batch until the batch ends."""
 PROBE_BATCH = 8
 """Most trials in an automatic batch until one batch's results were measured (a trial's fills, and so
 its results, are not known before it runs)."""
@@ -55,10 +60,11 @@ def auto_batch_size(span_s: float, workers: int, n_trials: int | None = None,
 
     Examples
     --------
-    A day of a busy perp, ~174k fills a trial (~11.6 MB of results): 23 trials a batch.
+    A day of a busy perp, ~174k fills a trial: 174k × 64 B of fill records, 86,400 samples of
+    16 B and 2,000 equity rows of 32 B (~12.6 MB): 53 trials a batch.
 
-    >>> auto_batch_size(86_400, 2, trial_bytes=11.6e6)
-    23
+    >>> auto_batch_size(86_400, 2, trial_bytes=174_000 * 64 + 86_400 * 16 + 2_000 * 32)
+    53
     >>> auto_batch_size(86_400, 2)
     8
     """
@@ -74,9 +80,13 @@ def auto_batch_size(span_s: float, workers: int, n_trials: int | None = None,
 
 
 def outcome_bytes(outcome: TrialOutcome) -> int:
-    """Bytes of the arrays a trial's outcome carries (equity, samples, fills, alerts)."""
+    """Bytes a trial holds in its batch's worker until the batch ends: its fills as kernel records
+    (``n_fills`` × :data:`FILL_RECORD_BYTES`) and the arrays its outcome carries (equity,
+    samples, alerts, and the fills when they were not written to a file)."""
     arrays = (outcome.equity, outcome.equity_samples, outcome.fills, outcome.alerts)
-    return sum(int(getattr(a, "nbytes", 0)) for a in arrays if a is not None)
+    n_fills = outcome.metrics.get("n_fills", 0.0)
+    records = int(n_fills) * FILL_RECORD_BYTES if n_fills == n_fills else 0
+    return records + sum(int(getattr(a, "nbytes", 0)) for a in arrays if a is not None)
 
 
 class Batcher:

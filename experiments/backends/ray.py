@@ -375,6 +375,7 @@ class RayBackend:
         """
         import ray
 
+        ctx = attrs.evolve(ctx, fills_dir=None)  # an actor may run on a node without the parent's disk
         if not ray.is_initialized():
             address = self._address or os.environ.get("RAY_ADDRESS") or None
             if address:

@@ -49,12 +49,12 @@ def test_auto_batch_size_hand_worked():
     # before any batch was measured: at most PROBE_BATCH trials (a trial's fills are unknown)
     assert auto_batch_size(480.0, workers=2) == PROBE_BATCH == 8
     # 8 minutes of data, ~1,000 fills a trial: 480 x 16 B of samples + 2,000 x 32 B of equity
-    # + 58 kB of fills = 129,680 B per trial -> the 64 cap
-    assert auto_batch_size(480.0, workers=2, trial_bytes=129_680) == MAX_BATCH
+    # + 1,000 x 64 B of kernel fill records = 135,680 B per trial -> the 64 cap
+    assert auto_batch_size(480.0, workers=2, trial_bytes=135_680) == MAX_BATCH
     # a known trial count is split over the workers: 20 trials, 2 workers -> 10
-    assert auto_batch_size(480.0, workers=2, n_trials=20, trial_bytes=129_680) == 10
-    # a busy day: 174k fills x 58 B + 86,400 x 16 B + 64,000 B = 11.55 MB -> 256 MiB / 11.55 MB = 23
-    assert auto_batch_size(86_400.0, workers=2, trial_bytes=11_548_000) == BATCH_RESULT_BYTES // 11_548_000 == 23
+    assert auto_batch_size(480.0, workers=2, n_trials=20, trial_bytes=135_680) == 10
+    # a busy day: 174k fills x 64 B + 86,400 x 16 B + 64,000 B = 12.60 MB -> 640 MiB / 12.60 MB = 53
+    assert auto_batch_size(86_400.0, workers=2, trial_bytes=12_601_600) == BATCH_RESULT_BYTES // 12_601_600 == 53
     # a year of data without fills: the samples alone (504.6 MB) exceed the budget -> 1
     assert auto_batch_size(365 * 86_400.0, workers=1, trial_bytes=0) == 1
 
@@ -112,8 +112,8 @@ def test_a_failing_trial_fails_alone_and_a_broken_batch_reruns_each_trial(write_
 
     real = batch.run_quoter_batch
 
-    def one_fails(feed, venues, strategies, extras=None, strategy_cls=None, finish=None):
-        out = real(feed, venues, strategies, extras, strategy_cls, finish)
+    def one_fails(feed, venues, strategies, extras=None, strategy_cls=None, finish=None, fill_rows=0):
+        out = real(feed, venues, strategies, extras, strategy_cls, finish, fill_rows)
         out[1] = ValueError("GLFT quote price rounds to 0")
         return out
 

@@ -165,7 +165,7 @@ def _params(venue: OrderBookVenue, venues: list[VenueConfig], strategies: list, 
 
 
 def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: dict | None = None,
-                     strategy_cls: type | None = None, finish=None) -> list:
+                     strategy_cls: type | None = None, finish=None, fill_rows: int = 0) -> list:
     """Run quoter trials that share ``feed`` and a venue in one compiled replay.
 
     Parameters
@@ -186,6 +186,11 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
         as soon as it is built, and its return value is kept instead: a sweep worker thins the
         result there (:func:`experiments.worker.run_batch_safely`), so a batch holds one full
         equity curve at a time, not K.
+    fill_rows : int, default 0
+        Fills the whole batch is expected to make: the kernel's fill table starts that large
+        (64 bytes a row) instead of doubling from 1,024 rows up to as much as twice what it
+        needs (a sweep worker passes what its earlier batches made per trial). It still grows
+        past it.
 
     Returns
     -------
@@ -240,6 +245,8 @@ def run_quoter_batch(feed, venues: list[VenueConfig], strategies: list, extras: 
     state = B.new_batch_state(ip, fp, len(groups), venue.start_ns, settle_ts)
     orders = np.zeros(K.INITIAL_ORDERS, dtype=K.ORDER_DTYPE)
     fills = np.zeros((K.INITIAL_ORDERS, 2), dtype=np.int64)
+    if fill_rows > state["fr"].shape[0]:
+        state["fr"] = np.zeros((int(fill_rows), B.N_FR), dtype=np.int64)
     fr, cur = state["fr"], state["cur"]
     tsx = venue._ev["ts_local_ns"]
     n = int(tsx.size)
