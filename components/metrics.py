@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from components._performance_nb import merge_curve_nb
 from components.account import Account
 
 if TYPE_CHECKING:
@@ -204,28 +205,24 @@ class PnLRecorder:
         ok = np.isfinite(mid)
         ts, mid = samples["ts_ns"][ok], mid[ok]
         fills = self._cash_log()
-        # position and cash in force at each sample: the last fill strictly before it
-        k = np.searchsorted(fills["ts"], ts, side="left") - 1
-        has = k >= 0
-        cash = np.where(has, fills["cash"][np.maximum(k, 0)] if fills.size else 0.0, 0.0)
-        q = np.where(has, fills["q"][np.maximum(k, 0)] if fills.size else 0.0, 0.0)
         curve = np.empty(ts.size + fills.size, dtype=EQUITY_DTYPE)
-        # rows in time order, a sample before a fill with the same timestamp: both logs are in
-        # time order, so a merge places them (a stable sort of the two otherwise)
-        if _ordered(ts) and _ordered(fills["ts"]):
-            at_fill = np.zeros(curve.size, dtype=np.bool_)
-            at_fill[np.arange(fills.size) + np.searchsorted(ts, fills["ts"], side="right")] = True
-            order: npt.NDArray[np.intp] = np.empty(curve.size, dtype=np.intp)
-            order[~at_fill] = np.arange(ts.size)
-            order[at_fill] = np.arange(ts.size, curve.size)
-        else:
-            order = np.argsort(np.concatenate([ts, fills["ts"]]), kind="stable").astype(np.intp)
-        curve["ts_ns"] = np.concatenate([ts, fills["ts"]])[order]
-        curve["q"] = np.concatenate([q, fills["q"]])[order]
-        curve["mid"] = np.concatenate([mid, fills["mid"]])[order]
+        cash = np.empty(curve.size, dtype=np.float64)
+        if _ordered(ts) and _ordered(fills["ts"]):  # both logs in time order: one merge
+            merge_curve_nb(ts, mid, fills["ts"], fills["cash"], fills["q"], fills["mid"], curve["ts_ns"], cash,
+                           curve["q"], curve["mid"])  # fmt: skip
+        else:  # position and cash at each sample: the last fill strictly before it; a stable sort
+            k = np.searchsorted(fills["ts"], ts, side="left") - 1
+            has = k >= 0
+            at = np.maximum(k, 0)
+            s_cash = np.where(has, fills["cash"][at] if fills.size else 0.0, 0.0)
+            s_q = np.where(has, fills["q"][at] if fills.size else 0.0, 0.0)
+            order = np.argsort(np.concatenate([ts, fills["ts"]]), kind="stable")
+            curve["ts_ns"] = np.concatenate([ts, fills["ts"]])[order]
+            curve["q"] = np.concatenate([s_q, fills["q"]])[order]
+            curve["mid"] = np.concatenate([mid, fills["mid"]])[order]
+            cash = np.concatenate([s_cash, fills["cash"]])[order]
         # cash + position value: q·mid (linear) or −q·C/mid in coin (inverse, Account Notes)
-        curve["equity"] = np.concatenate([cash, fills["cash"]])[order] + self.account.position_value(curve["q"],
-                                                                                                     curve["mid"])
+        curve["equity"] = cash + self.account.position_value(curve["q"], curve["mid"])
         for _, log in self._tracked:
             if not log:
                 continue

@@ -67,6 +67,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from components._performance_nb import markout_moves_nb
+
 if TYPE_CHECKING:
     from components.account import Account
     from components.metrics import PnLRecorder
@@ -508,25 +510,19 @@ def markouts(fills: npt.NDArray[np.void], mid_ts_ns: npt.NDArray[np.int64], mid:
     ts = np.asarray(mid_ts_ns, dtype=np.int64)
     m = np.asarray(mid, dtype=np.float64)
     out: dict[float, dict[str, float]] = {}
+    bps = np.empty(f.size, dtype=np.float64)
+    quote = np.empty(f.size, dtype=np.float64)
     for h in horizons_s:
         if f.size == 0 or ts.size == 0:
             out[h] = {"bps": math.nan, "quote": math.nan, "total_quote": 0.0, "n": 0.0,
                       "n_excluded": float(f.size)}  # fmt: skip
             continue
-        t = f["ts_ns"].astype(np.int64) + int(round(h * 1e9))
-        ok = t <= ts[-1]
-        k = np.searchsorted(ts, t[ok], side="right") - 1
-        ok_idx = np.flatnonzero(ok)
-        valid = k >= 0  # t + h before the first mid sample: no mid to mark against
-        ok_idx, k = ok_idx[valid], k[valid]
-        side = f["side"][ok_idx].astype(np.float64)
-        px = f["px"][ok_idx]
-        move = side * (m[k] - px)
-        n = int(ok_idx.size)
+        n = markout_moves_nb(f["ts_ns"].astype(np.int64, copy=False), f["side"], f["px"], f["qty"], ts, m,
+                             int(round(h * 1e9)), bps, quote)  # fmt: skip
         out[h] = {
-            "bps": float(np.mean(move / px * 1e4)) if n else math.nan,
-            "quote": float(np.mean(move * f["qty"][ok_idx])) if n else math.nan,
-            "total_quote": float(np.sum(move * f["qty"][ok_idx])),
+            "bps": float(np.mean(bps[:n])) if n else math.nan,
+            "quote": float(np.mean(quote[:n])) if n else math.nan,
+            "total_quote": float(np.sum(quote[:n])),
             "n": float(n),
             "n_excluded": float(f.size - n),
         }

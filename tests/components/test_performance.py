@@ -259,6 +259,20 @@ def test_markout_is_taken_exactly_at_the_horizon_boundary():
     assert mk2[1.5]["n_excluded"] == 1.0 and mk2[1.5]["bps"] == pytest.approx(-1000.0)
 
 
+
+def test_markouts_of_fills_out_of_time_order_and_before_the_first_mid():
+    """The lookup of ``mid(t + h)`` does not rely on the fills being in time order; a fill whose
+    ``t + h`` comes before the first mid sample is excluded (no mid to mark against)."""
+    ts = np.array([0, 1, 11, 20, 30]) * S
+    mid = np.array([100.0, 101.0, 99.0, 102.0, 102.0])
+    f = fills([(15 * S, +1, 100.0, 1.0), (0, +1, 100.0, 2.0), (-5 * S, -1, 100.0, 1.0), (S // 2, -1, 100.5, 1.0)])
+    mk = markouts(f, ts, mid, horizons_s=(1,))
+    # as the known-path test, in another order: +100, -49.75 and -100 bps; the fill at -5 s
+    # (t + 1 s = -4 s) has no mid
+    assert mk[1]["bps"] == pytest.approx(np.mean([100.0, -0.5 / 100.5 * 1e4, -100.0]))
+    assert mk[1]["total_quote"] == pytest.approx(0.5)
+    assert (mk[1]["n"], mk[1]["n_excluded"]) == (3.0, 1.0)
+
 # -- inventory ----------------------------------------------------------------------------------
 
 
