@@ -6,12 +6,19 @@ instead of a binary search of every row of one into the other.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba as nb
 import numpy as np
+import numpy.typing as npt
+
+Vec = npt.NDArray[Any]
+"""A 1-D array (any stride): the kernels read and write columns of structured arrays in place."""
 
 
 @nb.njit(cache=True)
-def merge_curve_nb(ts, mid, fts, fcash, fq, fmid, out_ts, out_cash, out_q, out_mid):  # fmt: skip
+def merge_curve_nb(ts: Vec, mid: Vec, fts: Vec, fcash: Vec, fq: Vec, fmid: Vec, out_ts: Vec, out_cash: Vec,
+                   out_q: Vec, out_mid: Vec) -> None:  # fmt: skip
     """Write the equity curve's rows: samples and account rows in time order, a sample before an
     account row with the same time.
 
@@ -58,7 +65,8 @@ def merge_curve_nb(ts, mid, fts, fcash, fq, fmid, out_ts, out_cash, out_q, out_m
 
 
 @nb.njit(cache=True)
-def markout_moves_nb(fts, side, px, qty, ts, mid, h_ns, bps, quote):
+def markout_moves_nb(fts: Vec, side: Vec, px: Vec, qty: Vec, ts: Vec, mid: Vec, h_ns: int, bps: Vec,
+                     quote: Vec) -> int:  # fmt: skip
     """Each fill's markout at horizon ``h_ns``, in fill order, for the fills that have a mid to
     mark against (``components.performance.markouts``: ``s · (mid(t + h) − px)``).
 
