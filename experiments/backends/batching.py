@@ -23,7 +23,7 @@ __all__ = ["BATCH_RESULT_BYTES", "FILL_RECORD_BYTES", "MAX_BATCH", "PROBE_BATCH"
 
 MAX_BATCH = 64
 """Largest automatic batch: beyond it the shared replay saves little and a lost worker loses more."""
-BATCH_RESULT_BYTES = 640 * 2**20
+BATCH_RESULT_BYTES = 512 * 2**20
 """Memory one automatic batch may hold in its worker for its trials' results until it ends
 (:func:`outcome_bytes`: the kernel's fill records, the metric-interval samples and the thinned
 equity). A sweep's worker writes each trial's fill log to a file as soon as the trial is built
@@ -61,10 +61,10 @@ def auto_batch_size(span_s: float, workers: int, n_trials: int | None = None,
     Examples
     --------
     A day of a busy perp, ~174k fills a trial: 174k × 64 B of fill records, 86,400 samples of
-    16 B and 2,000 equity rows of 32 B (~12.6 MB): 53 trials a batch.
+    16 B and 2,000 equity rows of 32 B (~12.6 MB): 42 trials a batch.
 
     >>> auto_batch_size(86_400, 2, trial_bytes=174_000 * 64 + 86_400 * 16 + 2_000 * 32)
-    53
+    42
     >>> auto_batch_size(86_400, 2)
     8
     """

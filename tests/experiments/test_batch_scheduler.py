@@ -53,8 +53,8 @@ def test_auto_batch_size_hand_worked():
     assert auto_batch_size(480.0, workers=2, trial_bytes=135_680) == MAX_BATCH
     # a known trial count is split over the workers: 20 trials, 2 workers -> 10
     assert auto_batch_size(480.0, workers=2, n_trials=20, trial_bytes=135_680) == 10
-    # a busy day: 174k fills x 64 B + 86,400 x 16 B + 64,000 B = 12.60 MB -> 640 MiB / 12.60 MB = 53
-    assert auto_batch_size(86_400.0, workers=2, trial_bytes=12_601_600) == BATCH_RESULT_BYTES // 12_601_600 == 53
+    # a busy day: 174k fills x 64 B + 86,400 x 16 B + 64,000 B = 12.60 MB -> 512 MiB / 12.60 MB = 42
+    assert auto_batch_size(86_400.0, workers=2, trial_bytes=12_601_600) == BATCH_RESULT_BYTES // 12_601_600 == 42
     # a year of data without fills: the samples alone (504.6 MB) exceed the budget -> 1
     assert auto_batch_size(365 * 86_400.0, workers=1, trial_bytes=0) == 1
 
