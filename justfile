@@ -26,7 +26,7 @@ test *ARGS:
     if [ -z "{{ARGS}}" ]; then coverage report --fail-under=90; else coverage report; fi
 
 # tests that exercise every Numba kernel (orderbook, queue, GLFT fit, AMM math, bars, features, labels)
-NOJIT_TESTS := "tests/venues/orderbook tests/strategies/test_glft_fit.py tests/venues/amm tests/signals/test_bars.py tests/signals/test_features.py tests/signals/test_labels.py"
+NOJIT_TESTS := "tests/venues/orderbook tests/components/test_performance.py tests/components/test_equity_curve.py tests/strategies/test_glft_fit.py tests/venues/amm tests/signals/test_bars.py tests/signals/test_features.py tests/signals/test_labels.py"
 
 # static checks: ruff on everything, mypy (strict) on the public API ([tool.mypy] in pyproject.toml)
 check:
