@@ -79,3 +79,36 @@ def outcome(fn):
             return "ok", fn()
     except DataError as exc:
         return "error", str(exc)
+
+
+def hbt_rows(ev, flags: int | None = None):
+    """mmsim events (:data:`engine.feed.EVENT_DTYPE`) written as hftbacktest rows, the inverse of
+    the loader's mapping: book rows as depth events, prints as trades (their id in ``order_id``),
+    clears as depth clears, each with ``flags`` (default: both the exchange and local flags);
+    ``exch_ts`` is the local time where the event has none."""
+    import numpy as np
+
+    from engine.feed import DEPTH, TRADE
+    from venues.loaders.hftbacktest import (
+        BUY_EVENT,
+        DEPTH_CLEAR_EVENT,
+        DEPTH_EVENT,
+        EXCH_EVENT,
+        HBT_DTYPE,
+        LOCAL_EVENT,
+        SELL_EVENT,
+        TRADE_EVENT,
+    )
+
+    flags = EXCH_EVENT | LOCAL_EVENT if flags is None else flags
+    out = np.zeros(ev.size, dtype=HBT_DTYPE)
+    kind, side = ev["kind"], ev["side"]
+    typ = np.where(kind == DEPTH, DEPTH_EVENT, np.where(kind == TRADE, TRADE_EVENT, DEPTH_CLEAR_EVENT))
+    sflag = np.where(side > 0, BUY_EVENT, np.where(side < 0, SELL_EVENT, 0))
+    out["ev"] = (typ | sflag | flags).astype(np.uint64)
+    out["exch_ts"] = np.where(ev["ts_exch_ns"] > 0, ev["ts_exch_ns"], ev["ts_local_ns"])
+    out["local_ts"] = ev["ts_local_ns"]
+    out["px"] = ev["px"]
+    out["qty"] = ev["qty"]
+    out["order_id"] = np.where(kind == TRADE, ev["trade_id"], 0).astype(np.uint64)
+    return out

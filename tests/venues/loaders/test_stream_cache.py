@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.feed import CLEAR, DEPTH, EVENT_DTYPE, TRADE, PageReleaser, mapped_path
+from engine.feed import CLEAR, EVENT_DTYPE, PageReleaser, mapped_path
 from venues.loaders import DataConfig, DataError, load_feed, parse_feed, stream
 from venues.loaders import exchange_clock as xc
 from venues.loaders.hftbacktest import (
@@ -26,29 +26,13 @@ from venues.loaders.hftbacktest import (
     EXCH_EVENT,
     HBT_DTYPE,
     LOCAL_EVENT,
-    SELL_EVENT,
     TRADE_EVENT,
 )
 from venues.loaders.npyfile import HEADER_BYTES, open_npy
-from venues.loaders.testing import outcome
+from venues.loaders.testing import hbt_rows, outcome
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "data" / "binance_usdm_ethusdt" / "ethusdt_20240718.gz"
-
-
-def _hbt_rows(ev: np.ndarray, flags: int = EXCH_EVENT | LOCAL_EVENT) -> np.ndarray:
-    """mmsim events written as hftbacktest rows (the inverse of the loader's mapping)."""
-    out = np.zeros(ev.size, dtype=HBT_DTYPE)
-    kind, side = ev["kind"], ev["side"]
-    typ = np.where(kind == DEPTH, DEPTH_EVENT, np.where(kind == TRADE, TRADE_EVENT, DEPTH_CLEAR_EVENT))
-    sflag = np.where(side > 0, BUY_EVENT, np.where(side < 0, SELL_EVENT, 0))
-    out["ev"] = (typ | sflag | flags).astype(np.uint64)
-    out["exch_ts"] = np.where(ev["ts_exch_ns"] > 0, ev["ts_exch_ns"], ev["ts_local_ns"])
-    out["local_ts"] = ev["ts_local_ns"]
-    out["px"] = ev["px"]
-    out["qty"] = ev["qty"]
-    out["order_id"] = np.where(kind == TRADE, ev["trade_id"], 0).astype(np.uint64)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +46,7 @@ def sample_events():
 def hbt_files(sample_events, tmp_path_factory):
     """The recorded sample as three hourly-style hftbacktest files, split mid-stream."""
     d = tmp_path_factory.mktemp("hbt")
-    rows = _hbt_rows(sample_events)
+    rows = hbt_rows(sample_events)
     cuts = [0, rows.size // 3, 2 * rows.size // 3, rows.size]
     # never cut inside a group of rows with one local time (a file boundary ends a batch)
     ts = rows["local_ts"]
@@ -112,7 +96,7 @@ def _quirky(sample_events, d: Path) -> tuple[str, ...]:
     DEPTH_BBO and user rows (skipped and counted), and a third file that starts with more than
     a chunk of rows without the LOCAL_EVENT flag (dropped, since the file has LOCAL rows: the
     stream cannot tell from the first chunk and checks the whole file first)."""
-    rows = _hbt_rows(sample_events)
+    rows = hbt_rows(sample_events)
     n = rows.size
     a, b, c = rows[: n // 3].copy(), rows[n // 3: 2 * n // 3].copy(), rows[2 * n // 3:].copy()
     shift = 120 * 10**9
@@ -161,7 +145,7 @@ def test_streamed_warnings_and_local_rows_match(sample_events, tmp_path, tiny_ch
 
 @pytest.mark.parametrize("damage", ["cross", "backwards", "dup_trade", "no_side"])
 def test_streamed_errors_match(sample_events, tmp_path, tiny_chunks, damage):
-    rows = _hbt_rows(sample_events)
+    rows = hbt_rows(sample_events)
     k = rows.size * 2 // 3
     if damage == "cross":  # a bid level far above the asks, alone in its message
         ref_px = float(np.median(rows["px"][rows["px"] > 0]))

@@ -30,26 +30,11 @@ from venues.loaders.hftbacktest import (
     SELL_EVENT,
     TRADE_EVENT,
 )
-from venues.loaders.testing import outcome
+from venues.loaders.testing import hbt_rows, outcome
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "data" / "binance_usdm_ethusdt" / "ethusdt_20240718.gz"
 BOTH = EXCH_EVENT | LOCAL_EVENT
-
-
-def _hbt_rows(ev: np.ndarray) -> np.ndarray:
-    """mmsim events written as hftbacktest rows (as in test_stream_cache)."""
-    out = np.zeros(ev.size, dtype=HBT_DTYPE)
-    kind, side = ev["kind"], ev["side"]
-    typ = np.where(kind == 1, DEPTH_EVENT, np.where(kind == 2, TRADE_EVENT, DEPTH_CLEAR_EVENT))
-    sflag = np.where(side > 0, BUY_EVENT, np.where(side < 0, SELL_EVENT, 0))
-    out["ev"] = (typ | sflag | BOTH).astype(np.uint64)
-    out["exch_ts"] = np.where(ev["ts_exch_ns"] > 0, ev["ts_exch_ns"], ev["ts_local_ns"])
-    out["local_ts"] = ev["ts_local_ns"]
-    out["px"] = ev["px"]
-    out["qty"] = ev["qty"]
-    out["order_id"] = np.where(kind == 2, ev["trade_id"], 0).astype(np.uint64)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +42,7 @@ def rows():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ev = parse_feed(DataConfig(format="binance_ws", paths=(str(SAMPLE),))).events
-    return _hbt_rows(ev)
+    return hbt_rows(ev)
 
 
 @pytest.fixture
