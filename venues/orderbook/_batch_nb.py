@@ -474,7 +474,8 @@ def run_batch_nb(evx, evl, two_books, inv_tick, tick, per_tick, per_lot, base, b
             if mid == mid and est_i[e, EST_LAST_TS] != now:  # the first trial of its estimator to decide
                 est_i[e, EST_LAST_TS] = now  # now updates it
                 _estimator_step(e, k, mid, buy_t, sell_t, ip, grid, depths, dmid, hist, est_i, est_f)
-            _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, si, sf, est_f, lo, lf, hq, cur, arrival_prio)
+            _on_timer(k, now, mid, lst, base, per_tick, per_lot, tick, ip, fp, si, sf, est_f, lo, lf, hq, cur,
+                      arrival_prio)  # fmt: skip
         elif kind == EV_NEW:
             coid, side, j, lots = a, bb_, c, d
             buy = side == 1
@@ -629,10 +630,11 @@ def _timer_prints(k, now, lst, base, ip, acc_buy, acc_sell, snap_ts, snap_buy, s
 
 
 @nb.njit(cache=True, _nrt=False)
-def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, si, sf, est_f, lo, lf, hq, cur, arrival_prio):
-    """One decision step of trial ``k`` after its estimator's step: the compiled twin of the
-    quoter's ``on_timer`` (``GLFTQuoter``; ``AvellanedaStoikovQuoter``, its ``target_depths``;
-    ``FixedSpreadQuoter``)."""
+def _on_timer(k, now, mid, lst, base, per_tick, per_lot, tick, ip, fp, si, sf, est_f, lo, lf, hq, cur,
+              arrival_prio):  # fmt: skip
+    """One decision step of trial ``k`` after its estimator's step (``mid``: :func:`_timer_prints`'),
+    the compiled twin of the quoter's ``on_timer`` (``GLFTQuoter``; ``AvellanedaStoikovQuoter``,
+    its ``target_depths``; ``FixedSpreadQuoter``)."""
     bbj = lst[BEST_BID]
     baj = lst[BEST_ASK]
     if bbj == NO_PRICE or baj == NO_PRICE or not bbj < baj:  # empty or crossed book
@@ -640,12 +642,11 @@ def _on_timer(k, now, lst, base, per_tick, per_lot, tick, ip, fp, si, sf, est_f,
     if ip[k, IP_KIND] == KIND_FIXED:
         bb = (bbj + base) / per_tick
         ba = (baj + base) / per_tick
-        mid = 0.5 * (bb + ba)
-        r = mid * (1.0 - fp[k, FP_SKEW_BPS] * 1e-4 * sf[k, SF_Q] / fp[k, FP_MAX_POS])
-        half = mid * fp[k, FP_HALF_BPS] * 1e-4
+        mid_px = 0.5 * (bb + ba)  # quote units (``mid`` is in ticks)
+        r = mid_px * (1.0 - fp[k, FP_SKEW_BPS] * 1e-4 * sf[k, SF_Q] / fp[k, FP_MAX_POS])
+        half = mid_px * fp[k, FP_HALF_BPS] * 1e-4
         return _quote_around_touch(k, now, r - half, r + half, bbj, baj, base, per_tick, tick, ip, fp, si, sf, lo,
                                    lf, hq, cur, arrival_prio)  # fmt: skip
-    mid = 0.5 * (float(bbj + base) + float(baj + base))
     e = ip[k, IP_EST]
     A = est_f[e, EST_A]  # the last identified fit (the estimators are shared) ...
     kk = est_f[e, EST_K]
